@@ -1,0 +1,74 @@
+# The Socket Book -- top-level Makefile (GNU Make).
+#
+#   make            install missing toolchains, build every example and the harness
+#   make test       everything: harness unit tests, clang build, the interop matrix, chapter demos
+#   make help       the list of targets
+#
+# Each language folder builds itself (c/Makefile, java/Makefile, ...); this file
+# only delegates to them, with every generated file going under build/.
+
+LANGS   := c python java node haskell ruby
+BUILD   := $(CURDIR)/build
+TESTBIN := $(BUILD)/tests
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+
+# `make interop` options: only one kind, or an outside implementation to test.
+KIND   ?=
+SERVER ?=
+CLIENT ?=
+# An outside implementation's results go apart from the references'.
+INTEROP_OUT := $(if $(SERVER)$(CLIENT),$(BUILD)/interop/custom,$(BUILD)/interop)
+
+.PHONY: all help toolchains examples $(LANGS) harness test unit c-clang interop \
+        chapters chapter2 clean
+
+## all: install missing toolchains, then build every example and the harness (the default)
+all: examples harness
+
+## help: list the targets
+help:
+	@grep -E '^## ' $(firstword $(MAKEFILE_LIST)) | sed -e 's/^## /  make /' -e 's/: / -- /'
+
+## toolchains: install missing compilers and libraries from Debian (needs root or sudo)
+toolchains:
+	@tools/ensure-toolchains
+
+## examples: build the examples in every language
+examples: $(LANGS)
+
+# One language's examples, e.g. `make java`.
+$(LANGS): toolchains
+	@$(MAKE) --no-print-directory -C $@ BUILD=$(BUILD)/$@
+
+## harness: build the interop harness, its unit tests and the chapter demo runner
+harness: toolchains
+	@$(MAKE) --no-print-directory -C tests/harness BUILD=$(TESTBIN)
+
+## test: run everything: harness unit tests, clang build, interop matrix, chapter demos
+test: unit c-clang interop chapters
+
+## unit: the harness's own unit tests
+unit: harness
+	$(TESTBIN)/unit --jobs=$(JOBS)
+
+## c-clang: build the C examples with clang too (-Wall -Wextra -Werror)
+c-clang: toolchains
+	@$(MAKE) --no-print-directory -C c CC=clang BUILD=$(BUILD)/c-clang
+
+## interop: every server x every client x every case (KIND=tcp, SERVER="cmd", CLIENT="cmd")
+interop: all
+	@mkdir -p $(INTEROP_OUT)
+	INTEROP_KIND='$(KIND)' INTEROP_SERVER='$(SERVER)' INTEROP_CLIENT='$(CLIENT)' \
+	INTEROP_OUT='$(INTEROP_OUT)' $(TESTBIN)/interop --jobs=$(JOBS)
+
+## chapters: run every chapter's demonstration
+chapters: chapter2
+
+## chapter2: stream sockets -- each language's TCP echo server and client talking
+chapter2: all
+	@$(TESTBIN)/demo tcp
+
+## clean: remove everything generated (build/ and node_modules/)
+clean:
+	@for d in $(LANGS); do $(MAKE) --no-print-directory -C $$d clean BUILD=$(BUILD)/$$d; done
+	rm -rf $(BUILD)

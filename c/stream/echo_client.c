@@ -1,0 +1,219 @@
+/* echo_client.c -- a TCP echo client: connect, send from a thread while receiving, half-close */
+
+#define _POSIX_C_SOURCE 200809L /* declare POSIX calls (getaddrinfo, ...) under -std=c17 */
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUF_SIZE 65536 /* read up to 64 KiB at a time */
+#define ADDR_LEN 160   /* room for "[any numeric IPv6 address%scope]:65535" */
+#define USAGE "usage: echo_client [--host H] --port P\n"
+
+/* Format a socket address as "127.0.0.1:40123" or "[::1]:40123". getnameinfo() is
+   getaddrinfo() in reverse; NI_NUMERIC* asks for digits rather than a DNS lookup. */
+static void format_addr(const struct sockaddr *sa, socklen_t len, char *out, size_t size)
+{
+    char host[128], port[16];
+    if (getnameinfo(sa, len, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        snprintf(out, size, "(unknown address)");
+    else if (sa->sa_family == AF_INET6)
+        snprintf(out, size, "[%s]:%s", host, port);
+    else
+        snprintf(out, size, "%s:%s", host, port);
+}
+
+/* Two threads can fail at the same time -- a reset breaks send() and recv() at
+   once -- but the user must see exactly one line. Whoever takes this lock first
+   prints its line and exits; a thread that comes second waits here for good,
+   until exit() ends the whole process. */
+static pthread_mutex_t exit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static _Noreturn void fail(const char *what, int err)
+{
+    pthread_mutex_lock(&exit_lock);
+    fprintf(stderr, "echo_client: %s: %s\n", what, strerror(err));
+    exit(1);
+}
+
+// ANCHOR: connect
+/* Resolve host and port and connect() to the first address that accepts us.
+   Returns the connected socket, or -1 after printing why not. */
+static int connect_to(const char *host, const char *port)
+{
+    /* getaddrinfo() turns a name ("localhost") or a literal ("::1") into a list of
+       socket addresses, IPv4 or IPv6 (AF_UNSPEC), for TCP (SOCK_STREAM). A name can
+       have several: "localhost" is often ::1 and 127.0.0.1. */
+    struct addrinfo hints, *res, *ai;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV; /* the port is a number, not a service name */
+    int err = getaddrinfo(host, port, &hints, &res);
+    if (err != 0) {
+        fprintf(stderr, "echo_client: getaddrinfo %s: %s\n", host,
+                err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
+        return -1;
+    }
+    int fd = -1, saved_errno = 0;
+    char name[ADDR_LEN] = "";
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        format_addr(ai->ai_addr, ai->ai_addrlen, name, sizeof name);
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd == -1) {
+            saved_errno = errno;
+            continue;
+        }
+        /* connect() runs TCP's three-way handshake; it returns once the server's
+           kernel has answered -- with SYN-ACK (connected) or RST (refused). */
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            break; /* connected: no need to try the other addresses */
+        saved_errno = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    /* Only the last failure is reported: one line, whatever we tried. */
+    if (fd == -1)
+        fprintf(stderr, "echo_client: connect to %s: %s\n", name, strerror(saved_errno));
+    return fd;
+}
+// ANCHOR_END: connect
+
+// ANCHOR: send
+/* send() may accept only part of the buffer -- a partial write: it copies what fits
+   into the kernel's send buffer and returns how much that was. So we loop. Sending
+   on a connection the peer has reset raises SIGPIPE, which kills a process by
+   default; MSG_NOSIGNAL makes send() fail with EPIPE instead. */
+static int send_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n == -1 && errno != EINTR) /* EINTR: a signal came first; try again */
+            return -1;
+        if (n > 0)
+            buf += n, len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The sending thread: copy stdin to the socket, then half-close. It runs while
+   the main thread receives: an echo server sends back as it reads, so if we sent
+   everything before reading anything, both directions' socket buffers would fill
+   (a few hundred KiB) and both programs would wait for each other forever. */
+static void *send_stdin(void *arg)
+{
+    int fd = *(int *)arg;
+    char buf[BUF_SIZE];
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+        if (n == 0)
+            break; /* end of stdin */
+        if (n == -1 && errno != EINTR)
+            fail("read stdin", errno);
+        if (n > 0 && send_all(fd, buf, (size_t)n) == -1)
+            fail("send", errno);
+    }
+    /* shutdown(SHUT_WR) is the half-close: TCP sends a FIN, the server's recv()
+       returns 0 (end of file), and it knows nothing more is coming. Our receiving
+       side stays open for the rest of the echo; close() would end both. */
+    if (shutdown(fd, SHUT_WR) == -1)
+        fail("shutdown", errno);
+    return NULL;
+}
+// ANCHOR_END: send
+
+/* write() to stdout may be partial too, just like send(). */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n == -1 && errno != EINTR)
+            return -1;
+        if (n > 0)
+            buf += n, len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* A port is 1 to 5 decimal digits with a value from min to 65535. */
+static int valid_port(const char *s, long min)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 5 || strspn(s, "0123456789") != len)
+        return 0;
+    long port = strtol(s, NULL, 10);
+    return port >= min && port <= 65535;
+}
+
+static _Noreturn void usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, "echo_client: %s%s\n" USAGE, what, arg);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *port = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(USAGE, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
+            host = argv[++i];
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            port = argv[++i];
+        } else if (strcmp(argv[i], "--host") == 0 || strcmp(argv[i], "--port") == 0) {
+            usage_error("missing value for ", argv[i]);
+        } else {
+            usage_error(argv[i][0] == '-' ? "unknown option: " : "unexpected argument: ",
+                        argv[i]);
+        }
+    }
+    if (port == NULL)
+        usage_error("missing ", "--port");
+    if (!valid_port(port, 1))
+        usage_error("bad port: ", port);
+
+    /* MSG_NOSIGNAL protects send(), but write() has no such flag: if whoever
+       reads our stdout goes away, write() would raise SIGPIPE. Ignore it, and
+       write() fails with EPIPE, which we report like any other error. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        fprintf(stderr, "echo_client: signal: %s\n", strerror(errno));
+        return 1;
+    }
+    int fd = connect_to(host, port);
+    if (fd == -1)
+        return 1;
+    pthread_t sender;
+    int err = pthread_create(&sender, NULL, send_stdin, &fd);
+    if (err != 0)
+        fail("pthread_create", err); /* pthread calls return the error, not errno */
+
+    // ANCHOR: receive
+    /* The main thread: copy the socket to stdout until the server closes. */
+    char buf[BUF_SIZE];
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n == 0)
+            break; /* end of file: the server has sent everything back and closed */
+        if (n == -1 && errno != EINTR)
+            fail("recv", errno); /* e.g. ECONNRESET: the server reset the connection */
+        if (n > 0 && write_all(STDOUT_FILENO, buf, (size_t)n) == -1)
+            fail("write stdout", errno);
+    }
+    // ANCHOR_END: receive
+
+    /* The server closes only after our half-close, so the sender is done. Take
+       the lock anyway, so no failure can be reported after we chose success;
+       returning from main ends the process, sender thread included. */
+    pthread_mutex_lock(&exit_lock);
+    return 0;
+}

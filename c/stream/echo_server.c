@@ -1,0 +1,304 @@
+/* echo_server.c -- a TCP echo server: socket, bind, listen, accept, one client at a time */
+
+#define _POSIX_C_SOURCE 200809L /* declare POSIX calls (getaddrinfo, sigaction) under -std=c17 */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUF_SIZE 65536 /* read up to 64 KiB at a time */
+#define ADDR_LEN 160   /* room for "[any numeric IPv6 address%scope]:65535" */
+#define USAGE "usage: echo_server [--host H] [--port P]\n"
+
+/* Format a socket address as "127.0.0.1:40123" or "[::1]:40123". getnameinfo() is
+   getaddrinfo() in reverse; NI_NUMERIC* asks for digits rather than a DNS lookup. */
+static void format_addr(const struct sockaddr *sa, socklen_t len, char *out, size_t size)
+{
+    char host[128], port[16];
+    if (getnameinfo(sa, len, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        snprintf(out, size, "(unknown address)");
+    else if (sa->sa_family == AF_INET6)
+        snprintf(out, size, "[%s]:%s", host, port);
+    else
+        snprintf(out, size, "%s:%s", host, port);
+}
+
+// ANCHOR: stop
+/* A signal handler may safely do very little: set a volatile sig_atomic_t flag and
+   call async-signal-safe functions such as write(). A flag alone leaves a race: a
+   signal that lands after the loop has tested the flag but before accept() starts
+   to sleep is noticed only when the next client arrives. The self-pipe trick closes
+   the gap: the handler also writes a byte into a pipe, and every wait below is a
+   poll() on the socket AND the pipe. The byte stays in the pipe, so poll() sees it
+   however early or late the signal came. */
+static volatile sig_atomic_t stop_requested;
+static int stop_pipe[2]; /* [0] is polled, [1] is written by the handler */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    int saved_errno = errno; /* don't disturb errno for the code we interrupted */
+    stop_requested = 1;
+    ssize_t n = write(stop_pipe[1], "x", 1); /* Best effort: if the pipe is full, */
+    (void)n;                                 /* a byte is waiting there already. */
+    errno = saved_errno;
+}
+
+static int install_stop_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: an interrupted call fails with EINTR */
+    if (pipe(stop_pipe) == -1) {
+        fprintf(stderr, "echo_server: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    /* The handler must never block, not even on a full pipe. */
+    if (fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1 ||
+        sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1) {
+        fprintf(stderr, "echo_server: signal setup: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Wait until fd is ready for events: POLLIN, something to read or (on a listening
+   socket) to accept; POLLOUT, room to send. Returns 0 when it is, and -1 when we
+   must stop: a signal came, or poll() failed (reported here). */
+static int wait_for(int fd, short events)
+{
+    struct pollfd fds[2] = {
+        {.fd = fd, .events = events},
+        {.fd = stop_pipe[0], .events = POLLIN},
+    };
+    while (!stop_requested) {
+        int n = poll(fds, 2, -1); /* -1: no timeout, sleep until something happens */
+        if (n > 0 && fds[0].revents != 0)
+            return 0; /* ready, or an error that the next recv()/send() will report */
+        if (n == -1 && errno != EINTR) {
+            fprintf(stderr, "echo_server: poll: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    return -1;
+}
+// ANCHOR_END: stop
+
+// ANCHOR: listen
+/* Resolve host and port, then socket(), bind() and listen() on the first address
+   that works. Returns the listening socket, or -1 after printing why not. */
+static int open_listener(const char *host, const char *port)
+{
+    /* getaddrinfo() turns a name ("localhost") or a literal ("::1") into a list of
+       ready-to-use socket addresses, IPv4 or IPv6 (AF_UNSPEC), for TCP (SOCK_STREAM). */
+    struct addrinfo hints, *res, *ai;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV; /* the port is a number, not a service name */
+    int err = getaddrinfo(host, port, &hints, &res);
+    if (err != 0) {
+        fprintf(stderr, "echo_server: getaddrinfo %s: %s\n", host,
+                err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
+        return -1;
+    }
+    int fd = -1, saved_errno = 0, one = 1;
+    const char *failed = "socket";
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        /* socket() makes an unconnected endpoint of the address's family. */
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd == -1) {
+            failed = "socket";
+            saved_errno = errno;
+            continue;
+        }
+        /* SO_REUSEADDR lets us bind a port that a recently closed connection still
+           holds in TIME_WAIT, so a restarted server doesn't fail with EADDRINUSE. */
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1) {
+            failed = "setsockopt SO_REUSEADDR";
+            goto next;
+        }
+        /* bind() gives the socket its local address; port 0 means "kernel, pick a
+           free port" -- getsockname() tells us which one later. */
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+            failed = "bind";
+            goto next;
+        }
+        /* listen() makes it a passive socket: the kernel now completes handshakes
+           and queues up to SOMAXCONN connections for us to accept(). */
+        if (listen(fd, SOMAXCONN) == -1) {
+            failed = "listen";
+            goto next;
+        }
+        break; /* success: fd is listening */
+    next:
+        saved_errno = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd == -1)
+        fprintf(stderr, "echo_server: %s: %s\n", failed, strerror(saved_errno));
+    return fd;
+}
+// ANCHOR_END: listen
+
+// ANCHOR: echo
+/* send() may accept only part of the buffer -- a partial write: it copies what fits
+   into the kernel's send buffer and returns how much that was. So we loop. Sending
+   to a peer that has gone away raises SIGPIPE, which kills a process by default;
+   MSG_NOSIGNAL makes send() fail with EPIPE instead, so one client can't kill us. */
+static int send_all(int fd, const char *buf, size_t len, const char *peer)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0) {
+            buf += n, len -= (size_t)n;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (wait_for(fd, POLLOUT) == -1) /* send buffer full: wait for room */
+                return -1;
+        } else if (errno != EINTR) {
+            fprintf(stderr, "echo_server: send to %s: %s\n", peer, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Serve one client: send back every byte it sends until it half-closes. The
+   socket is non-blocking (see the accept loop), so EAGAIN means "nothing yet":
+   we wait_for() more. We test the flag on every round too, because a client that
+   sends nonstop might never make us wait. */
+static void serve(int fd, const char *peer)
+{
+    char buf[BUF_SIZE];
+    while (!stop_requested) {
+        /* recv() returns what has arrived, up to sizeof buf: maybe 1 byte, maybe
+           65536, however TCP happened to deliver it -- a stream has no messages. */
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            if (send_all(fd, buf, (size_t)n, peer) == -1)
+                return;
+        } else if (n == 0) {
+            return; /* end of file: the client half-closed and has all its bytes back */
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (wait_for(fd, POLLIN) == -1) /* nothing to read yet: wait for data */
+                return;
+        } else if (errno != EINTR) {
+            fprintf(stderr, "echo_server: recv from %s: %s\n", peer, strerror(errno));
+            return;
+        }
+    }
+}
+// ANCHOR_END: echo
+
+/* A port is 1 to 5 decimal digits with a value from min to 65535. */
+static int valid_port(const char *s, long min)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 5 || strspn(s, "0123456789") != len)
+        return 0;
+    long port = strtol(s, NULL, 10);
+    return port >= min && port <= 65535;
+}
+
+static _Noreturn void usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, "echo_server: %s%s\n" USAGE, what, arg);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *port = "0";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(USAGE, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
+            host = argv[++i];
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            port = argv[++i];
+        } else if (strcmp(argv[i], "--host") == 0 || strcmp(argv[i], "--port") == 0) {
+            usage_error("missing value for ", argv[i]);
+        } else {
+            usage_error(argv[i][0] == '-' ? "unknown option: " : "unexpected argument: ",
+                        argv[i]);
+        }
+    }
+    if (!valid_port(port, 0))
+        usage_error("bad port: ", port);
+
+    /* Catch SIGTERM/SIGINT before READY: the harness may signal right after it. */
+    if (install_stop_handler() == -1)
+        return 1;
+    int listen_fd = open_listener(host, port);
+    if (listen_fd == -1)
+        return 1;
+    int status = 1;
+
+    // ANCHOR: ready
+    /* getsockname() asks the kernel which address the socket is bound to: with
+       port 0, that is how we learn the port it picked. sockaddr_storage is big
+       enough for any address family. */
+    struct sockaddr_storage addr;
+    socklen_t addr_len = sizeof addr;
+    char name[ADDR_LEN];
+    if (getsockname(listen_fd, (struct sockaddr *)&addr, &addr_len) == -1) {
+        fprintf(stderr, "echo_server: getsockname: %s\n", strerror(errno));
+        goto out;
+    }
+    format_addr((struct sockaddr *)&addr, addr_len, name, sizeof name);
+    /* When stdout is a pipe it is fully buffered: flush, or the line sits in
+       our buffer while whoever started us waits for it. */
+    if (printf("READY %s\n", name) < 0 || fflush(stdout) == EOF) {
+        fprintf(stderr, "echo_server: stdout: %s\n", strerror(errno));
+        goto out;
+    }
+    // ANCHOR_END: ready
+
+    // ANCHOR: accept
+    /* All our waiting happens in poll(), which also watches the stop pipe. So the
+       sockets are non-blocking (O_NONBLOCK): accept(), recv() and send() never
+       sleep; if they can do nothing right now, they fail with EAGAIN. */
+    if (fcntl(listen_fd, F_SETFL, O_NONBLOCK) == -1) {
+        fprintf(stderr, "echo_server: fcntl: %s\n", strerror(errno));
+        goto out;
+    }
+    while (wait_for(listen_fd, POLLIN) == 0) {
+        /* accept() takes the next connection off the queue and returns a NEW socket
+           for talking to that one client; listen_fd goes on listening. */
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        int fd = accept(listen_fd, (struct sockaddr *)&peer, &peer_len);
+        if (fd == -1) {
+            /* One failed connection must not stop the server: log it, go on. */
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                fprintf(stderr, "echo_server: accept: %s\n", strerror(errno));
+            continue;
+        }
+        format_addr((struct sockaddr *)&peer, peer_len, name, sizeof name);
+        fprintf(stderr, "echo_server: connection from %s\n", name);
+        if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+            fprintf(stderr, "echo_server: fcntl %s: %s\n", name, strerror(errno));
+        else
+            serve(fd, name);
+        close(fd); /* done with this client, whatever happened: next one */
+    }
+    status = stop_requested ? 0 : 1; /* a signal is a normal stop; poll failing isn't */
+    // ANCHOR_END: accept
+
+out:
+    close(listen_fd);
+    return status;
+}

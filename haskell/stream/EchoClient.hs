@@ -1,0 +1,141 @@
+-- EchoClient.hs -- a TCP echo client: getAddrInfo, connect, a sender thread, and half-close with shutdown
+module Main (main) where
+
+import Control.Concurrent (forkFinally, myThreadId, throwTo)
+import Control.Exception (IOException, bracket, bracketOnError, catch, throwIO, uninterruptibleMask_)
+import Control.Monad (unless)
+import qualified Data.ByteString as BS
+import Data.Char (isDigit)
+import Data.List (intercalate)
+import Data.Maybe (fromMaybe)
+import Network.Socket
+import Network.Socket.ByteString (recv, sendAll)
+import System.Environment (getArgs)
+import System.Exit (ExitCode (..), exitWith)
+import System.IO
+import System.IO.Error (ioeGetErrorString)
+
+usage :: String
+usage = "usage: echo_client [--host H] --port P"
+
+main :: IO ()
+main = do
+  hSetBuffering stderr LineBuffering
+  (host, port) <- parseArgs =<< getArgs
+  -- Bytes, not text: no decoding, no newline translation.  stdout is
+  -- unbuffered because we already write in 64 KiB chunks.
+  hSetBinaryMode stdin True
+  hSetBinaryMode stdout True
+  hSetBuffering stdout NoBuffering
+  run host port `catch` \e ->
+    -- Every failure, in either thread, ends here: one line, exit 1.  Masked,
+    -- so that a second failure arriving from the other thread cannot cut in.
+    uninterruptibleMask_ $ do
+      hPutStrLn stderr ("echo_client: " ++ ioeGetErrorString e)
+      exitWith (ExitFailure 1)
+
+-- | Connect, then copy stdin to the socket in one thread while this thread
+-- copies the socket to stdout.  Both must run at once: the server echoes as
+-- it reads, and if we wrote everything before reading, both directions'
+-- socket buffers would fill (a few hundred KiB on loopback) and both sides
+-- would wait for each other forever.
+run :: HostName -> PortNumber -> IO ()
+run host port =
+  bracket (connectTo host port) close $ \sock -> do
+    -- If the sender fails, rethrow its exception in this thread, which is
+    -- the one that reports errors and decides the exit status.
+    mainThread <- myThreadId
+    _ <- forkFinally (sendStdin sock) (either (throwTo mainThread) return)
+    receiveStdout sock
+
+-- ANCHOR: connect
+-- | getAddrInfo turns the host ("localhost", "::1", "192.0.2.7") and port into
+-- a list of addresses; a name can have several (often ::1 and 127.0.0.1).  We
+-- try each in turn -- socket, then connect, which performs TCP's three-way
+-- handshake -- and report the last failure if none of them answers.
+connectTo :: HostName -> PortNumber -> IO Socket
+connectTo host port = do
+  let hints = defaultHints {addrFlags = [AI_NUMERICSERV], addrSocketType = Stream}
+  addrs <- orFail ("resolve " ++ host) $ getAddrInfo (Just hints) (Just host) (Just (show port))
+  tryEach addrs
+  where
+    tryEach [addr] = attempt addr -- the last one: let its error through
+    tryEach (addr : rest) = attempt addr `catch` \e -> const (tryEach rest) (e :: IOException)
+    tryEach [] = ioError (userError ("resolve " ++ host ++ ": no addresses"))
+    attempt addr = do
+      name <- showAddr (addrAddress addr)
+      orFail ("connect to " ++ name) $
+        bracketOnError (openSocket addr) close $ \sock -> do
+          connect sock (addrAddress addr)
+          return sock
+-- ANCHOR_END: connect
+
+-- ANCHOR: send
+-- | Copy stdin to the socket, 64 KiB at a time.  sendAll loops until the
+-- kernel has accepted the whole chunk.  At end of input, shutdown
+-- ShutdownSend (shutdown(SHUT_WR)) half-closes the connection: the server
+-- reads end-of-file, knows we are done, and closes its side once it has
+-- echoed everything.  Our receiving side stays open for that echo.
+sendStdin :: Socket -> IO ()
+sendStdin sock = do
+  chunk <- orFail "read stdin" (BS.hGetSome stdin 65536)
+  if BS.null chunk
+    then orFail "shutdown" (shutdown sock ShutdownSend)
+    else do
+      orFail "send" (sendAll sock chunk)
+      sendStdin sock
+-- ANCHOR_END: send
+
+-- ANCHOR: receive
+-- | Copy the socket to stdout until the server closes the connection: recv
+-- returns up to 64 KiB of whatever has arrived, and an empty string at end of
+-- file.  A reset connection makes recv fail ("Connection reset by peer"); a
+-- closed stdout makes the write fail (EPIPE: GHC's runtime ignores SIGPIPE).
+receiveStdout :: Socket -> IO ()
+receiveStdout sock = do
+  chunk <- orFail "receive" (recv sock 65536)
+  unless (BS.null chunk) $ do
+    orFail "write stdout" (BS.hPut stdout chunk)
+    receiveStdout sock
+-- ANCHOR_END: receive
+
+-- | Format a socket address as 127.0.0.1:40123 or [::1]:40123.
+-- getNameInfo with NI_NUMERICHOST is getnameinfo(3): it turns an IPv6 address
+-- into its short text form (::1) without asking DNS for a name.
+showAddr :: SockAddr -> IO String
+showAddr (SockAddrInet port host) = do
+  let (a, b, c, d) = hostAddressToTuple host
+  return (intercalate "." (map show [a, b, c, d]) ++ ":" ++ show port)
+showAddr addr@(SockAddrInet6 port _ _ _) = do
+  (host, _) <- getNameInfo [NI_NUMERICHOST] True False addr
+  return ("[" ++ fromMaybe "?" host ++ "]:" ++ show port)
+showAddr addr = return (show addr)
+
+-- | Run an action; if it fails, fail with a message that says which step went
+-- wrong ("connect to 127.0.0.1:9: Connection refused").
+orFail :: String -> IO a -> IO a
+orFail what act = act `catch` \e ->
+  throwIO (userError (what ++ ": " ++ ioeGetErrorString (e :: IOException)))
+
+-- | The command line: --host H (default 127.0.0.1) and --port P (required).
+parseArgs :: [String] -> IO (HostName, PortNumber)
+parseArgs = go ("127.0.0.1", Nothing)
+  where
+    go (h, Just p) [] = return (h, p)
+    go (_, Nothing) [] = badUsage "missing --port"
+    go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
+    go (_, p) ("--host" : h : rest) = go (h, p) rest
+    go (h, _) ("--port" : p : rest)
+      | Just n <- readPort p = go (h, Just n) rest
+      | otherwise = badUsage ("bad port: " ++ p)
+    go _ [flag] | flag `elem` ["--host", "--port"] = badUsage ("missing value for " ++ flag)
+    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    readPort s
+      | not (null s), length s <= 5, all isDigit s, n >= 1, n <= 65535 = Just (fromIntegral n)
+      | otherwise = Nothing
+      where
+        n = read s :: Int
+    badUsage msg = do
+      hPutStrLn stderr ("echo_client: " ++ msg)
+      hPutStrLn stderr usage
+      exitWith (ExitFailure 2)

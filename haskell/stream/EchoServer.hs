@@ -1,0 +1,174 @@
+-- EchoServer.hs -- a TCP echo server: getAddrInfo, socket, bind, listen, accept, and serving one client at a time
+module Main (main) where
+
+import Control.Concurrent (myThreadId, throwTo)
+import Control.Exception (IOException, bracket, bracketOnError, catch, throwIO)
+import Control.Monad (forever, unless)
+import qualified Data.ByteString as BS
+import Data.Char (isDigit)
+import Data.List (intercalate)
+import Data.Maybe (fromMaybe)
+import Network.Socket
+import Network.Socket.ByteString (recv, sendAll)
+import System.Environment (getArgs)
+import System.Exit (ExitCode (..), exitWith)
+import System.IO
+import System.IO.Error (ioeGetErrorString)
+import System.Posix.Signals (Handler (..), installHandler, sigINT, sigTERM)
+
+usage :: String
+usage = "usage: echo_server [--host H] [--port P]"
+
+main :: IO ()
+main = do
+  hSetBuffering stdout LineBuffering
+  hSetBuffering stderr LineBuffering
+  (host, port) <- parseArgs =<< getArgs
+
+  -- ANCHOR: stop
+  -- SIGTERM and SIGINT are delivered to a fresh Haskell thread, not to the one
+  -- blocked in accept or recv.  The handler throws ExitSuccess at the main
+  -- thread instead: that interrupts the blocking call, the `bracket`s below
+  -- close the client and the listening socket on the way out, and main ends
+  -- with exit status 0.  (SIGPIPE needs nothing: GHC's runtime ignores it, so a
+  -- write to a vanished client fails with EPIPE instead of killing us.)
+  mainThread <- myThreadId
+  let stop = Catch (throwTo mainThread ExitSuccess)
+  _ <- installHandler sigTERM stop Nothing
+  _ <- installHandler sigINT stop Nothing
+  -- ANCHOR_END: stop
+
+  run host port `catch` \e -> do
+    -- Only start-up errors get this far; each client's errors are caught in
+    -- acceptLoop.
+    hPutStrLn stderr ("echo_server: " ++ ioeGetErrorString e)
+    exitWith (ExitFailure 1)
+
+run :: HostName -> PortNumber -> IO ()
+run host port = do
+  addr <- resolve host port
+  bracket (open addr) close $ \sock -> do
+    announce sock
+    acceptLoop sock
+
+-- ANCHOR: listen
+-- | getAddrInfo turns a host name or address literal ("localhost", "::1") and a
+-- port into socket addresses, ready to pass to socket() and bind().  AI_PASSIVE
+-- says the address is for listening on; port 0 asks the kernel to pick any free
+-- port.  A name can resolve to several addresses; a server simply takes the
+-- first.
+resolve :: HostName -> PortNumber -> IO AddrInfo
+resolve host port = do
+  let hints = defaultHints {addrFlags = [AI_PASSIVE, AI_NUMERICSERV], addrSocketType = Stream}
+  addrs <- orFail ("resolve " ++ host) $ getAddrInfo (Just hints) (Just host) (Just (show port))
+  case addrs of
+    addr : _ -> return addr
+    [] -> ioError (userError ("resolve " ++ host ++ ": no addresses"))
+
+-- | Create the listening socket.  Adapted from the EchoServer example in the
+-- documentation of the network package (Network.Socket).  bracketOnError
+-- closes the socket if any step fails, so the caller gets a working socket or
+-- an exception, never a leaked file descriptor.
+open :: AddrInfo -> IO Socket
+open addr = do
+  name <- showAddr (addrAddress addr)
+  orFail ("listen on " ++ name) $
+    bracketOnError (openSocket addr) close $ \sock -> do
+      -- SO_REUSEADDR lets us bind a port that still has connections in
+      -- TIME_WAIT from a previous run, so a restarted server does not fail
+      -- with "Address already in use".
+      setSocketOption sock ReuseAddr 1
+      -- Do not leak the socket into programs we might exec.  (Usually a no-op:
+      -- openSocket already asks for SOCK_CLOEXEC where the OS has it.)
+      withFdSocket sock setCloseOnExecIfNeeded
+      -- bind attaches the socket to our address and port; listen turns it
+      -- into a passive socket that queues incoming connections (up to 128 not
+      -- yet accepted).
+      bind sock (addrAddress addr)
+      listen sock 128
+      return sock
+-- ANCHOR_END: listen
+
+-- | Print the READY line: the address the socket is actually bound to.  With
+-- port 0, only getSocketName (getsockname) can tell us which port we got.
+announce :: Socket -> IO ()
+announce sock = do
+  -- ANCHOR: ready
+  bound <- getSocketName sock
+  text <- showAddr bound
+  putStrLn ("READY " ++ text)
+  hFlush stdout -- whoever started us is waiting for this line
+  -- ANCHOR_END: ready
+
+-- ANCHOR: accept
+-- | accept blocks until a client connects and returns a new socket for that
+-- one connection, plus the client's address; the listening socket stays open
+-- for the next client.  We serve clients one at a time.  `bracket` closes the
+-- connection whether echo returns or throws, and a failure with one client
+-- (a reset, a client that vanished) is logged and then forgotten.
+acceptLoop :: Socket -> IO ()
+acceptLoop sock = forever $
+  bracket (accept sock) (close . fst) $ \(conn, peer) -> do
+    name <- showAddr peer
+    logLine ("connection from " ++ name)
+    echo conn `catch` \e -> logLine (name ++ ": " ++ ioeGetErrorString e)
+-- ANCHOR_END: accept
+
+-- ANCHOR: echo
+-- | Send back every byte until the client half-closes.  recv returns at most
+-- 64 KiB, and whatever has arrived so far; an empty string means end of file:
+-- the client has shut down its sending side and will send nothing more.
+-- sendAll loops until the kernel has taken the whole chunk.
+--
+-- When echo returns, the client has sent its FIN and we have read all it sent,
+-- so a plain close is clean.  (The network package's gracefulClose, which
+-- half-closes and then waits for the peer's FIN, is for when you do not know
+-- that.)
+echo :: Socket -> IO ()
+echo conn = do
+  chunk <- recv conn 65536
+  unless (BS.null chunk) $ do
+    sendAll conn chunk
+    echo conn
+-- ANCHOR_END: echo
+
+-- | Format a socket address as 127.0.0.1:40123 or [::1]:40123.
+-- getNameInfo with NI_NUMERICHOST is getnameinfo(3): it turns an IPv6 address
+-- into its short text form (::1) without asking DNS for a name.
+showAddr :: SockAddr -> IO String
+showAddr (SockAddrInet port host) = do
+  let (a, b, c, d) = hostAddressToTuple host
+  return (intercalate "." (map show [a, b, c, d]) ++ ":" ++ show port)
+showAddr addr@(SockAddrInet6 port _ _ _) = do
+  (host, _) <- getNameInfo [NI_NUMERICHOST] True False addr
+  return ("[" ++ fromMaybe "?" host ++ "]:" ++ show port)
+showAddr addr = return (show addr)
+
+logLine :: String -> IO ()
+logLine msg = hPutStrLn stderr ("echo_server: " ++ msg)
+
+-- | Run an action; if it fails, fail with a message that says which step went
+-- wrong ("resolve nosuchhost: Name or service not known").
+orFail :: String -> IO a -> IO a
+orFail what act = act `catch` \e ->
+  throwIO (userError (what ++ ": " ++ ioeGetErrorString (e :: IOException)))
+
+-- | The command line: --host H (default 127.0.0.1), --port P (default 0).
+parseArgs :: [String] -> IO (HostName, PortNumber)
+parseArgs = go ("127.0.0.1", 0)
+  where
+    go opts [] = return opts
+    go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
+    go (_, p) ("--host" : h : rest) = go (h, p) rest
+    go (h, _) ("--port" : p : rest)
+      | Just n <- readPort p = go (h, n) rest
+      | otherwise = badUsage ("bad port: " ++ p)
+    go _ [flag] | flag `elem` ["--host", "--port"] = badUsage ("missing value for " ++ flag)
+    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    readPort s
+      | not (null s), length s <= 5, all isDigit s, read s <= (65535 :: Int) = Just (fromIntegral (read s :: Int))
+      | otherwise = Nothing
+    badUsage msg = do
+      hPutStrLn stderr ("echo_server: " ++ msg)
+      hPutStrLn stderr usage
+      exitWith (ExitFailure 2)

@@ -1,0 +1,134 @@
+'use strict';
+// echo_client.js -- a TCP echo client: dns.lookup, net.connect to each address
+// in turn, and two pipes that send and receive at the same time
+
+const dns = require('node:dns');
+const net = require('node:net');
+const { once } = require('node:events');
+
+const USAGE = 'usage: echo_client [--host H] --port P';
+
+// Parse --host H and --port P (a flag's value is the next argument). A bad
+// command line throws an Error saying what is wrong; main() exits 2 with it.
+function parseArgs(argv) {
+  const opts = { host: '127.0.0.1', port: undefined, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help') return { ...opts, help: true };
+    if (arg !== '--host' && arg !== '--port') {
+      throw new Error(arg.startsWith('-') ? `unknown option: ${arg}`
+                                          : `unexpected argument: ${arg}`);
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (arg === '--host') {
+      opts.host = value;
+    } else if (/^[0-9]+$/.test(value) && Number(value) >= 1 &&
+               Number(value) <= 65535) {
+      opts.port = Number(value);
+    } else {
+      throw new Error(`bad port: ${value}`);
+    }
+  }
+  if (opts.port === undefined) throw new Error('option --port is required');
+  return opts;
+}
+
+// A runtime error: one line on stderr, exit status 1. Errors can arrive from
+// several streams one after another (a reset socket, then a failed write), so
+// only the first is reported. process.exit() does not wait for asynchronous
+// writes to a pipe, so we exit from the write's callback, once the line is out.
+let failed = false;
+function fail(message) {
+  if (failed) return;
+  failed = true;
+  process.stderr.write(`echo_client: ${message}\n`, () => process.exit(1));
+}
+
+// ANCHOR: connect
+// Resolve the host, then try its addresses in turn until one connects.
+async function connect(host, port) {
+  // dns.lookup() is Node's getaddrinfo(): it turns a name ('localhost') or a
+  // literal ('::1') into addresses; { all: true } returns every one, in the
+  // order the system prefers: [{ address: '::1', family: 6 }, ...].
+  const addresses = await dns.promises.lookup(host, { all: true });
+  let lastError;
+  for (const { address } of addresses) {
+    // net.connect() creates a socket and starts connect(): 'connect' fires
+    // when the handshake is done, 'error' when it fails (ECONNREFUSED: nothing
+    // listens on that port), and the failed socket is closed for us.
+    // allowHalfOpen: by default Node ends our sending side as soon as the
+    // server half-closes; with it, each direction ends only when we say so.
+    const sock = net.connect({ host: address, port, allowHalfOpen: true });
+    try {
+      await once(sock, 'connect'); // rejects if 'error' comes first
+      return sock;
+    } catch (err) {
+      lastError = err; // refused, unreachable...: try the next address
+    }
+  }
+  throw lastError;
+}
+// ANCHOR_END: connect
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`echo_client: ${err.message}\n${USAGE}\n`);
+    process.exitCode = 2; // nothing else is open, so Node exits with 2
+    return;
+  }
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+
+  let sock;
+  try {
+    sock = await connect(opts.host, opts.port);
+  } catch (err) {
+    fail(err.message); // "connect ECONNREFUSED 127.0.0.1:9", "getaddrinfo ..."
+    return;
+  }
+  // Every socket needs an 'error' listener: without one, an error such as
+  // ECONNRESET (the server reset the connection) is thrown with a stack trace.
+  const { remoteAddress: address, remotePort: port } = sock;
+  const peer = net.isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
+  sock.on('error', (err) => fail(`${peer}: ${err.message}`));
+
+  // ANCHOR: receive
+  // Receive: sock.pipe(process.stdout) writes each chunk to stdout as it
+  // arrives (Buffers of up to 64 KiB; no setEncoding, so any bytes pass
+  // through), and stops reading the socket while stdout is slow to drain.
+  // If the reader of our stdout has gone (| head -c 10), a write fails with
+  // EPIPE: Node ignores SIGPIPE, so it comes as an 'error' event -- which,
+  // without a listener, would be thrown with a stack trace.
+  process.stdout.on('error', (err) => fail(`stdout: ${err.message}`));
+  sock.pipe(process.stdout);
+  // 'end' means the server has closed its side: every echoed byte has been
+  // read. pipe() never ends process.stdout, and a write to a pipe may still be
+  // pending, so we exit from the callback of an empty write: callbacks run in
+  // order, so by then everything before it has reached stdout.
+  sock.on('end', () => {
+    process.stdout.write('', (err) => {
+      if (!err && !failed) process.exit(0);
+    });
+  });
+  // ANCHOR_END: receive
+
+  // ANCHOR: send
+  // Send: process.stdin.pipe(sock) copies stdin to the socket, again with
+  // backpressure (stdin waits while the socket's send buffer is full). Both
+  // pipes run at once on the event loop, so we keep reading the echo while we
+  // are still sending: if we sent everything first, both directions' buffers
+  // would fill up and client and server would wait for each other forever.
+  // At the end of stdin, pipe() calls sock.end(): a half-close, shutdown(SHUT_WR).
+  // The server sees end-of-file, finishes its echo and closes -- our 'end'.
+  process.stdin.on('error', (err) => fail(`stdin: ${err.message}`));
+  process.stdin.pipe(sock);
+  // ANCHOR_END: send
+}
+
+main();

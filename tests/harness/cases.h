@@ -1,0 +1,43 @@
+/* cases.h -- what each kind of example is tested with. */
+#ifndef CASES_H
+#define CASES_H
+
+#include <stddef.h>
+
+/* A payload sent through a server/client pair. */
+struct pair_case {
+    const char *name;
+    const char *host; /* the address the server binds and the client uses */
+    size_t (*make)(unsigned char **data); /* malloc'd payload, returns length */
+};
+
+/* A test of one program on its own; `role` is "server", "client" or "both".
+ * run() returns 0, or -1 with the reason in why. */
+struct single_check {
+    const char *name;
+    const char *role;
+    int (*run)(const char *command, char *why, size_t whylen);
+};
+
+/* Everything the harness knows about one kind. */
+struct kind_spec {
+    const char *kind;
+    const struct pair_case *cases;
+    size_t ncases;
+    const struct single_check *checks;
+    size_t nchecks;
+};
+
+/* The kinds the harness can test; NULL if unknown. */
+const struct kind_spec *kind_spec_find(const char *kind);
+extern const struct kind_spec *const KIND_SPECS[];
+extern const size_t NKIND_SPECS;
+
+/* Deterministic pseudo-random bytes (xorshift64*), for reproducible payloads. */
+void fill_random(unsigned char *buf, size_t len, unsigned long long seed);
+
+#define READY_TIMEOUT_MS 20000  /* a cold JVM on a busy 2-core machine */
+#define CLIENT_TIMEOUT_MS 60000 /* 16 MiB through the slowest pair */
+#define STOP_TIMEOUT_MS 1000    /* the contract: stop within one second */
+
+#endif

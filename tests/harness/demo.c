@@ -1,0 +1,128 @@
+/* demo.c -- what `make chapterN` runs: for each language, start the chapter's
+ * server, send it a short message with the same language's client, and print
+ * a labelled transcript; then the chapter's slice of the latest interop grid.
+ *
+ * usage: demo KIND...   (run from the repository root) */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cases.h"
+#include "results.h"
+#include "run.h"
+#include "table.h"
+
+#define TABLE "tests/interop/implementations.tsv"
+#define RESULTS "build/interop/results.tsv"
+
+/* Prints a file's lines, each behind a prefix. */
+static void print_indented(const char *path, const char *prefix)
+{
+    unsigned char *data;
+    size_t len;
+    if (read_file(path, 1 << 16, &data, &len) < 0)
+        return;
+    for (size_t i = 0; i < len;) {
+        size_t end = i;
+        while (end < len && data[end] != '\n')
+            end++;
+        printf("%s%.*s\n", prefix, (int)(end - i), (const char *)data + i);
+        i = end + 1;
+    }
+    free(data);
+}
+
+/* One language's server and client talking. Returns 0 if the echo came back. */
+static int demo_pair(const struct impl *server, const struct impl *client, struct scratch *tmp)
+{
+    char in[320], out[320], cerr[320], serr[320], why[512], status[96];
+    char message[128];
+    snprintf(message, sizeof message, "Hello from the %s client!\n", client->lang);
+    write_file(scratch_path(tmp, "stdin", in, sizeof in), message, strlen(message));
+    scratch_path(tmp, "stdout", out, sizeof out);
+    scratch_path(tmp, "client.stderr", cerr, sizeof cerr);
+    scratch_path(tmp, "server.stderr", serr, sizeof serr);
+
+    printf("=== %s: %s server, %s client ===\n", server->kind, server->lang, client->lang);
+    printf("$ %s --port 0 &\n", server->command);
+    struct server s;
+    if (server_start(&s, server->command, (const char *[]){"--port", "0", NULL}, serr,
+                     READY_TIMEOUT_MS, why, sizeof why) < 0) {
+        printf("  server failed to start: %s\n", why);
+        print_indented(serr, "  [server stderr] ");
+        return -1;
+    }
+    printf("%s\n", s.ready_line);
+
+    char port[8];
+    snprintf(port, sizeof port, "%d", s.addr.port);
+    printf("$ printf '%.*s\\n' | %s --port %s\n", (int)strlen(message) - 1, message,
+           client->command, port);
+    struct child c;
+    bool done = run_to_end(&c, client->command, (const char *[]){"--port", port, NULL}, in, out,
+                           cerr, CLIENT_TIMEOUT_MS);
+    print_indented(out, "");
+    print_indented(cerr, "  [client stderr] ");
+    int rc = done && child_exited_with(&c, 0) ? 0 : -1;
+    if (rc < 0)
+        printf("  client failed: %s\n", done ? child_describe(&c, status, sizeof status) : "timed out");
+
+    printf("$ kill -TERM %d\n", (int)s.proc.pid);
+    if (server_stop(&s, SIGTERM, STOP_TIMEOUT_MS, why, sizeof why) < 0) {
+        printf("  %s\n", why);
+        rc = -1;
+    }
+    print_indented(serr, "  [server stderr] ");
+    server_cleanup(&s);
+    printf("\n");
+    return rc;
+}
+
+static void print_grid(const char *kind)
+{
+    struct results rs;
+    if (results_load(RESULTS, &rs) < 0) {
+        printf("No interop results yet: `make interop` runs every server against every client\n"
+               "and fills in this grid.\n");
+        return;
+    }
+    printf("The %s grid from the last interop run (%s):\n", kind, rs.date);
+    results_print_grid(&rs, kind, stdout);
+    results_free(&rs);
+}
+
+int main(int argc, char *argv[])
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: demo KIND...\n");
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    struct table t;
+    char err[256];
+    if (table_load(TABLE, &t, err, sizeof err) < 0) {
+        fprintf(stderr, "demo: %s\n", err);
+        return 1;
+    }
+    int failures = 0;
+    for (int k = 1; k < argc; k++) {
+        for (size_t i = 0; i < t.len; i++) {
+            const struct impl *server = &t.rows[i];
+            if (strcmp(server->kind, argv[k]) || strcmp(server->role, "server"))
+                continue;
+            const struct impl *client = table_find(&t, server->kind, server->lang, "client");
+            struct scratch tmp;
+            if (!client || scratch_create(&tmp) < 0)
+                continue;
+            failures += demo_pair(server, client, &tmp) < 0;
+            scratch_remove(&tmp);
+        }
+        print_grid(argv[k]);
+    }
+    table_free(&t);
+    if (failures)
+        printf("\n%d demonstration(s) failed.\n", failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,435 @@
+/* interop.c -- the cross-language interop matrix, as Criterion tests.
+ *
+ * For every kind in tests/interop/implementations.tsv: every server x every
+ * client x every case (suite "pairs"), and every program on its own against
+ * the contract's edge rules (suite "checks"). Each test runs in its own
+ * process; Criterion runs them in parallel (--jobs). Each appends its outcome
+ * to a results file, from which main() writes results.json and the grid.
+ *
+ * Environment (all optional; the Makefile sets them):
+ *   INTEROP_TABLE   the table (default tests/interop/implementations.tsv)
+ *   INTEROP_OUT     where results go (default build/interop)
+ *   INTEROP_KIND    only this kind
+ *   INTEROP_SERVER  a command to test as the server against every reference client
+ *   INTEROP_CLIENT  a command to test as the client against every reference server
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cases.h"
+#include "compare.h"
+#include "results.h"
+#include "run.h"
+#include "table.h"
+
+#define OUTSIDE_LANG "yours" /* how an outside implementation appears in the grid */
+
+/* One pair test; plain values only, since Criterion copies parameters into
+ * shared memory for the worker processes. */
+struct pair_param {
+    char error[256]; /* set if the table could not be loaded: the test fails */
+    struct impl server, client;
+    char kind[32], case_name[32];
+    size_t case_index;
+};
+
+struct check_param {
+    char error[256];
+    struct impl impl;
+    char check[32];
+    size_t check_index;
+};
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+static const char *results_path(void)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/results.tsv", env_or("INTEROP_OUT", "build/interop"));
+    return path;
+}
+
+/* ---- which implementations are under test ------------------------------- */
+
+/* The reference table plus any outside implementation, filtered by kind. */
+struct selection {
+    struct table table;
+    struct impl outside_server, outside_client;
+    bool has_outside_server, has_outside_client;
+    const char *only_kind;
+};
+
+static void outside_impl(struct impl *i, const char *kind, const char *role, const char *command)
+{
+    snprintf(i->lang, sizeof i->lang, OUTSIDE_LANG);
+    snprintf(i->kind, sizeof i->kind, "%s", kind);
+    snprintf(i->role, sizeof i->role, "%s", role);
+    snprintf(i->command, sizeof i->command, "%s", command);
+}
+
+static int select_impls(struct selection *sel, char *err, size_t errlen)
+{
+    *sel = (struct selection){0};
+    if (table_load(env_or("INTEROP_TABLE", "tests/interop/implementations.tsv"), &sel->table,
+                   err, errlen) < 0)
+        return -1;
+    const char *server = getenv("INTEROP_SERVER"), *client = getenv("INTEROP_CLIENT");
+    sel->has_outside_server = server && *server;
+    sel->has_outside_client = client && *client;
+    sel->only_kind = getenv("INTEROP_KIND");
+    if (sel->only_kind && !*sel->only_kind)
+        sel->only_kind = NULL;
+    if ((sel->has_outside_server || sel->has_outside_client) && !sel->only_kind)
+        sel->only_kind = "tcp";
+    if (sel->only_kind && !kind_spec_find(sel->only_kind)) {
+        snprintf(err, errlen, "unknown KIND \"%s\"", sel->only_kind);
+        return -1;
+    }
+    if (sel->has_outside_server)
+        outside_impl(&sel->outside_server, sel->only_kind, "server", server);
+    if (sel->has_outside_client)
+        outside_impl(&sel->outside_client, sel->only_kind, "client", client);
+    return 0;
+}
+
+/* The servers (or clients) of a kind: the outside one if given, else the references. */
+static size_t impls_for(const struct selection *sel, const char *kind, const char *role,
+                        const struct impl *out[], size_t max)
+{
+    bool server = !strcmp(role, "server");
+    if (server ? sel->has_outside_server : sel->has_outside_client) {
+        out[0] = server ? &sel->outside_server : &sel->outside_client;
+        return 1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < sel->table.len && n < max; i++)
+        if (!strcmp(sel->table.rows[i].kind, kind) && !strcmp(sel->table.rows[i].role, role))
+            out[n++] = &sel->table.rows[i];
+    return n;
+}
+
+static bool kind_selected(const struct selection *sel, const char *kind)
+{
+    return !sel->only_kind || !strcmp(sel->only_kind, kind);
+}
+
+/* Moves a malloc'd parameter array into Criterion's shared memory, which
+ * the worker processes read their parameters from. */
+static void *to_shared(void *params, size_t size)
+{
+    void *shared = cr_malloc(size ? size : 1);
+    if (shared && size)
+        memcpy(shared, params, size);
+    free(params);
+    return shared;
+}
+
+/* Criterion needs at least one parameter; a failed load becomes one failing test. */
+static void *error_params(size_t size, size_t error_offset, const char *err, size_t *count)
+{
+    char *p = cr_calloc(1, size);
+    snprintf(p + error_offset, 256, "%s", err);
+    *count = 1;
+    return p;
+}
+
+/* ---- pairs ---------------------------------------------------------------- */
+
+static struct pair_param *make_pair_params(size_t *count)
+{
+    struct selection sel;
+    char err[256];
+    if (select_impls(&sel, err, sizeof err) < 0)
+        return error_params(sizeof(struct pair_param), offsetof(struct pair_param, error), err, count);
+
+    const struct impl *servers[64], *clients[64];
+    struct pair_param *params = NULL;
+    size_t n = 0;
+    for (size_t k = 0; k < NKIND_SPECS; k++) {
+        const struct kind_spec *spec = KIND_SPECS[k];
+        if (!kind_selected(&sel, spec->kind))
+            continue;
+        /* An outside server is tested against every reference client, and vice versa. */
+        size_t ns = impls_for(&sel, spec->kind, "server", servers, 64);
+        size_t nc = impls_for(&sel, spec->kind, "client", clients, 64);
+        size_t add = ns * nc * spec->ncases;
+        struct pair_param *grown = realloc(params, (n + add) * sizeof *grown);
+        if (!grown)
+            break;
+        params = grown;
+        for (size_t s = 0; s < ns; s++)
+            for (size_t c = 0; c < nc; c++)
+                for (size_t i = 0; i < spec->ncases; i++) {
+                    struct pair_param *p = &params[n++];
+                    *p = (struct pair_param){.server = *servers[s], .client = *clients[c],
+                                             .case_index = i};
+                    snprintf(p->kind, sizeof p->kind, "%s", spec->kind);
+                    snprintf(p->case_name, sizeof p->case_name, "%s", spec->cases[i].name);
+                }
+    }
+    table_free(&sel.table);
+    if (n == 0) {
+        free(params);
+        return error_params(sizeof(struct pair_param), offsetof(struct pair_param, error),
+                            "no pairs to test: is the table empty for this KIND?", count);
+    }
+    *count = n;
+    return to_shared(params, n * sizeof *params);
+}
+
+static void free_params(struct criterion_test_params *crp)
+{
+    cr_free(crp->params);
+}
+
+ParameterizedTestParameters(pairs, echo)
+{
+    size_t n = 0;
+    struct pair_param *params = make_pair_params(&n);
+    return cr_make_param_array(struct pair_param, params, n, free_params);
+}
+
+/* Everything one pair test produced, for the verdict and the report. */
+struct pair_run {
+    bool ok;
+    char why[2048];
+};
+
+static void add_log(char *why, size_t whylen, const char *who, const char *path)
+{
+    char tail[800];
+    size_t used = strlen(why);
+    snprintf(why + used, whylen - used, "\n    %s stderr:\n%s", who, file_tail(path, tail, sizeof tail));
+}
+
+/* Runs one server/client/case and leaves nothing behind. */
+static void run_pair(const struct pair_param *p, const struct pair_case *c, struct pair_run *r)
+{
+    struct scratch tmp = {0};
+    struct server srv = {.out = -1, .proc = {.pid = -1, .pidfd = -1}};
+    unsigned char *payload = NULL, *got = NULL;
+    size_t len = 0, gotlen = 0;
+    char in[320], out[320], cerr[320], serr[320], status[96];
+    bool client_ran = false;
+    r->ok = false;
+
+    if (scratch_create(&tmp) < 0 || !(len = c->make(&payload), payload) ||
+        write_file(scratch_path(&tmp, "payload", in, sizeof in), payload, len) < 0) {
+        snprintf(r->why, sizeof r->why, "harness: cannot prepare the payload");
+        goto done;
+    }
+    scratch_path(&tmp, "client.stdout", out, sizeof out);
+    scratch_path(&tmp, "client.stderr", cerr, sizeof cerr);
+    scratch_path(&tmp, "server.stderr", serr, sizeof serr);
+
+    if (server_start(&srv, p->server.command,
+                     (const char *[]){"--host", c->host, "--port", "0", NULL}, serr,
+                     READY_TIMEOUT_MS, r->why, sizeof r->why) < 0)
+        goto done;
+
+    char port[8];
+    snprintf(port, sizeof port, "%d", srv.addr.port);
+    struct child client;
+    client_ran = true;
+    /* The client is pointed at the address the READY line gave. */
+    if (!run_to_end(&client, p->client.command,
+                    (const char *[]){"--host", srv.addr.host, "--port", port, NULL}, in, out,
+                    cerr, CLIENT_TIMEOUT_MS)) {
+        snprintf(r->why, sizeof r->why, "client did not finish within %d ms", CLIENT_TIMEOUT_MS);
+        goto done;
+    }
+    if (!child_exited_with(&client, 0)) {
+        snprintf(r->why, sizeof r->why, "client ended with %s, want exit 0",
+                 child_describe(&client, status, sizeof status));
+        goto done;
+    }
+    if (read_file(out, len + 1, &got, &gotlen) < 0 ||
+        first_difference(payload, len, got, gotlen) >= 0) {
+        snprintf(r->why, sizeof r->why, "client output differs from what it sent: ");
+        size_t used = strlen(r->why);
+        describe_difference(payload, len, got, gotlen, r->why + used, sizeof r->why - used);
+        goto done;
+    }
+    if (server_stop(&srv, SIGTERM, STOP_TIMEOUT_MS, r->why, sizeof r->why) < 0)
+        goto done;
+    r->ok = true;
+
+done:
+    if (!r->ok) {
+        if (srv.err_path[0])
+            add_log(r->why, sizeof r->why, "server", serr);
+        if (client_ran)
+            add_log(r->why, sizeof r->why, "client", cerr);
+    }
+    server_cleanup(&srv);
+    free(payload);
+    free(got);
+    scratch_remove(&tmp);
+}
+
+static void record(const char *kind, const char *server, const char *client, const char *name,
+                   bool ok, long ms, const char *why)
+{
+    struct result res = {.ms = ms};
+    snprintf(res.kind, sizeof res.kind, "%s", kind);
+    snprintf(res.server, sizeof res.server, "%s", server);
+    snprintf(res.client, sizeof res.client, "%s", client);
+    snprintf(res.name, sizeof res.name, "%s", name);
+    snprintf(res.status, sizeof res.status, "%s", ok ? "pass" : "fail");
+    snprintf(res.detail, sizeof res.detail, "%s", ok ? "" : why);
+    results_append(results_path(), &res);
+}
+
+ParameterizedTest(struct pair_param *p, pairs, echo, .timeout = 180)
+{
+    cr_assert(!p->error[0], "%s", p->error);
+    const struct kind_spec *spec = kind_spec_find(p->kind);
+    cr_assert(spec && p->case_index < spec->ncases, "unknown kind or case");
+
+    long long start = now_ms();
+    struct pair_run r;
+    run_pair(p, &spec->cases[p->case_index], &r);
+    record(p->kind, p->server.lang, p->client.lang, p->case_name, r.ok, (long)(now_ms() - start),
+           r.why);
+    cr_assert(r.ok, "%s server=%s client=%s case=%s: %s\n    server: %s\n    client: %s",
+              p->kind, p->server.lang, p->client.lang, p->case_name, r.why, p->server.command,
+              p->client.command);
+}
+
+/* ---- checks of one program ------------------------------------------------ */
+
+static bool check_applies(const struct single_check *c, const char *role)
+{
+    return !strcmp(c->role, "both") || !strcmp(c->role, role);
+}
+
+static struct check_param *make_check_params(size_t *count)
+{
+    struct selection sel;
+    char err[256];
+    if (select_impls(&sel, err, sizeof err) < 0)
+        return error_params(sizeof(struct check_param), offsetof(struct check_param, error), err, count);
+
+    const struct impl *impls[64];
+    struct check_param *params = NULL;
+    size_t n = 0;
+    const char *roles[] = {"server", "client"};
+    bool outside = sel.has_outside_server || sel.has_outside_client;
+    for (size_t k = 0; k < NKIND_SPECS; k++) {
+        const struct kind_spec *spec = KIND_SPECS[k];
+        if (!kind_selected(&sel, spec->kind))
+            continue;
+        for (int r = 0; r < 2; r++) {
+            /* With an outside implementation, only it is checked. */
+            bool has = r == 0 ? sel.has_outside_server : sel.has_outside_client;
+            size_t ni = outside && !has ? 0 : impls_for(&sel, spec->kind, roles[r], impls, 64);
+            for (size_t i = 0; i < ni; i++)
+                for (size_t c = 0; c < spec->nchecks; c++) {
+                    if (!check_applies(&spec->checks[c], roles[r]))
+                        continue;
+                    struct check_param *grown = realloc(params, (n + 1) * sizeof *grown);
+                    if (!grown)
+                        goto out;
+                    params = grown;
+                    struct check_param *p = &params[n++];
+                    *p = (struct check_param){.impl = *impls[i], .check_index = c};
+                    snprintf(p->check, sizeof p->check, "%s", spec->checks[c].name);
+                }
+        }
+    }
+out:
+    table_free(&sel.table);
+    if (n == 0) {
+        free(params);
+        return error_params(sizeof(struct check_param), offsetof(struct check_param, error),
+                            "no programs to check: is the table empty for this KIND?", count);
+    }
+    *count = n;
+    return to_shared(params, n * sizeof *params);
+}
+
+ParameterizedTestParameters(checks, contract)
+{
+    size_t n = 0;
+    struct check_param *params = make_check_params(&n);
+    return cr_make_param_array(struct check_param, params, n, free_params);
+}
+
+ParameterizedTest(struct check_param *p, checks, contract, .timeout = 120)
+{
+    cr_assert(!p->error[0], "%s", p->error);
+    const struct kind_spec *spec = kind_spec_find(p->impl.kind);
+    cr_assert(spec && p->check_index < spec->nchecks, "unknown kind or check");
+
+    char why[2048] = "";
+    long long start = now_ms();
+    bool server = !strcmp(p->impl.role, "server");
+    bool ok = spec->checks[p->check_index].run(p->impl.command, why, sizeof why) == 0;
+    record(p->impl.kind, server ? p->impl.lang : "-", server ? "-" : p->impl.lang, p->check,
+           ok, (long)(now_ms() - start), why);
+    cr_assert(ok, "%s %s %s, check %s: %s\n    command: %s", p->impl.kind, p->impl.lang,
+              p->impl.role, p->check, why, p->impl.command);
+}
+
+/* ---- the runner ----------------------------------------------------------- */
+
+/* Writes results.json and prints the grid of every kind that ran. */
+static void report(void)
+{
+    struct results rs;
+    if (results_load(results_path(), &rs) < 0) {
+        fprintf(stderr, "interop: no results in %s\n", results_path());
+        return;
+    }
+    char json[512];
+    snprintf(json, sizeof json, "%s/results.json", env_or("INTEROP_OUT", "build/interop"));
+    if (results_write_json(&rs, json) < 0)
+        fprintf(stderr, "interop: cannot write %s\n", json);
+    const char *kinds[16];
+    size_t nk = 0;
+    for (size_t i = 0; i < rs.len && nk < 16; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < nk; k++)
+            seen = seen || !strcmp(kinds[k], rs.items[i].kind);
+        if (!seen)
+            kinds[nk++] = rs.items[i].kind;
+    }
+    printf("\n");
+    for (size_t k = 0; k < nk; k++) {
+        results_print_grid(&rs, kinds[k], stdout);
+        printf("\n");
+    }
+    results_print_summary(&rs, stdout);
+    printf("results: %s\n", json);
+    results_free(&rs);
+}
+
+int main(int argc, char *argv[])
+{
+    struct criterion_test_set *tests = criterion_initialize();
+    int status = 0;
+    if (criterion_handle_args(argc, argv, true)) {
+        mkdir(env_or("INTEROP_OUT", "build/interop"), 0755);
+        if (results_begin(results_path()) < 0) {
+            fprintf(stderr, "interop: cannot write %s\n", results_path());
+            status = 1;
+        } else {
+            status = !criterion_run_all_tests(tests);
+            fflush(stderr);
+            report();
+        }
+    }
+    criterion_finalize(tests);
+    return status;
+}

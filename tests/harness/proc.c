@@ -1,0 +1,129 @@
+/* proc.c -- start, time out and clean up the programs under test. */
+#define _GNU_SOURCE
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void become(char *const argv[], struct stdio_fds fds, pid_t parent)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) /* the parent died before prctl took effect */
+        _exit(127);
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(fds.in >= 0 ? fds.in : devnull, 0);
+    dup2(fds.out >= 0 ? fds.out : devnull, 1);
+    dup2(fds.err >= 0 ? fds.err : devnull, 2);
+    /* The harness opens everything O_CLOEXEC, so nothing else leaks into exec. */
+    signal(SIGPIPE, SIG_DFL);
+    execvp(argv[0], argv);
+    const char *msg = "harness: cannot execute ";
+    write(2, msg, strlen(msg));
+    write(2, argv[0], strlen(argv[0]));
+    write(2, "\n", 1);
+    _exit(127);
+}
+
+int child_start(struct child *c, char *const argv[], struct stdio_fds fds)
+{
+    *c = (struct child){.pid = -1, .pidfd = -1};
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0)
+        become(argv, fds, parent);
+    setpgid(pid, pid); /* also here, so the group exists before we might kill it */
+    c->pid = pid;
+    c->pidfd = pidfd_open(pid, 0);
+    return c->pidfd < 0 ? -1 : 0;
+}
+
+static bool reap(struct child *c, int flags)
+{
+    if (c->reaped)
+        return true;
+    pid_t r;
+    do
+        r = waitpid(c->pid, &c->status, flags);
+    while (r < 0 && errno == EINTR);
+    if (r == c->pid)
+        c->reaped = true;
+    return c->reaped;
+}
+
+bool child_wait(struct child *c, int timeout_ms)
+{
+    if (c->pid <= 0)
+        return true;
+    long long deadline = now_ms() + timeout_ms;
+    while (!c->reaped) {
+        long long left = deadline - now_ms();
+        if (left < 0)
+            left = 0;
+        struct pollfd p = {.fd = c->pidfd, .events = POLLIN};
+        int n = poll(&p, 1, (int)left);
+        if (n < 0 && errno != EINTR)
+            return reap(c, 0);
+        if (n > 0)
+            return reap(c, 0);
+        if (n == 0)
+            return reap(c, WNOHANG);
+    }
+    return true;
+}
+
+void child_signal(struct child *c, int sig)
+{
+    if (c->pid > 0 && !c->reaped)
+        kill(c->pid, sig);
+}
+
+void child_cleanup(struct child *c)
+{
+    if (c->pid <= 0)
+        return;
+    kill(-c->pid, SIGKILL); /* the group: the child and anything it started */
+    reap(c, 0);
+    if (c->pidfd >= 0)
+        close(c->pidfd);
+    c->pidfd = -1;
+    c->pid = -1;
+}
+
+const char *child_describe(const struct child *c, char *buf, size_t len)
+{
+    if (!c->reaped)
+        snprintf(buf, len, "still running");
+    else if (WIFEXITED(c->status))
+        snprintf(buf, len, "exit %d", WEXITSTATUS(c->status));
+    else if (WIFSIGNALED(c->status))
+        snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(c->status),
+                 strsignal(WTERMSIG(c->status)));
+    else
+        snprintf(buf, len, "wait status %#x", c->status);
+    return buf;
+}
+
+bool child_exited_with(const struct child *c, int code)
+{
+    return c->reaped && WIFEXITED(c->status) && WEXITSTATUS(c->status) == code;
+}

@@ -1,0 +1,292 @@
+/* results.c -- recording test outcomes and reporting them as a grid and JSON. */
+#define _GNU_SOURCE
+#include "results.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DATE_PREFIX "# run "
+
+void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
+int results_begin(const char *path)
+{
+    FILE *f = fopen(path, "we");
+    if (!f)
+        return -1;
+    char date[32];
+    time_t t = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    fprintf(f, DATE_PREFIX "%s\n", date);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int results_append(const char *path, const struct result *r)
+{
+    struct result copy = *r;
+    one_line(copy.detail);
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s\t%s\t%s\t%s\t%s\t%ld\t%s\n", copy.kind,
+                     copy.server, copy.client, copy.name, copy.status, copy.ms,
+                     copy.detail);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return -1;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    ssize_t w = write(fd, line, (size_t)n); /* O_APPEND: one write, one line */
+    close(fd);
+    return w == n ? 0 : -1;
+}
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+    snprintf(dst, len, "%s", src ? src : "");
+}
+
+static int parse_result_line(char *line, struct result *r)
+{
+    char *f[7];
+    for (int i = 0; i < 7; i++) {
+        f[i] = strsep(&line, "\t");
+        if (!f[i])
+            return -1;
+    }
+    copy_str(r->kind, sizeof r->kind, f[0]);
+    copy_str(r->server, sizeof r->server, f[1]);
+    copy_str(r->client, sizeof r->client, f[2]);
+    copy_str(r->name, sizeof r->name, f[3]);
+    copy_str(r->status, sizeof r->status, f[4]);
+    r->ms = strtol(f[5], NULL, 10);
+    copy_str(r->detail, sizeof r->detail, f[6]);
+    return 0;
+}
+
+int results_load(const char *path, struct results *out)
+{
+    *out = (struct results){0};
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!strncmp(line, DATE_PREFIX, strlen(DATE_PREFIX))) {
+            copy_str(out->date, sizeof out->date, line + strlen(DATE_PREFIX));
+            continue;
+        }
+        struct result r = {0};
+        if (parse_result_line(line, &r) < 0)
+            continue; /* a torn line from a test that was killed mid-write */
+        struct result *grown = realloc(out->items, (out->len + 1) * sizeof *grown);
+        if (!grown)
+            break;
+        out->items = grown;
+        out->items[out->len++] = r;
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+void results_free(struct results *rs)
+{
+    free(rs->items);
+    *rs = (struct results){0};
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static bool is_pair(const struct result *r)
+{
+    return strcmp(r->server, "-") != 0 && strcmp(r->client, "-") != 0;
+}
+
+int results_write_json(const struct results *rs, const char *path)
+{
+    FILE *f = fopen(path, "we");
+    if (!f)
+        return -1;
+    fprintf(f, "{\n  \"date\": ");
+    json_string(f, rs->date);
+    fprintf(f, ",\n  \"results\": [");
+    for (size_t i = 0; i < rs->len; i++) {
+        const struct result *r = &rs->items[i];
+        fprintf(f, "%s\n    {\"kind\": ", i ? "," : "");
+        json_string(f, r->kind);
+        fprintf(f, ", \"type\": \"%s\", \"server\": ", is_pair(r) ? "pair" : "check");
+        json_string(f, r->server);
+        fprintf(f, ", \"client\": ");
+        json_string(f, r->client);
+        fprintf(f, ", \"name\": ");
+        json_string(f, r->name);
+        fprintf(f, ", \"status\": ");
+        json_string(f, r->status);
+        fprintf(f, ", \"ms\": %ld, \"detail\": ", r->ms);
+        json_string(f, r->detail);
+        fputc('}', f);
+    }
+    fprintf(f, "\n  ]\n}\n");
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+#define MAX_LANGS 16
+
+/* Adds v to names unless it is there already (order of first appearance). */
+static void add_name(const char *names[MAX_LANGS], size_t *n, const char *v)
+{
+    for (size_t j = 0; j < *n; j++)
+        if (!strcmp(names[j], v))
+            return;
+    if (*n < MAX_LANGS)
+        names[(*n)++] = v;
+}
+
+/* The languages on one side (server or client) of the results of `kind`:
+ * of its pair tests (pairs = true) or of its single-program checks. */
+static size_t side_names(const struct results *rs, const char *kind, bool server,
+                         bool pairs, const char *names[MAX_LANGS])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rs->len; i++) {
+        const struct result *r = &rs->items[i];
+        const char *v = server ? r->server : r->client;
+        if (!strcmp(r->kind, kind) && is_pair(r) == pairs && strcmp(v, "-"))
+            add_name(names, &n, v);
+    }
+    return n;
+}
+
+struct tally {
+    int pass, fail, other;
+};
+
+static struct tally count(const struct results *rs, const char *kind,
+                          const char *server, const char *client)
+{
+    struct tally t = {0};
+    for (size_t i = 0; i < rs->len; i++) {
+        const struct result *r = &rs->items[i];
+        if (strcmp(r->kind, kind) || strcmp(r->server, server) || strcmp(r->client, client))
+            continue;
+        if (!strcmp(r->status, "pass"))
+            t.pass++;
+        else if (!strcmp(r->status, "fail"))
+            t.fail++;
+        else
+            t.other++;
+    }
+    return t;
+}
+
+/* "6/6 ok", "4/6 FAIL", "-" (nothing ran) or the status of a skipped cell. */
+static void cell_text(struct tally t, char *buf, size_t len)
+{
+    int total = t.pass + t.fail + t.other;
+    if (total == 0)
+        snprintf(buf, len, "-");
+    else if (t.fail)
+        snprintf(buf, len, "%d/%d FAIL", t.pass, total);
+    else if (t.other)
+        snprintf(buf, len, "%d/%d skip", t.pass, total);
+    else
+        snprintf(buf, len, "%d/%d ok", t.pass, total);
+}
+
+static void print_checks(const struct results *rs, const char *kind, FILE *out)
+{
+    const char *sides[] = {"server", "client"};
+    for (int s = 0; s < 2; s++) {
+        const char *names[MAX_LANGS];
+        size_t n = side_names(rs, kind, s == 0, false, names);
+        for (size_t i = 0; i < n; i++) {
+            const char *server = s == 0 ? names[i] : "-";
+            const char *client = s == 0 ? "-" : names[i];
+            struct tally t = count(rs, kind, server, client);
+            if (t.pass + t.fail + t.other == 0)
+                continue;
+            char cell[32];
+            cell_text(t, cell, sizeof cell);
+            fprintf(out, "  %-8s %-7s %-10s", names[i], sides[s], cell);
+            for (size_t k = 0; k < rs->len; k++) {
+                const struct result *r = &rs->items[k];
+                if (!strcmp(r->kind, kind) && !strcmp(r->server, server) &&
+                    !strcmp(r->client, client) && strcmp(r->status, "pass"))
+                    fprintf(out, " %s:%s", r->name, r->status);
+            }
+            fputc('\n', out);
+        }
+    }
+}
+
+void results_print_grid(const struct results *rs, const char *kind, FILE *out)
+{
+    const char *servers[MAX_LANGS], *clients[MAX_LANGS];
+    size_t ns = side_names(rs, kind, true, true, servers);
+    size_t nc = side_names(rs, kind, false, true, clients);
+    fprintf(out, "%s: server (row) x client (column), cases passed\n", kind);
+    if (ns) {
+        fprintf(out, "  %-12s", "server\\client");
+        for (size_t c = 0; c < nc; c++)
+            fprintf(out, " %-10s", clients[c]);
+        fputc('\n', out);
+        for (size_t s = 0; s < ns; s++) {
+            fprintf(out, "  %-13s", servers[s]);
+            for (size_t c = 0; c < nc; c++) {
+                char cell[32];
+                cell_text(count(rs, kind, servers[s], clients[c]), cell, sizeof cell);
+                fprintf(out, " %-10s", cell);
+            }
+            fputc('\n', out);
+        }
+    } else {
+        fprintf(out, "  (no pair results)\n");
+    }
+    fprintf(out, "%s: each program on its own (command line, errors, signals)\n", kind);
+    print_checks(rs, kind, out);
+}
+
+size_t results_print_summary(const struct results *rs, FILE *out)
+{
+    size_t pass = 0, fail = 0, other = 0;
+    for (size_t i = 0; i < rs->len; i++) {
+        const struct result *r = &rs->items[i];
+        if (!strcmp(r->status, "pass")) {
+            pass++;
+            continue;
+        }
+        if (!strcmp(r->status, "fail"))
+            fail++;
+        else
+            other++;
+        fprintf(out, "  %s %s: %s server=%s client=%s: %s\n", r->status, r->kind,
+                r->name, r->server, r->client, r->detail);
+    }
+    fprintf(out, "%zu passed, %zu failed, %zu skipped or unsupported\n", pass, fail, other);
+    return fail;
+}

@@ -1,0 +1,52 @@
+/* results.h -- recording test outcomes and reporting them as a grid and JSON.
+ *
+ * Each test (in its own process) appends one line to a results file; when the
+ * run ends, the runner reads them back and writes results.json and the grid. */
+#ifndef RESULTS_H
+#define RESULTS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* One outcome. A pair test names both languages; a check of one program names
+ * only its side and leaves the other "-". */
+struct result {
+    char kind[32];
+    char server[32];
+    char client[32];
+    char name[32];   /* the case ("16mib") or check ("help") */
+    char status[16]; /* "pass", "fail", "unsupported" or "skipped" */
+    long ms;
+    char detail[512]; /* one line */
+};
+
+struct results {
+    struct result *items;
+    size_t len;
+    char date[32]; /* when the run started, ISO 8601 UTC */
+};
+
+/* Starts a new results file, recording the current time as the run's date. */
+int results_begin(const char *path);
+
+/* Appends one outcome (a single write, so parallel tests do not interleave). */
+int results_append(const char *path, const struct result *r);
+
+/* Reads a results file. Returns 0, or -1 if it cannot be read. */
+int results_load(const char *path, struct results *out);
+void results_free(struct results *rs);
+
+/* Writes the results as JSON. Returns 0 or -1. */
+int results_write_json(const struct results *rs, const char *path);
+
+/* Prints the server x client grid of one kind, then the per-program checks. */
+void results_print_grid(const struct results *rs, const char *kind, FILE *out);
+
+/* Prints one line per failure, and a final count line. Returns the number of
+ * failures. */
+size_t results_print_summary(const struct results *rs, FILE *out);
+
+/* Replaces tabs, newlines and control characters with spaces (in place). */
+void one_line(char *s);
+
+#endif

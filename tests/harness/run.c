@@ -1,0 +1,264 @@
+/* run.c -- running an example under a deadline. */
+#define _GNU_SOURCE
+#include "run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int scratch_create(struct scratch *s)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(s->dir, sizeof s->dir, "%s/socketbook-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    return mkdtemp(s->dir) ? 0 : -1;
+}
+
+const char *scratch_path(const struct scratch *s, const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s", s->dir, name);
+    return out;
+}
+
+void scratch_remove(struct scratch *s)
+{
+    if (!s->dir[0])
+        return;
+    DIR *d = opendir(s->dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+    }
+    rmdir(s->dir);
+    s->dir[0] = '\0';
+}
+
+int build_argv(const char *command, const char *const extra[], char *words,
+               size_t wordslen, char *argv[MAX_ARGS])
+{
+    if (snprintf(words, wordslen, "%s", command) >= (int)wordslen)
+        return -1;
+    int n = split_words(words, argv, MAX_ARGS);
+    for (int i = 0; n >= 0 && extra && extra[i]; i++) {
+        if (n >= MAX_ARGS - 1)
+            return -1;
+        argv[n++] = (char *)extra[i];
+        argv[n] = NULL;
+    }
+    return n;
+}
+
+static int open_file(const char *path, int flags)
+{
+    if (!path)
+        return -1; /* child_start maps -1 to /dev/null */
+    return open(path, flags | O_CLOEXEC, 0600);
+}
+
+int server_start(struct server *s, const char *command, const char *const extra[],
+                 const char *err_path, int timeout_ms, char *why, size_t whylen)
+{
+    *s = (struct server){.out = -1, .proc = {.pid = -1, .pidfd = -1}};
+    snprintf(s->err_path, sizeof s->err_path, "%s", err_path);
+    char words[1024], *argv[MAX_ARGS];
+    if (build_argv(command, extra, words, sizeof words, argv) <= 0) {
+        snprintf(why, whylen, "bad command: %s", command);
+        return -1;
+    }
+    int pipefd[2] = {-1, -1};
+    int err = open_file(err_path, O_WRONLY | O_CREAT | O_TRUNC);
+    if (err < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+        snprintf(why, whylen, "harness: %s", strerror(errno));
+        goto fail;
+    }
+    s->out = pipefd[0];
+    if (child_start(&s->proc, argv, (struct stdio_fds){-1, pipefd[1], err}) < 0) {
+        snprintf(why, whylen, "cannot start %s: %s", command, strerror(errno));
+        goto fail;
+    }
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    close(err);
+    err = -1;
+
+    if (read_line(s->out, s->ready_line, sizeof s->ready_line, timeout_ms) < 0) {
+        char status[96];
+        child_wait(&s->proc, 0);
+        snprintf(why, whylen, "no READY line within %d ms (server %s; stdout so far: \"%s\")",
+                 timeout_ms, child_describe(&s->proc, status, sizeof status), s->ready_line);
+        goto fail;
+    }
+    if (ready_parse(s->ready_line, &s->addr) < 0) {
+        snprintf(why, whylen, "malformed READY line: \"%s\"", s->ready_line);
+        goto fail;
+    }
+    return 0;
+
+fail:
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    if (err >= 0)
+        close(err);
+    server_cleanup(s);
+    return -1;
+}
+
+/* Whatever is left on the server's stdout after it exited (it should be nothing). */
+static size_t drain(int fd, char *buf, size_t len)
+{
+    size_t used = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (used + 1 < len && poll(&p, 1, 100) > 0) {
+        ssize_t n = read(fd, buf + used, len - used - 1);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    buf[used] = '\0';
+    return used;
+}
+
+int server_stop(struct server *s, int sig, int timeout_ms, char *why, size_t whylen)
+{
+    char status[96], extra[256];
+    child_signal(&s->proc, sig);
+    if (!child_wait(&s->proc, timeout_ms)) {
+        snprintf(why, whylen, "server still running %d ms after %s", timeout_ms,
+                 sigabbrev_np(sig));
+        return -1;
+    }
+    if (!child_exited_with(&s->proc, 0)) {
+        snprintf(why, whylen, "server stopped by SIG%s ended with %s, not exit 0",
+                 sigabbrev_np(sig), child_describe(&s->proc, status, sizeof status));
+        return -1;
+    }
+    if (drain(s->out, extra, sizeof extra) > 0) {
+        one_line(extra);
+        snprintf(why, whylen, "server wrote more than its READY line to stdout: \"%s\"", extra);
+        return -1;
+    }
+    return 0;
+}
+
+void server_cleanup(struct server *s)
+{
+    child_cleanup(&s->proc);
+    if (s->out >= 0)
+        close(s->out);
+    s->out = -1;
+}
+
+bool run_to_end(struct child *c, const char *command, const char *const extra[],
+                const char *in_path, const char *out_path, const char *err_path,
+                int timeout_ms)
+{
+    *c = (struct child){.pid = -1, .pidfd = -1};
+    char words[1024], *argv[MAX_ARGS];
+    if (build_argv(command, extra, words, sizeof words, argv) <= 0)
+        return false;
+    int in = open_file(in_path, O_RDONLY);
+    int out = open_file(out_path, O_WRONLY | O_CREAT | O_TRUNC);
+    int err = open_file(err_path, O_WRONLY | O_CREAT | O_TRUNC);
+    int started = child_start(c, argv, (struct stdio_fds){in, out, err});
+    for (int *fd = (int[]){in, out, err}, i = 0; i < 3; i++)
+        if (fd[i] >= 0)
+            close(fd[i]);
+    bool finished = started == 0 && child_wait(c, timeout_ms);
+    if (!finished)
+        child_cleanup(c); /* kill it: it ran out of time */
+    else
+        kill(-c->pid, SIGKILL); /* anything it left behind in its group */
+    return finished;
+}
+
+int read_file(const char *path, size_t max, unsigned char **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t cap = 65536, used = 0;
+    unsigned char *buf = malloc(cap);
+    ssize_t n = 0;
+    while (buf && used < max) {
+        if (used == cap) {
+            unsigned char *grown = realloc(buf, cap * 2);
+            if (!grown)
+                break;
+            buf = grown;
+            cap *= 2;
+        }
+        size_t want = cap - used < max - used ? cap - used : max - used;
+        n = read(fd, buf + used, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    close(fd);
+    if (!buf || n < 0) {
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *len = used;
+    return 0;
+}
+
+int write_file(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            close(fd);
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return close(fd);
+}
+
+char *file_tail(const char *path, char *buf, size_t len)
+{
+    unsigned char *data;
+    size_t n;
+    if (read_file(path, 1 << 20, &data, &n) < 0 || n == 0) {
+        snprintf(buf, len, "(empty)");
+        free(data);
+        return buf;
+    }
+    size_t from = n > len - 1 ? n - (len - 1) : 0;
+    memcpy(buf, data + from, n - from);
+    buf[n - from] = '\0';
+    for (char *p = buf; *p; p++) /* keep it printable; newlines stay */
+        if ((*p > 0 && *p < 0x20 && *p != '\n') || *p == 0x7f)
+            *p = '?';
+    free(data);
+    return buf;
+}
+
+size_t count_lines(const unsigned char *data, size_t len)
+{
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++)
+        if (data[i] == '\n')
+            lines++;
+    return lines + (len > 0 && data[len - 1] != '\n');
+}

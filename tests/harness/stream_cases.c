@@ -1,0 +1,389 @@
+/* stream_cases.c -- the `tcp` kind: stream echo cases and single-program checks
+ * (CONTRACT.md section 5). */
+#define _GNU_SOURCE
+#include "cases.h"
+#include "net.h"
+#include "run.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LINE "Hello from the interop harness!\n"
+
+static size_t copy_of(const void *src, size_t len, unsigned char **data)
+{
+    *data = malloc(len ? len : 1);
+    if (*data)
+        memcpy(*data, src, len);
+    return len;
+}
+
+static size_t make_empty(unsigned char **data) { return copy_of("", 0, data); }
+static size_t make_line(unsigned char **data) { return copy_of(LINE, strlen(LINE), data); }
+
+static size_t make_bytes(unsigned char **data)
+{
+    unsigned char all[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (unsigned char)i;
+    return copy_of(all, sizeof all, data);
+}
+
+static size_t make_16mib(unsigned char **data)
+{
+    size_t len = 16u << 20;
+    *data = malloc(len);
+    if (*data)
+        fill_random(*data, len, 0x50C7B00CULL);
+    return len;
+}
+
+static const struct pair_case STREAM_CASES[] = {
+    {"empty", "127.0.0.1", make_empty},
+    {"line", "127.0.0.1", make_line},
+    {"bytes", "127.0.0.1", make_bytes},
+    {"16mib", "127.0.0.1", make_16mib},
+    {"ipv6", "::1", make_line},
+};
+
+/* ---- checks of one program ---------------------------------------------- */
+
+/* Runs `command args...` with stdin from a string; collects its stdout and
+ * stderr. Returns 0 if it finished in time. */
+struct ran {
+    struct child proc;
+    unsigned char *out, *err;
+    size_t outlen, errlen;
+};
+
+static int run_once(const char *command, const char *const args[], const char *input,
+                    struct ran *r, char *why, size_t whylen)
+{
+    struct scratch tmp = {0};
+    char in[320], out[320], err[320];
+    *r = (struct ran){0};
+    if (scratch_create(&tmp) < 0) {
+        snprintf(why, whylen, "harness: cannot create a scratch directory");
+        return -1;
+    }
+    scratch_path(&tmp, "stdin", in, sizeof in);
+    write_file(in, input, strlen(input));
+    bool done = run_to_end(&r->proc, command, args, in, scratch_path(&tmp, "stdout", out, sizeof out),
+                           scratch_path(&tmp, "stderr", err, sizeof err), 20000);
+    read_file(out, 1 << 20, &r->out, &r->outlen);
+    read_file(err, 1 << 20, &r->err, &r->errlen);
+    scratch_remove(&tmp);
+    if (!done)
+        snprintf(why, whylen, "did not finish within 20 s");
+    return done ? 0 : -1;
+}
+
+static void ran_free(struct ran *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static bool starts_with(const unsigned char *data, size_t len, const char *prefix)
+{
+    return len >= strlen(prefix) && !memcmp(data, prefix, strlen(prefix));
+}
+
+static bool contains(const unsigned char *data, size_t len, const char *needle)
+{
+    return memmem(data, len, needle, strlen(needle)) != NULL;
+}
+
+/* The usage rule: `args` must give exit 2, nothing on stdout, and stderr
+ * with a message and the usage line. */
+static int expect_usage_error(const char *command, const char *const args[], char *why,
+                              size_t whylen)
+{
+    struct ran r;
+    char status[96];
+    int rc = run_once(command, args, "", &r, why, whylen);
+    if (rc == 0 && !child_exited_with(&r.proc, 2)) {
+        snprintf(why, whylen, "with %s %s: %s, want exit 2", args[0], args[1] ? args[1] : "",
+                 child_describe(&r.proc, status, sizeof status));
+        rc = -1;
+    } else if (rc == 0 && r.outlen) {
+        snprintf(why, whylen, "with %s: wrote to stdout; errors go to stderr", args[0]);
+        rc = -1;
+    } else if (rc == 0 && (!contains(r.err, r.errlen, "usage: ") || count_lines(r.err, r.errlen) < 2)) {
+        snprintf(why, whylen, "with %s: stderr must hold a message and the usage line, got \"%.*s\"",
+                 args[0], (int)(r.errlen > 200 ? 200 : r.errlen), (const char *)r.err);
+        rc = -1;
+    }
+    ran_free(&r);
+    return rc;
+}
+
+static int check_help(const char *command, char *why, size_t whylen)
+{
+    struct ran r;
+    char status[96];
+    int rc = run_once(command, (const char *[]){"--help", NULL}, "", &r, why, whylen);
+    if (rc == 0 && !child_exited_with(&r.proc, 0)) {
+        snprintf(why, whylen, "--help: %s, want exit 0", child_describe(&r.proc, status, sizeof status));
+        rc = -1;
+    } else if (rc == 0 && !starts_with(r.out, r.outlen, "usage: ")) {
+        snprintf(why, whylen, "--help must print \"usage: ...\" on stdout");
+        rc = -1;
+    }
+    ran_free(&r);
+    return rc;
+}
+
+static int check_bad_flag(const char *command, char *why, size_t whylen)
+{
+    return expect_usage_error(command, (const char *[]){"--bogus", NULL}, why, whylen);
+}
+
+static int check_bad_port(const char *command, char *why, size_t whylen)
+{
+    const char *const *bad[] = {
+        (const char *[]){"--port", "65536", NULL},
+        (const char *[]){"--port", "http", NULL},
+        (const char *[]){"--port", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (expect_usage_error(command, bad[i], why, whylen) < 0)
+            return -1;
+    return 0;
+}
+
+/* Starts the server on 127.0.0.1, port 0; err_path is its stderr. */
+static int start_server(struct server *s, const char *command, struct scratch *tmp,
+                        char *why, size_t whylen)
+{
+    char err[320];
+    if (scratch_create(tmp) < 0) {
+        snprintf(why, whylen, "harness: cannot create a scratch directory");
+        return -1;
+    }
+    return server_start(s, command, (const char *[]){"--host", "127.0.0.1", "--port", "0", NULL},
+                        scratch_path(tmp, "server.stderr", err, sizeof err), READY_TIMEOUT_MS,
+                        why, whylen);
+}
+
+/* Appends the server's stderr to why, for a failure. */
+static void add_server_log(struct server *s, char *why, size_t whylen)
+{
+    char log[600];
+    size_t used = strlen(why);
+    snprintf(why + used, whylen - used, " | server stderr: %s", file_tail(s->err_path, log, sizeof log));
+}
+
+/* Cleans up after a server check, adding the server's log to a failure. */
+static int release_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen)
+{
+    if (rc < 0 && s->err_path[0])
+        add_server_log(s, why, whylen);
+    server_cleanup(s);
+    scratch_remove(tmp);
+    return rc;
+}
+
+/* Stops a server that passed so far with SIGTERM (it must exit 0), then releases it. */
+static int finish_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen)
+{
+    if (rc == 0)
+        rc = server_stop(s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+    return release_server(s, tmp, rc, why, whylen);
+}
+
+static int check_sigint(const char *command, char *why, size_t whylen)
+{
+    struct server s = {0};
+    struct scratch tmp = {0};
+    if (start_server(&s, command, &tmp, why, whylen) < 0) {
+        scratch_remove(&tmp);
+        return -1;
+    }
+    int rc = server_stop(&s, SIGINT, STOP_TIMEOUT_MS, why, whylen);
+    return release_server(&s, &tmp, rc, why, whylen);
+}
+
+/* SIGTERM while a client is connected and mid-conversation. */
+static int check_stop_while_serving(const char *command, char *why, size_t whylen)
+{
+    struct server s = {0};
+    struct scratch tmp = {0};
+    if (start_server(&s, command, &tmp, why, whylen) < 0) {
+        scratch_remove(&tmp);
+        return -1;
+    }
+    int rc = -1;
+    unsigned char echo[5];
+    int fd = tcp_connect(s.addr.host, s.addr.port);
+    if (fd < 0)
+        snprintf(why, whylen, "cannot connect to the server");
+    else if (send_all(fd, "hello", 5, 5000) < 0 || recv_until_eof(fd, echo, 5, 10000) != 5)
+        snprintf(why, whylen, "no echo of a first 5 bytes (before any half-close)");
+    else
+        rc = 0; /* now the server is inside its echo loop, waiting for more */
+    if (rc == 0)
+        rc = server_stop(&s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+    if (fd >= 0)
+        close(fd);
+    return release_server(&s, &tmp, rc, why, whylen);
+}
+
+/* A client that resets its connection (RST) after sending; then a good client. */
+static int check_survives_reset(const char *command, char *why, size_t whylen)
+{
+    struct server s = {0};
+    struct scratch tmp = {0};
+    if (start_server(&s, command, &tmp, why, whylen) < 0) {
+        scratch_remove(&tmp);
+        return -1;
+    }
+    int fd = tcp_connect(s.addr.host, s.addr.port);
+    if (fd >= 0) {
+        send_until_stalled(fd, 65536, 200);
+        tcp_reset(fd);
+    }
+    int rc = echo_exchange(s.addr.host, s.addr.port, "after a reset\n", why, whylen);
+    return finish_server(&s, &tmp, rc, why, whylen);
+}
+
+/* A client that sends until the server is blocked writing back to it, then
+ * vanishes without reading; then a good client. */
+static int check_survives_vanish(const char *command, char *why, size_t whylen)
+{
+    struct server s = {0};
+    struct scratch tmp = {0};
+    if (start_server(&s, command, &tmp, why, whylen) < 0) {
+        scratch_remove(&tmp);
+        return -1;
+    }
+    int fd = tcp_connect(s.addr.host, s.addr.port);
+    if (fd >= 0) {
+        send_until_stalled(fd, 64u << 20, 300);
+        close(fd);
+    }
+    int rc = echo_exchange(s.addr.host, s.addr.port, "after a vanished client\n", why, whylen);
+    return finish_server(&s, &tmp, rc, why, whylen);
+}
+
+/* The error rule for clients: exit 1, nothing on stdout, one line on stderr. */
+static int expect_one_line_error(struct ran *r, const char *situation, char *why, size_t whylen)
+{
+    char status[96];
+    if (!child_exited_with(&r->proc, 1)) {
+        snprintf(why, whylen, "%s: %s, want exit 1", situation,
+                 child_describe(&r->proc, status, sizeof status));
+        return -1;
+    }
+    if (r->outlen) {
+        snprintf(why, whylen, "%s: wrote %zu bytes to stdout", situation, r->outlen);
+        return -1;
+    }
+    if (count_lines(r->err, r->errlen) != 1) {
+        snprintf(why, whylen, "%s: want exactly one line on stderr, got %zu: \"%.*s\"", situation,
+                 count_lines(r->err, r->errlen), (int)(r->errlen > 300 ? 300 : r->errlen),
+                 (const char *)r->err);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_refused(const char *command, char *why, size_t whylen)
+{
+    int port = 0;
+    int fd = tcp_bind("127.0.0.1", &port, 0); /* bound, not listening: refuses */
+    if (fd < 0) {
+        snprintf(why, whylen, "harness: cannot reserve a port");
+        return -1;
+    }
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    struct ran r;
+    int rc = run_once(command, (const char *[]){"--host", "127.0.0.1", "--port", portstr, NULL},
+                      LINE, &r, why, whylen);
+    if (rc == 0)
+        rc = expect_one_line_error(&r, "connection refused", why, whylen);
+    ran_free(&r);
+    close(fd);
+    return rc;
+}
+
+/* A server that accepts, reads what the client sent, and resets. */
+static int check_reset(const char *command, char *why, size_t whylen)
+{
+    int port = 0;
+    int lfd = tcp_bind("127.0.0.1", &port, 1);
+    struct scratch tmp = {0};
+    if (lfd < 0 || scratch_create(&tmp) < 0) {
+        snprintf(why, whylen, "harness: cannot listen");
+        if (lfd >= 0)
+            close(lfd);
+        return -1;
+    }
+    char portstr[8], in[320], out[320], err[320];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    scratch_path(&tmp, "stdin", in, sizeof in);
+    scratch_path(&tmp, "stdout", out, sizeof out);
+    scratch_path(&tmp, "stderr", err, sizeof err);
+    write_file(in, LINE, strlen(LINE));
+
+    char words[1024], *argv[MAX_ARGS];
+    build_argv(command, (const char *[]){"--host", "127.0.0.1", "--port", portstr, NULL}, words,
+               sizeof words, argv);
+    struct ran r = {0};
+    int infd = open(in, O_RDONLY | O_CLOEXEC);
+    int outfd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int errfd = open(err, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int rc = child_start(&r.proc, argv, (struct stdio_fds){infd, outfd, errfd});
+    close(infd);
+    close(outfd);
+    close(errfd);
+
+    /* Accept, wait for the client's first bytes, then reset the connection. */
+    int cfd = -1;
+    unsigned char first[1];
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    if (rc == 0 && poll(&p, 1, READY_TIMEOUT_MS) == 1 && (cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+        recv_until_eof(cfd, first, 1, 10000);
+        tcp_reset(cfd);
+    }
+    if (cfd < 0) {
+        snprintf(why, whylen, "the client never connected");
+        rc = -1;
+    } else if (!child_wait(&r.proc, 20000)) {
+        snprintf(why, whylen, "connection reset: the client did not exit within 20 s");
+        rc = -1;
+    } else {
+        read_file(out, 1 << 20, &r.out, &r.outlen);
+        read_file(err, 1 << 20, &r.err, &r.errlen);
+        rc = expect_one_line_error(&r, "connection reset", why, whylen);
+    }
+    child_cleanup(&r.proc);
+    ran_free(&r);
+    close(lfd);
+    scratch_remove(&tmp);
+    return rc;
+}
+
+static const struct single_check STREAM_CHECKS[] = {
+    {"help", "both", check_help},
+    {"bad_flag", "both", check_bad_flag},
+    {"bad_port", "both", check_bad_port},
+    {"sigint", "server", check_sigint},
+    {"stop_while_serving", "server", check_stop_while_serving},
+    {"survives_reset", "server", check_survives_reset},
+    {"survives_vanish", "server", check_survives_vanish},
+    {"refused", "client", check_refused},
+    {"reset", "client", check_reset},
+};
+
+const struct kind_spec STREAM_SPEC = {
+    "tcp", STREAM_CASES, sizeof STREAM_CASES / sizeof *STREAM_CASES,
+    STREAM_CHECKS, sizeof STREAM_CHECKS / sizeof *STREAM_CHECKS,
+};

@@ -1,0 +1,305 @@
+/* unit.c -- Criterion unit tests for the harness's own helpers. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cases.h"
+#include "compare.h"
+#include "proc.h"
+#include "ready.h"
+#include "results.h"
+#include "run.h"
+#include "table.h"
+
+/* ---- READY parsing -------------------------------------------------------- */
+
+Test(ready, parses_ipv4)
+{
+    struct ready r;
+    cr_assert_eq(ready_parse("READY 127.0.0.1:40123", &r), 0);
+    cr_assert_str_eq(r.host, "127.0.0.1");
+    cr_assert_eq(r.port, 40123);
+}
+
+Test(ready, parses_bracketed_ipv6)
+{
+    struct ready r;
+    cr_assert_eq(ready_parse("READY [::1]:8080", &r), 0);
+    cr_assert_str_eq(r.host, "::1");
+    cr_assert_eq(r.port, 8080);
+}
+
+Test(ready, parses_unix_paths)
+{
+    struct ready r;
+    cr_assert_eq(ready_parse("READY /tmp/echo.sock", &r), 0);
+    cr_assert_str_eq(r.host, "/tmp/echo.sock");
+    cr_assert_eq(r.port, 0);
+    cr_assert_eq(ready_parse("READY @abstract-name", &r), 0);
+    cr_assert_str_eq(r.host, "@abstract-name");
+}
+
+Test(ready, rejects_malformed_lines)
+{
+    struct ready r;
+    const char *bad[] = {
+        "",                     "READY",          "READY ",          "ready 127.0.0.1:1",
+        "READY 127.0.0.1",      "READY 127.0.0.1:", "READY 127.0.0.1:0", "READY 127.0.0.1:65536",
+        "READY 127.0.0.1:12ab", "READY ::1:80",   "READY [::1]80",   "READY [::1]:",
+        "READY :80",            "READY 1.2.3.4:5 extra", " READY 1.2.3.4:5",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_expect_eq(ready_parse(bad[i], &r), -1, "accepted \"%s\"", bad[i]);
+}
+
+Test(ready, read_line_stops_at_newline_and_times_out)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    cr_assert_eq(write(fds[1], "READY 1.2.3.4:5\nmore", 20), 20);
+    char buf[64];
+    cr_assert_eq(read_line(fds[0], buf, sizeof buf, 1000), 0);
+    cr_assert_str_eq(buf, "READY 1.2.3.4:5");
+    /* "more" has no newline: a timeout, with what arrived kept for the message */
+    long long start = now_ms();
+    cr_assert_eq(read_line(fds[0], buf, sizeof buf, 100), -1);
+    cr_assert_str_eq(buf, "more");
+    cr_assert_geq(now_ms() - start, 90);
+    close(fds[1]); /* end of file before a newline */
+    cr_assert_eq(read_line(fds[0], buf, sizeof buf, 1000), -1);
+    close(fds[0]);
+}
+
+/* ---- payload comparison --------------------------------------------------- */
+
+Test(compare, equal_buffers_have_no_difference)
+{
+    cr_assert_eq(first_difference((const unsigned char *)"abc", 3, (const unsigned char *)"abc", 3), -1);
+    cr_assert_eq(first_difference(NULL, 0, NULL, 0), -1);
+}
+
+Test(compare, finds_the_first_differing_byte)
+{
+    cr_assert_eq(first_difference((const unsigned char *)"abcd", 4, (const unsigned char *)"abXd", 4), 2);
+    cr_assert_eq(first_difference((const unsigned char *)"abc", 3, (const unsigned char *)"ab", 2), 2);
+    cr_assert_eq(first_difference((const unsigned char *)"", 0, (const unsigned char *)"x", 1), 0);
+}
+
+Test(compare, describes_offset_and_hex)
+{
+    char buf[256];
+    describe_difference((const unsigned char *)"\x01\x02\x03", 3, (const unsigned char *)"\x01\xff", 2,
+                        buf, sizeof buf);
+    cr_assert_str_eq(buf, "expected 3 bytes, got 2; first difference at offset 1: expected 02 03, got ff");
+    describe_difference((const unsigned char *)"ab", 2, (const unsigned char *)"ab", 2, buf, sizeof buf);
+    cr_assert_str_eq(buf, "identical");
+    describe_difference((const unsigned char *)"ab", 2, (const unsigned char *)"abc", 3, buf, sizeof buf);
+    cr_assert_str_eq(buf, "expected 2 bytes, got 3; first difference at offset 2: expected (end of data), got 63");
+}
+
+Test(compare, counts_lines)
+{
+    cr_assert_eq(count_lines((const unsigned char *)"", 0), 0);
+    cr_assert_eq(count_lines((const unsigned char *)"one\n", 4), 1);
+    cr_assert_eq(count_lines((const unsigned char *)"one", 3), 1);
+    cr_assert_eq(count_lines((const unsigned char *)"one\ntwo", 7), 2);
+}
+
+Test(compare, random_payloads_are_reproducible)
+{
+    unsigned char a[4096], b[4096], c[4096];
+    fill_random(a, sizeof a, 42);
+    fill_random(b, sizeof b, 42);
+    fill_random(c, sizeof c, 43);
+    cr_assert_eq(memcmp(a, b, sizeof a), 0);
+    cr_assert_neq(memcmp(a, c, sizeof a), 0);
+    int seen[256] = {0}, distinct = 0;
+    for (size_t i = 0; i < sizeof a; i++)
+        distinct += !seen[a[i]]++;
+    cr_assert_gt(distinct, 250, "only %d distinct byte values", distinct);
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+Test(table, parses_rows_and_skips_comments)
+{
+    struct table t;
+    char err[256];
+    const char *text = "lang\tkind\trole\tcommand\n"
+                       "# a comment\n"
+                       "\n"
+                       "c\ttcp\tserver\tbuild/c/stream/echo_server\n"
+                       "python\ttcp\tclient\tpython3 python/stream/echo_client.py\n";
+    cr_assert_eq(table_parse(text, "t.tsv", &t, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(t.len, 2);
+    const struct impl *py = table_find(&t, "tcp", "python", "client");
+    cr_assert_not_null(py);
+    cr_assert_str_eq(py->command, "python3 python/stream/echo_client.py");
+    cr_assert_null(table_find(&t, "tcp", "python", "server"));
+    table_free(&t);
+}
+
+Test(table, reports_file_and_line_of_errors)
+{
+    struct table t;
+    char err[256];
+    cr_assert_eq(table_parse("lang kind role command\n", "t.tsv", &t, err, sizeof err), -1);
+    cr_assert(strstr(err, "t.tsv:1:"), "%s", err);
+    cr_assert_eq(table_parse("lang\tkind\trole\tcommand\n\nc\ttcp\tserver\n", "t.tsv", &t, err, sizeof err), -1);
+    cr_assert(strstr(err, "t.tsv:3: expected 4"), "%s", err);
+    cr_assert_eq(table_parse("lang\tkind\trole\tcommand\nc\ttcp\tpeer\tx\n", "t.tsv", &t, err, sizeof err), -1);
+    cr_assert(strstr(err, "t.tsv:2: role"), "%s", err);
+    cr_assert_eq(table_parse("lang\tkind\trole\tcommand\nc\ttcp\tserver\tx\nc\ttcp\tserver\ty\n", "t.tsv",
+                             &t, err, sizeof err), -1);
+    cr_assert(strstr(err, "t.tsv:3: c tcp server is listed twice"), "%s", err);
+}
+
+Test(table, the_real_table_loads)
+{
+    struct table t;
+    char err[256];
+    cr_assert_eq(table_load("tests/interop/implementations.tsv", &t, err, sizeof err), 0, "%s", err);
+    cr_assert_gt(t.len, 0);
+    table_free(&t);
+}
+
+Test(table, splits_commands_and_appends_arguments)
+{
+    char words[256], *argv[MAX_ARGS];
+    int n = build_argv("java  -cp build/java/stream EchoServer", (const char *[]){"--port", "0", NULL},
+                       words, sizeof words, argv);
+    cr_assert_eq(n, 6);
+    cr_assert_str_eq(argv[0], "java");
+    cr_assert_str_eq(argv[3], "EchoServer");
+    cr_assert_str_eq(argv[5], "0");
+    cr_assert_null(argv[6]);
+}
+
+/* ---- process cleanup ------------------------------------------------------ */
+
+Test(proc, wait_times_out_and_cleanup_kills_the_whole_group)
+{
+    struct child c;
+    /* Orphans come to us (not init), so we can reap the grandchild below. */
+    cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    /* The shell starts a grandchild; both must die with the group. */
+    char *argv[] = {"sh", "-c", "sleep 100 & sleep 100", NULL};
+    cr_assert_eq(child_start(&c, argv, (struct stdio_fds){-1, -1, -1}), 0);
+    pid_t group = c.pid;
+    cr_assert_not(child_wait(&c, 100), "sleep 100 exited early");
+    child_cleanup(&c);
+    while (waitpid(-1, NULL, 0) > 0) /* reap the killed grandchild */
+        ;
+    cr_assert_eq(kill(-group, 0), -1, "process group %d still alive", group);
+    cr_assert_eq(errno, ESRCH);
+    child_cleanup(&c); /* twice is harmless */
+}
+
+Test(proc, reports_exit_status_and_signals)
+{
+    struct child c;
+    char buf[96];
+    char *ok[] = {"sh", "-c", "exit 3", NULL};
+    cr_assert_eq(child_start(&c, ok, (struct stdio_fds){-1, -1, -1}), 0);
+    cr_assert(child_wait(&c, 5000));
+    cr_assert(child_exited_with(&c, 3));
+    cr_assert_str_eq(child_describe(&c, buf, sizeof buf), "exit 3");
+    child_cleanup(&c);
+
+    char *sleeper[] = {"sleep", "100", NULL};
+    cr_assert_eq(child_start(&c, sleeper, (struct stdio_fds){-1, -1, -1}), 0);
+    child_signal(&c, SIGTERM);
+    cr_assert(child_wait(&c, 5000));
+    cr_assert_not(child_exited_with(&c, 0));
+    cr_assert(strstr(child_describe(&c, buf, sizeof buf), "killed by signal 15"), "%s", buf);
+    child_cleanup(&c);
+}
+
+Test(proc, a_missing_program_exits_127)
+{
+    struct child c;
+    char *argv[] = {"/nonexistent/program", NULL};
+    cr_assert_eq(child_start(&c, argv, (struct stdio_fds){-1, -1, -1}), 0);
+    cr_assert(child_wait(&c, 5000));
+    cr_assert(child_exited_with(&c, 127));
+    child_cleanup(&c);
+}
+
+Test(proc, server_start_fails_cleanly_without_a_ready_line)
+{
+    struct scratch tmp;
+    struct server s;
+    char err[320], why[512];
+    cr_assert_eq(scratch_create(&tmp), 0);
+    scratch_path(&tmp, "err", err, sizeof err);
+    cr_assert_eq(server_start(&s, "sh -c echo\\ hi", NULL, err, 2000, why, sizeof why), -1);
+    cr_assert_eq(server_start(&s, "echo READY nowhere", NULL, err, 2000, why, sizeof why), -1);
+    cr_assert(strstr(why, "malformed READY line"), "%s", why);
+    cr_assert_eq(server_start(&s, "sleep 5", NULL, err, 100, why, sizeof why), -1);
+    cr_assert(strstr(why, "no READY line within 100 ms"), "%s", why);
+    scratch_remove(&tmp);
+    cr_assert_eq(access(tmp.dir, F_OK), -1, "scratch directory left behind");
+}
+
+/* ---- results -------------------------------------------------------------- */
+
+Test(results, round_trip_through_the_file_and_json)
+{
+    struct scratch tmp;
+    char path[320], json[320];
+    cr_assert_eq(scratch_create(&tmp), 0);
+    scratch_path(&tmp, "results.tsv", path, sizeof path);
+    cr_assert_eq(results_begin(path), 0);
+    struct result a = {"tcp", "c", "python", "line", "pass", 12, ""};
+    struct result b = {"tcp", "c", "-", "help", "fail", 3, "want exit 0\n\"quoted\"\ttab"};
+    cr_assert_eq(results_append(path, &a), 0);
+    cr_assert_eq(results_append(path, &b), 0);
+
+    struct results rs;
+    cr_assert_eq(results_load(path, &rs), 0);
+    cr_assert_eq(rs.len, 2);
+    cr_assert_eq(strlen(rs.date), 20, "date \"%s\"", rs.date);
+    cr_assert_str_eq(rs.items[1].detail, "want exit 0 \"quoted\" tab");
+    cr_assert_eq(rs.items[0].ms, 12);
+
+    cr_assert_eq(results_write_json(&rs, scratch_path(&tmp, "r.json", json, sizeof json)), 0);
+    unsigned char *data;
+    size_t len;
+    cr_assert_eq(read_file(json, 1 << 16, &data, &len), 0);
+    const char *detail = "\"detail\": \"want exit 0 \\\"quoted\\\" tab\"";
+    cr_assert(memmem(data, len, detail, strlen(detail)), "%.*s", (int)len, data);
+    cr_assert(memmem(data, len, "\"type\": \"check\"", strlen("\"type\": \"check\"")));
+    free(data);
+    results_free(&rs);
+    scratch_remove(&tmp);
+}
+
+Test(results, grid_counts_cases_per_pair)
+{
+    struct result items[] = {
+        {"tcp", "c", "c", "line", "pass", 1, ""},
+        {"tcp", "c", "c", "bytes", "pass", 1, ""},
+        {"tcp", "c", "ruby", "line", "pass", 1, ""},
+        {"tcp", "c", "ruby", "bytes", "fail", 1, "x"},
+        {"tcp", "c", "-", "help", "pass", 1, ""},
+    };
+    struct results rs = {items, 5, "2026-01-01T00:00:00Z"};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    results_print_grid(&rs, "tcp", f);
+    size_t failures = results_print_summary(&rs, f);
+    fclose(f);
+    cr_assert_eq(failures, 1);
+    cr_assert(strstr(text, "2/2 ok"), "%s", text);
+    cr_assert(strstr(text, "1/2 FAIL"), "%s", text);
+    cr_assert(strstr(text, "4 passed, 1 failed"), "%s", text);
+    free(text);
+}
