@@ -314,9 +314,13 @@ static int check_refused(const char *command, char *why, size_t whylen)
     return rc;
 }
 
-/* A server that accepts, reads what the client sent, and resets. */
-static int check_reset(const char *command, char *why, size_t whylen)
+/* Plays a misbehaving server: accepts the client, reads its first bytes, then
+ * either resets the connection (RST) or just closes it, long before the
+ * client has sent all of `input`. The client must report one error line. */
+static int against_bad_server(const char *command, const void *input, size_t inlen, bool reset,
+                              char *why, size_t whylen)
 {
+    const char *situation = reset ? "connection reset" : "server closed before the input was sent";
     int port = 0;
     int lfd = tcp_bind("127.0.0.1", &port, 1);
     struct scratch tmp = {0};
@@ -331,7 +335,7 @@ static int check_reset(const char *command, char *why, size_t whylen)
     scratch_path(&tmp, "stdin", in, sizeof in);
     scratch_path(&tmp, "stdout", out, sizeof out);
     scratch_path(&tmp, "stderr", err, sizeof err);
-    write_file(in, LINE, strlen(LINE));
+    write_file(in, input, inlen);
 
     char words[1024], *argv[MAX_ARGS];
     build_argv(command, (const char *[]){"--host", "127.0.0.1", "--port", portstr, NULL}, words,
@@ -345,29 +349,57 @@ static int check_reset(const char *command, char *why, size_t whylen)
     close(outfd);
     close(errfd);
 
-    /* Accept, wait for the client's first bytes, then reset the connection. */
     int cfd = -1;
     unsigned char first[1];
     struct pollfd p = {.fd = lfd, .events = POLLIN};
-    if (rc == 0 && poll(&p, 1, READY_TIMEOUT_MS) == 1 && (cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+    if (rc == 0 && poll(&p, 1, READY_TIMEOUT_MS) == 1 &&
+        (cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
         recv_until_eof(cfd, first, 1, 10000);
-        tcp_reset(cfd);
+        if (reset) {
+            tcp_reset(cfd);
+        } else {
+            /* A clean end of file first (the client's receiving side sees it),
+             * then, while its sending side is still busy, the connection goes. */
+            shutdown(cfd, SHUT_WR);
+            discard_for(cfd, 200);
+            close(cfd);
+        }
     }
     if (cfd < 0) {
         snprintf(why, whylen, "the client never connected");
         rc = -1;
     } else if (!child_wait(&r.proc, 20000)) {
-        snprintf(why, whylen, "connection reset: the client did not exit within 20 s");
+        snprintf(why, whylen, "%s: the client did not exit within 20 s", situation);
         rc = -1;
     } else {
         read_file(out, 1 << 20, &r.out, &r.outlen);
         read_file(err, 1 << 20, &r.err, &r.errlen);
-        rc = expect_one_line_error(&r, "connection reset", why, whylen);
+        rc = expect_one_line_error(&r, situation, why, whylen);
     }
     child_cleanup(&r.proc);
     ran_free(&r);
     close(lfd);
     scratch_remove(&tmp);
+    return rc;
+}
+
+static int check_reset(const char *command, char *why, size_t whylen)
+{
+    return against_bad_server(command, LINE, strlen(LINE), true, why, whylen);
+}
+
+/* The server closes after reading a little of 16 MiB: the echo is incomplete,
+ * so the client must not claim success, whichever side notices first. */
+static int check_early_close(const char *command, char *why, size_t whylen)
+{
+    unsigned char *big;
+    size_t len = make_16mib(&big);
+    if (!big) {
+        snprintf(why, whylen, "harness: out of memory");
+        return -1;
+    }
+    int rc = against_bad_server(command, big, len, false, why, whylen);
+    free(big);
     return rc;
 }
 
@@ -381,6 +413,7 @@ static const struct single_check STREAM_CHECKS[] = {
     {"survives_vanish", "server", check_survives_vanish},
     {"refused", "client", check_refused},
     {"reset", "client", check_reset},
+    {"early_close", "client", check_early_close},
 };
 
 const struct kind_spec STREAM_SPEC = {
