@@ -211,9 +211,12 @@ int main(int argc, char **argv)
     }
     // ANCHOR_END: receive
 
-    /* The server closes only after our half-close, so the sender is done. Take
-       the lock anyway, so no failure can be reported after we chose success;
-       returning from main ends the process, sender thread included. */
-    pthread_mutex_lock(&exit_lock);
-    return 0;
+    /* End of file alone is not success: a server that closes early would look
+       just like one that echoed everything. So we wait for the sender to finish.
+       If its send() fails (EPIPE, ECONNRESET: the server is gone), it reports
+       that through fail() and the process exits 1 without returning here. */
+    err = pthread_join(sender, NULL);
+    if (err != 0)
+        fail("pthread_join", err);
+    return 0; /* all of stdin sent, half-closed, and read to end of file */
 }
