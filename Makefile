@@ -20,7 +20,7 @@ CLIENT ?=
 INTEROP_OUT := $(if $(SERVER)$(CLIENT),$(BUILD)/interop/custom,$(BUILD)/interop)
 
 .PHONY: all help toolchains examples $(LANGS) harness test unit c-clang interop \
-        chapters chapter2 clean
+        sanitize chapters chapter2 clean
 
 ## all: install missing toolchains, then build every example and the harness (the default)
 all: examples harness
@@ -44,8 +44,8 @@ $(LANGS): toolchains
 harness: toolchains
 	@$(MAKE) --no-print-directory -C tests/harness BUILD=$(TESTBIN)
 
-## test: run everything: harness unit tests, clang build, interop matrix, chapter demos
-test: unit c-clang interop chapters
+## test: run everything: harness unit tests, clang build, interop matrix, sanitizers, chapter demos
+test: unit c-clang interop sanitize chapters
 
 ## unit: the harness's own unit tests
 unit: harness
@@ -55,11 +55,27 @@ unit: harness
 c-clang: toolchains
 	@$(MAKE) --no-print-directory -C c CC=clang BUILD=$(BUILD)/c-clang
 
+# $(call interop,KIND,SERVER,CLIENT,OUTDIR,LABEL): run the harness, optionally on
+# one kind and with an outside server or client (named LABEL in the grid),
+# writing results to OUTDIR.
+define interop
+	@mkdir -p $(4)
+	INTEROP_KIND='$(1)' INTEROP_SERVER='$(2)' INTEROP_CLIENT='$(3)' INTEROP_OUT='$(4)' \
+	INTEROP_LABEL='$(5)' $(TESTBIN)/interop --jobs=$(JOBS)
+endef
+
 ## interop: every server x every client x every case (KIND=tcp, SERVER="cmd", CLIENT="cmd")
 interop: all
-	@mkdir -p $(INTEROP_OUT)
-	INTEROP_KIND='$(KIND)' INTEROP_SERVER='$(SERVER)' INTEROP_CLIENT='$(CLIENT)' \
-	INTEROP_OUT='$(INTEROP_OUT)' $(TESTBIN)/interop --jobs=$(JOBS)
+	$(call interop,$(KIND),$(SERVER),$(CLIENT),$(INTEROP_OUT))
+
+SANITIZE_CFLAGS := -std=c17 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
+                   -fsanitize=address,undefined -fno-sanitize-recover=all
+
+## sanitize: the C examples built with AddressSanitizer and UBSan, against every reference
+sanitize: all
+	@$(MAKE) --no-print-directory -C c BUILD=$(BUILD)/c-sanitize CFLAGS='$(SANITIZE_CFLAGS)'
+	$(call interop,tcp,$(BUILD)/c-sanitize/stream/echo_server,,$(BUILD)/interop/sanitize-server,c-asan)
+	$(call interop,tcp,,$(BUILD)/c-sanitize/stream/echo_client,$(BUILD)/interop/sanitize-client,c-asan)
 
 ## chapters: run every chapter's demonstration
 chapters: chapter2

@@ -12,6 +12,7 @@
  *   INTEROP_KIND    only this kind
  *   INTEROP_SERVER  a command to test as the server against every reference client
  *   INTEROP_CLIENT  a command to test as the client against every reference server
+ *   INTEROP_LABEL   the outside implementation's name in the grid (default "yours")
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -29,7 +30,8 @@
 #include "run.h"
 #include "table.h"
 
-#define OUTSIDE_LANG "yours" /* how an outside implementation appears in the grid */
+#define OUTSIDE_LANG "yours" /* how an outside implementation appears in the grid, */
+                             /* unless INTEROP_LABEL names it */
 
 /* One pair test; plain values only, since Criterion copies parameters into
  * shared memory for the worker processes. */
@@ -72,7 +74,7 @@ struct selection {
 
 static void outside_impl(struct impl *i, const char *kind, const char *role, const char *command)
 {
-    snprintf(i->lang, sizeof i->lang, OUTSIDE_LANG);
+    snprintf(i->lang, sizeof i->lang, "%s", env_or("INTEROP_LABEL", OUTSIDE_LANG));
     snprintf(i->kind, sizeof i->kind, "%s", kind);
     snprintf(i->role, sizeof i->role, "%s", role);
     snprintf(i->command, sizeof i->command, "%s", command);

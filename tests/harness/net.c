@@ -135,15 +135,6 @@ size_t send_until_stalled(int fd, size_t max, int stall_ms)
     return sent;
 }
 
-void discard_for(int fd, int ms)
-{
-    static char sink[65536];
-    long long deadline = now_ms() + ms;
-    while (wait_for(fd, POLLIN, deadline) == 0)
-        if (recv(fd, sink, sizeof sink, MSG_DONTWAIT) == 0)
-            break;
-}
-
 int echo_exchange(const char *host, int port, const char *msg, char *why, size_t whylen)
 {
     int fd = tcp_connect(host, port);

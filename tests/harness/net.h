@@ -27,9 +27,6 @@ long recv_until_eof(int fd, unsigned char *buf, size_t max, int timeout_ms);
  * are full, or no progress for stall_ms), up to max bytes. Returns bytes sent. */
 size_t send_until_stalled(int fd, size_t max, int stall_ms);
 
-/* Reads and throws away whatever arrives for ms milliseconds. */
-void discard_for(int fd, int ms);
-
 /* One correct echo exchange: sends msg, half-closes, reads to end of file and
  * compares. Returns 0, or -1 with the reason in why. */
 int echo_exchange(const char *host, int port, const char *msg, char *why, size_t whylen);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LINE "Hello from the interop harness!\n"
@@ -358,10 +359,14 @@ static int against_bad_server(const char *command, const void *input, size_t inl
         if (reset) {
             tcp_reset(cfd);
         } else {
-            /* A clean end of file first (the client's receiving side sees it),
-             * then, while its sending side is still busy, the connection goes. */
+            /* A clean end of file first (the client's receiving side sees it);
+             * we read nothing more, so the client's sending side soon blocks
+             * with most of its 16 MiB unsent; then the connection goes (a close
+             * with unread data is a reset). The pause only makes it likely that
+             * the end of file is seen before the reset; either way the client
+             * must fail. */
             shutdown(cfd, SHUT_WR);
-            discard_for(cfd, 200);
+            nanosleep(&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
             close(cfd);
         }
     }
