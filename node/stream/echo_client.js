@@ -58,7 +58,8 @@ async function connect(host, port) {
     // when the handshake is done, 'error' when it fails (ECONNREFUSED: nothing
     // listens on that port), and the failed socket is closed for us.
     // allowHalfOpen: by default Node ends our sending side as soon as the
-    // server half-closes; with it, each direction ends only when we say so.
+    // server half-closes; with it, each direction ends on its own: ours when
+    // stdin ends, the server's when it says so.
     const sock = net.connect({ host: address, port, allowHalfOpen: true });
     try {
       await once(sock, 'connect'); // rejects if 'error' comes first
@@ -95,7 +96,8 @@ async function main() {
   // Every socket needs an 'error' listener: without one, an error such as
   // ECONNRESET (the server reset the connection) is thrown with a stack trace.
   const { remoteAddress: address, remotePort: port } = sock;
-  const peer = net.isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
+  const peer = net.isIPv6(address) ? `[${address}]:${port}`
+                                    : `${address}:${port}`;
   sock.on('error', (err) => fail(`${peer}: ${err.message}`));
 
   // ANCHOR: receive
@@ -107,11 +109,14 @@ async function main() {
   // without a listener, would be thrown with a stack trace.
   process.stdout.on('error', (err) => fail(`stdout: ${err.message}`));
   sock.pipe(process.stdout);
-  // 'end' means the server has closed its side: every echoed byte has been
-  // read. pipe() never ends process.stdout, and a write to a pipe may still be
+  // 'close' comes once both directions are finished: the server's FIN has
+  // arrived (every echoed byte has been read) and our own half-close has gone
+  // out. Not before: a server that closes early and then resets the rest of
+  // our input has not echoed it all, and that is an error, not success.
+  // pipe() never ends process.stdout, and a write to a pipe may still be
   // pending, so we exit from the callback of an empty write: callbacks run in
   // order, so by then everything before it has reached stdout.
-  sock.on('end', () => {
+  sock.on('close', () => {
     process.stdout.write('', (err) => {
       if (!err && !failed) process.exit(0);
     });
@@ -124,8 +129,9 @@ async function main() {
   // pipes run at once on the event loop, so we keep reading the echo while we
   // are still sending: if we sent everything first, both directions' buffers
   // would fill up and client and server would wait for each other forever.
-  // At the end of stdin, pipe() calls sock.end(): a half-close, shutdown(SHUT_WR).
-  // The server sees end-of-file, finishes its echo and closes -- our 'end'.
+  // At the end of stdin, pipe() calls sock.end(): a half-close, our FIN, as
+  // shutdown(SHUT_WR) does. The server reads end-of-file, finishes the echo
+  // and closes its side in turn; then our 'close' handler above exits.
   process.stdin.on('error', (err) => fail(`stdin: ${err.message}`));
   process.stdin.pipe(sock);
   // ANCHOR_END: send

@@ -142,12 +142,13 @@ async function main() {
   server.on('error', (err) => log(err.message));
 
   // ANCHOR: stop
-  // SIGTERM (kill) and SIGINT (Ctrl-C) end a Node process at once, with no
-  // exit status. Once a handler is installed, Node runs it from the event loop
-  // instead. server.close() stops accepting and closes the listening socket;
-  // its callback runs when every connection is gone too, so we destroy the
+  // By default SIGTERM (kill) and SIGINT (Ctrl-C) kill a Node process at
+  // once, and its parent sees "killed by a signal", not an exit status. Once
+  // a handler is installed, Node runs it from the event loop instead.
+  // server.close() stops accepting and closes the listening socket; its
+  // callback runs when every connection is gone too, so we destroy the
   // clients still being served and exit with status 0 from that callback.
-  // The handlers go in before READY, so a signal can never come too early.
+  // The handlers go in before READY: whoever starts us waits for that line.
   const stop = () => {
     server.close(() => process.exit(0));
     for (const conn of connections) conn.destroy();

@@ -105,23 +105,26 @@ end
 # ANCHOR_END: connect
 
 # ANCHOR: send
-# Runs in its own thread: copy stdin to the socket, then half-close.
+# A second thread copies stdin to the socket, then half-closes.
 # IO.copy_stream reads stdin and writes the socket in a loop until stdin
-# ends. close_write is shutdown(SHUT_WR): it sends the server an
-# end-of-file while we keep the receiving side open for the rest of the
-# echo. Without it the server would wait for more bytes forever.
-def send_all(sock)
-  IO.copy_stream($stdin, sock)
-  sock.close_write
-rescue StandardError => e
-  # An exception left to escape a thread makes Ruby print a backtrace,
-  # so the thread reports its own failure.
-  die "send: #{reason(e)}"
+# ends. shutdown(SHUT_WR) then sends the server an end-of-file while our
+# receiving side stays open for the rest of the echo; without it the
+# server would wait for more bytes forever. (close_write does the same but
+# ignores errors; shutdown raises if the connection is already gone.)
+def start_sender(sock)
+  Thread.new do
+    IO.copy_stream($stdin, sock)
+    sock.shutdown(:WR)
+  rescue StandardError => e
+    # An exception left to escape a thread makes Ruby print a backtrace,
+    # so the thread reports its own failure.
+    die "send: #{reason(e)}"
+  end
 end
 # ANCHOR_END: send
 
 # ANCHOR: receive
-# Runs in the main thread, at the same time as send_all. The server echoes
+# Runs in the main thread, at the same time as the sender. The server echoes
 # as it reads; if we sent everything before reading anything, the echoed
 # bytes would fill both sides' socket buffers (a few hundred KiB), the
 # server would stop reading, and both programs would wait forever.
@@ -150,17 +153,18 @@ def main
   $stdin.binmode
   $stdout.binmode
   $stdout.sync = true
+  # Let Ctrl-C end us the way it ends a C program, instead of raising
+  # Interrupt and printing a backtrace.
+  Signal.trap('INT', 'SYSTEM_DEFAULT')
 
   sock = connect_to(host, port)
-  begin
-    sender = Thread.new { send_all(sock) }
-    receive_all(sock)
-    # The server closes only after our end-of-file, so the sender is done
-    # or just finishing.
-    sender.join
-  ensure
-    sock.close
-  end
+  sender = start_sender(sock)
+  receive_all(sock)
+  # The server closes only after our end-of-file, so the sender is done or
+  # just finishing; wait for it, as it may still report a failure.
+  sender.join
+  # (A failure never gets here: die exits, and the kernel closes the socket.)
+  sock.close
 end
 
 main

@@ -55,7 +55,7 @@ def die(message)
 end
 
 # Ruby adds detail to the system's message ("Broken pipe @ io_write",
-# "Connection refused - connect(2) for ..."); keep the strerror text.
+# "Address already in use - bind(2) for ..."); keep the strerror text.
 def reason(error)
   error.message.sub(/ [-@] .*\z/m, '')
 end
@@ -149,7 +149,8 @@ class Stop < Exception; end
 # Ruby runs a trap block in the main thread as soon as the signal arrives,
 # even while that thread is blocked in accept or read: Ruby's blocking
 # calls wake up to let it run. Raising Stop there unwinds the stack through
-# every `ensure`, closing the client's socket and the listening socket.
+# every `ensure`, closing the client's socket and the listening socket;
+# main rescues it and returns, and the process exits with status 0.
 def trap_stop_signals
   %w[TERM INT].each do |name|
     Signal.trap(name) { raise Stop, "SIG#{name}" }
@@ -159,7 +160,7 @@ end
 
 def main
   host, port = parse_args(ARGV)
-  # Before anything else, so that a signal always finds our handlers.
+  # Before the socket exists, so that a signal always finds our handlers.
   trap_stop_signals
   server = listen_on(host, port)
   begin
