@@ -1,4 +1,4 @@
-# echo_client.py -- a TCP echo client: getaddrinfo, connect, sending from a thread while receiving, and half-close
+# echo_client.py -- a TCP echo client: connect, send and receive at the same time, and half-close
 #
 # Run it as `python3 python/stream/echo_client.py [--host H] --port P`; it sends
 # stdin to the server, writes what comes back to stdout, and exits 0 once the
@@ -140,7 +140,11 @@ class Sender(threading.Thread):
 # ANCHOR: receive
 def receive(sock):
     """Copy everything the server sends to stdout, until it closes the connection."""
-    out = sys.stdout.buffer
+    # Our own buffered binary writer on stdout: its write() writes every byte.
+    # (Not sys.stdout.buffer: under `python3 -u` or PYTHONUNBUFFERED that is a
+    # raw file, whose write() may write only part of what it is given.)
+    with step("open stdout"):
+        out = open(sys.stdout.fileno(), "wb", closefd=False)
     while True:
         with step("receive"):
             # recv() returns whatever has arrived, up to CHUNK bytes; b"" means
@@ -148,6 +152,9 @@ def receive(sock):
             data = sock.recv(CHUNK)
         if not data:
             break
+        # If whoever reads our stdout has gone away, write() fails with
+        # BrokenPipeError. (The SIGPIPE signal would kill a C program here;
+        # Python ignores SIGPIPE, so we get an exception to report instead.)
         with step("write stdout"):
             out.write(data)
     with step("write stdout"):
@@ -172,7 +179,7 @@ def main():
             # the server hung up before reading all of stdin.
             sender.join(timeout=1.0)
             if sender.is_alive():
-                raise Failure("the server closed the connection before all of stdin was sent")
+                raise Failure("the server closed the connection before stdin ended")
             if sender.failure:
                 raise sender.failure
     except Failure as f:

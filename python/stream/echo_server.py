@@ -1,4 +1,4 @@
-# echo_server.py -- a TCP echo server: getaddrinfo, socket, bind, listen, accept, and serving one client at a time
+# echo_server.py -- a TCP echo server: socket, bind, listen, accept, and serving one client at a time
 #
 # Run it as `python3 python/stream/echo_server.py [--host H] [--port P]`; it prints
 # `READY <address>` on stdout once it is listening, logs to stderr, and stops on
@@ -180,8 +180,8 @@ def main():
     except StartError as e:
         log(e)
         return 1
-    except OSError as e:  # accept() itself failed: nothing sensible left to do
-        log(f"accept: {e.strerror}")
+    except OSError as e:  # accept() itself failed, or stdout did: give up
+        log(f"giving up: {e.strerror}")
         return 1
 # ANCHOR_END: stop
 
