@@ -11,7 +11,7 @@ struct pair_case {
     size_t (*make)(unsigned char **data); /* malloc'd payload, returns length */
 };
 
-/* A test of one program on its own; `role` is "server", "client" or "both".
+/* A test of one program on its own; `role` is "server", "client", "program", or "any" for every role.
  * run() returns 0, or -1 with the reason in why. */
 struct single_check {
     const char *name;

@@ -3,9 +3,10 @@
 
 #include <string.h>
 
-extern const struct kind_spec STREAM_SPEC;
+extern const struct kind_spec LOOKUP_SPEC, STREAM_SPEC;
 
-const struct kind_spec *const KIND_SPECS[] = {&STREAM_SPEC};
+/* In chapter order. */
+const struct kind_spec *const KIND_SPECS[] = {&LOOKUP_SPEC, &STREAM_SPEC};
 const size_t NKIND_SPECS = sizeof KIND_SPECS / sizeof *KIND_SPECS;
 
 const struct kind_spec *kind_spec_find(const char *kind)

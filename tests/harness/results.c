@@ -36,8 +36,8 @@ int results_append(const char *path, const struct result *r)
     struct result copy = *r;
     one_line(copy.detail);
     char line[1024];
-    int n = snprintf(line, sizeof line, "%s\t%s\t%s\t%s\t%s\t%ld\t%s\n", copy.kind,
-                     copy.server, copy.client, copy.name, copy.status, copy.ms,
+    int n = snprintf(line, sizeof line, "%s\t%s\t%s\t%s\t%s\t%s\t%ld\t%s\n", copy.kind,
+                     copy.role, copy.lang, copy.peer, copy.name, copy.status, copy.ms,
                      copy.detail);
     if (n < 0 || (size_t)n >= sizeof line)
         return -1;
@@ -54,21 +54,24 @@ static void copy_str(char *dst, size_t len, const char *src)
     snprintf(dst, len, "%s", src ? src : "");
 }
 
+#define NFIELDS 8
+
 static int parse_result_line(char *line, struct result *r)
 {
-    char *f[7];
-    for (int i = 0; i < 7; i++) {
+    char *f[NFIELDS];
+    for (int i = 0; i < NFIELDS; i++) {
         f[i] = strsep(&line, "\t");
         if (!f[i])
             return -1;
     }
     copy_str(r->kind, sizeof r->kind, f[0]);
-    copy_str(r->server, sizeof r->server, f[1]);
-    copy_str(r->client, sizeof r->client, f[2]);
-    copy_str(r->name, sizeof r->name, f[3]);
-    copy_str(r->status, sizeof r->status, f[4]);
-    r->ms = strtol(f[5], NULL, 10);
-    copy_str(r->detail, sizeof r->detail, f[6]);
+    copy_str(r->role, sizeof r->role, f[1]);
+    copy_str(r->lang, sizeof r->lang, f[2]);
+    copy_str(r->peer, sizeof r->peer, f[3]);
+    copy_str(r->name, sizeof r->name, f[4]);
+    copy_str(r->status, sizeof r->status, f[5]);
+    r->ms = strtol(f[6], NULL, 10);
+    copy_str(r->detail, sizeof r->detail, f[7]);
     return 0;
 }
 
@@ -124,7 +127,7 @@ static void json_string(FILE *f, const char *s)
 
 static bool is_pair(const struct result *r)
 {
-    return strcmp(r->server, "-") != 0 && strcmp(r->client, "-") != 0;
+    return !strcmp(r->role, "pair");
 }
 
 int results_write_json(const struct results *rs, const char *path)
@@ -139,10 +142,17 @@ int results_write_json(const struct results *rs, const char *path)
         const struct result *r = &rs->items[i];
         fprintf(f, "%s\n    {\"kind\": ", i ? "," : "");
         json_string(f, r->kind);
-        fprintf(f, ", \"type\": \"%s\", \"server\": ", is_pair(r) ? "pair" : "check");
-        json_string(f, r->server);
-        fprintf(f, ", \"client\": ");
-        json_string(f, r->client);
+        if (is_pair(r)) {
+            fprintf(f, ", \"type\": \"pair\", \"server\": ");
+            json_string(f, r->lang);
+            fprintf(f, ", \"client\": ");
+            json_string(f, r->peer);
+        } else {
+            fprintf(f, ", \"type\": \"check\", \"role\": ");
+            json_string(f, r->role);
+            fprintf(f, ", \"lang\": ");
+            json_string(f, r->lang);
+        }
         fprintf(f, ", \"name\": ");
         json_string(f, r->name);
         fprintf(f, ", \"status\": ");
@@ -167,17 +177,16 @@ static void add_name(const char *names[MAX_LANGS], size_t *n, const char *v)
         names[(*n)++] = v;
 }
 
-/* The languages on one side (server or client) of the results of `kind`:
- * of its pair tests (pairs = true) or of its single-program checks. */
-static size_t side_names(const struct results *rs, const char *kind, bool server,
-                         bool pairs, const char *names[MAX_LANGS])
+/* The languages of results of `kind` and `role`: their lang field, or for
+ * pairs with peers = true, their peer (client) field. */
+static size_t names_of(const struct results *rs, const char *kind, const char *role,
+                       bool peers, const char *names[MAX_LANGS])
 {
     size_t n = 0;
     for (size_t i = 0; i < rs->len; i++) {
         const struct result *r = &rs->items[i];
-        const char *v = server ? r->server : r->client;
-        if (!strcmp(r->kind, kind) && is_pair(r) == pairs && strcmp(v, "-"))
-            add_name(names, &n, v);
+        if (!strcmp(r->kind, kind) && !strcmp(r->role, role))
+            add_name(names, &n, peers ? r->peer : r->lang);
     }
     return n;
 }
@@ -186,13 +195,20 @@ struct tally {
     int pass, fail, other;
 };
 
-static struct tally count(const struct results *rs, const char *kind,
-                          const char *server, const char *client)
+static bool matches(const struct result *r, const char *kind, const char *role,
+                    const char *lang, const char *peer)
+{
+    return !strcmp(r->kind, kind) && !strcmp(r->role, role) && !strcmp(r->lang, lang) &&
+           !strcmp(r->peer, peer);
+}
+
+static struct tally count(const struct results *rs, const char *kind, const char *role,
+                          const char *lang, const char *peer)
 {
     struct tally t = {0};
     for (size_t i = 0; i < rs->len; i++) {
         const struct result *r = &rs->items[i];
-        if (strcmp(r->kind, kind) || strcmp(r->server, server) || strcmp(r->client, client))
+        if (!matches(r, kind, role, lang, peer))
             continue;
         if (!strcmp(r->status, "pass"))
             t.pass++;
@@ -204,7 +220,7 @@ static struct tally count(const struct results *rs, const char *kind,
     return t;
 }
 
-/* "6/6 ok", "4/6 FAIL", "-" (nothing ran) or the status of a skipped cell. */
+/* "6/6 ok", "4/6 FAIL", "-" (nothing ran) or "5/6 skip". */
 static void cell_text(struct tally t, char *buf, size_t len)
 {
     int total = t.pass + t.fail + t.other;
@@ -218,25 +234,47 @@ static void cell_text(struct tally t, char *buf, size_t len)
         snprintf(buf, len, "%d/%d ok", t.pass, total);
 }
 
+static void print_pairs(const struct results *rs, const char *kind, FILE *out)
+{
+    const char *servers[MAX_LANGS], *clients[MAX_LANGS];
+    size_t ns = names_of(rs, kind, "pair", false, servers);
+    size_t nc = names_of(rs, kind, "pair", true, clients);
+    if (ns == 0)
+        return;
+    fprintf(out, "%s: server (row) x client (column), cases passed\n", kind);
+    fprintf(out, "  %-12s", "server\\client");
+    for (size_t c = 0; c < nc; c++)
+        fprintf(out, " %-10s", clients[c]);
+    fputc('\n', out);
+    for (size_t s = 0; s < ns; s++) {
+        fprintf(out, "  %-13s", servers[s]);
+        for (size_t c = 0; c < nc; c++) {
+            char cell[32];
+            cell_text(count(rs, kind, "pair", servers[s], clients[c]), cell, sizeof cell);
+            fprintf(out, " %-10s", cell);
+        }
+        fputc('\n', out);
+    }
+}
+
 static void print_checks(const struct results *rs, const char *kind, FILE *out)
 {
-    const char *sides[] = {"server", "client"};
-    for (int s = 0; s < 2; s++) {
+    const char *roles[] = {"server", "client", "program"};
+    bool header = false;
+    for (size_t k = 0; k < sizeof roles / sizeof *roles; k++) {
         const char *names[MAX_LANGS];
-        size_t n = side_names(rs, kind, s == 0, false, names);
+        size_t n = names_of(rs, kind, roles[k], false, names);
         for (size_t i = 0; i < n; i++) {
-            const char *server = s == 0 ? names[i] : "-";
-            const char *client = s == 0 ? "-" : names[i];
-            struct tally t = count(rs, kind, server, client);
-            if (t.pass + t.fail + t.other == 0)
-                continue;
+            if (!header) {
+                fprintf(out, "%s: each program on its own (command line, errors, signals)\n", kind);
+                header = true;
+            }
             char cell[32];
-            cell_text(t, cell, sizeof cell);
-            fprintf(out, "  %-8s %-7s %-10s", names[i], sides[s], cell);
-            for (size_t k = 0; k < rs->len; k++) {
-                const struct result *r = &rs->items[k];
-                if (!strcmp(r->kind, kind) && !strcmp(r->server, server) &&
-                    !strcmp(r->client, client) && strcmp(r->status, "pass"))
+            cell_text(count(rs, kind, roles[k], names[i], "-"), cell, sizeof cell);
+            fprintf(out, "  %-8s %-7s %-10s", names[i], roles[k], cell);
+            for (size_t j = 0; j < rs->len; j++) {
+                const struct result *r = &rs->items[j];
+                if (matches(r, kind, roles[k], names[i], "-") && strcmp(r->status, "pass"))
                     fprintf(out, " %s:%s", r->name, r->status);
             }
             fputc('\n', out);
@@ -246,28 +284,7 @@ static void print_checks(const struct results *rs, const char *kind, FILE *out)
 
 void results_print_grid(const struct results *rs, const char *kind, FILE *out)
 {
-    const char *servers[MAX_LANGS], *clients[MAX_LANGS];
-    size_t ns = side_names(rs, kind, true, true, servers);
-    size_t nc = side_names(rs, kind, false, true, clients);
-    fprintf(out, "%s: server (row) x client (column), cases passed\n", kind);
-    if (ns) {
-        fprintf(out, "  %-12s", "server\\client");
-        for (size_t c = 0; c < nc; c++)
-            fprintf(out, " %-10s", clients[c]);
-        fputc('\n', out);
-        for (size_t s = 0; s < ns; s++) {
-            fprintf(out, "  %-13s", servers[s]);
-            for (size_t c = 0; c < nc; c++) {
-                char cell[32];
-                cell_text(count(rs, kind, servers[s], clients[c]), cell, sizeof cell);
-                fprintf(out, " %-10s", cell);
-            }
-            fputc('\n', out);
-        }
-    } else {
-        fprintf(out, "  (no pair results)\n");
-    }
-    fprintf(out, "%s: each program on its own (command line, errors, signals)\n", kind);
+    print_pairs(rs, kind, out);
     print_checks(rs, kind, out);
 }
 
@@ -284,8 +301,12 @@ size_t results_print_summary(const struct results *rs, FILE *out)
             fail++;
         else
             other++;
-        fprintf(out, "  %s %s: %s server=%s client=%s: %s\n", r->status, r->kind,
-                r->name, r->server, r->client, r->detail);
+        if (is_pair(r))
+            fprintf(out, "  %s %s %s: server=%s client=%s: %s\n", r->status, r->kind, r->name,
+                    r->lang, r->peer, r->detail);
+        else
+            fprintf(out, "  %s %s %s: %s %s: %s\n", r->status, r->kind, r->name, r->lang,
+                    r->role, r->detail);
     }
     fprintf(out, "%zu passed, %zu failed, %zu skipped or unsupported\n", pass, fail, other);
     return fail;

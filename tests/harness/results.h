@@ -8,12 +8,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* One outcome. A pair test names both languages; a check of one program names
- * only its side and leaves the other "-". */
+/* One outcome: of a pair (role "pair": lang is the server's language, peer
+ * the client's), or of one program checked on its own (role "server",
+ * "client" or "program"; peer is "-"). */
 struct result {
     char kind[32];
-    char server[32];
-    char client[32];
+    char role[16];
+    char lang[32];
+    char peer[32];
     char name[32];   /* the case ("16mib") or check ("help") */
     char status[16]; /* "pass", "fail", "unsupported" or "skipped" */
     long ms;
@@ -39,7 +41,8 @@ void results_free(struct results *rs);
 /* Writes the results as JSON. Returns 0 or -1. */
 int results_write_json(const struct results *rs, const char *path);
 
-/* Prints the server x client grid of one kind, then the per-program checks. */
+/* Prints the server x client grid of one kind (if it has pairs), then the
+ * checks of each program on its own. */
 void results_print_grid(const struct results *rs, const char *kind, FILE *out);
 
 /* Prints one line per failure, and a final count line. Returns the number of

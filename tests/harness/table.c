@@ -34,8 +34,9 @@ static int parse_row(char *line, struct impl *row, const char **why)
         *why = "expected 4 tab-separated columns: lang kind role command";
         return -1;
     }
-    if (strcmp(fields[2], "server") != 0 && strcmp(fields[2], "client") != 0) {
-        *why = "role must be \"server\" or \"client\"";
+    if (strcmp(fields[2], "server") != 0 && strcmp(fields[2], "client") != 0 &&
+        strcmp(fields[2], "program") != 0) {
+        *why = "role must be \"server\", \"client\" or \"program\"";
         return -1;
     }
     if (copy_field(row->lang, sizeof row->lang, fields[0]) ||

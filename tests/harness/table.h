@@ -9,7 +9,7 @@
 struct impl {
     char lang[32];
     char kind[32];
-    char role[16];     /* "server" or "client" */
+    char role[16];     /* "server", "client" or "program" */
     char command[512]; /* argv, split on spaces */
 };
 

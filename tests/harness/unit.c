@@ -257,8 +257,8 @@ Test(results, round_trip_through_the_file_and_json)
     cr_assert_eq(scratch_create(&tmp), 0);
     scratch_path(&tmp, "results.tsv", path, sizeof path);
     cr_assert_eq(results_begin(path), 0);
-    struct result a = {"tcp", "c", "python", "line", "pass", 12, ""};
-    struct result b = {"tcp", "c", "-", "help", "fail", 3, "want exit 0\n\"quoted\"\ttab"};
+    struct result a = {"tcp", "pair", "c", "python", "line", "pass", 12, ""};
+    struct result b = {"tcp", "server", "c", "-", "help", "fail", 3, "want exit 0\n\"quoted\"\ttab"};
     cr_assert_eq(results_append(path, &a), 0);
     cr_assert_eq(results_append(path, &b), 0);
 
@@ -275,7 +275,8 @@ Test(results, round_trip_through_the_file_and_json)
     cr_assert_eq(read_file(json, 1 << 16, &data, &len), 0);
     const char *detail = "\"detail\": \"want exit 0 \\\"quoted\\\" tab\"";
     cr_assert(memmem(data, len, detail, strlen(detail)), "%.*s", (int)len, data);
-    cr_assert(memmem(data, len, "\"type\": \"check\"", strlen("\"type\": \"check\"")));
+    const char *check = "\"type\": \"check\", \"role\": \"server\", \"lang\": \"c\"";
+    cr_assert(memmem(data, len, check, strlen(check)), "%.*s", (int)len, data);
     free(data);
     results_free(&rs);
     scratch_remove(&tmp);
@@ -284,11 +285,11 @@ Test(results, round_trip_through_the_file_and_json)
 Test(results, grid_counts_cases_per_pair)
 {
     struct result items[] = {
-        {"tcp", "c", "c", "line", "pass", 1, ""},
-        {"tcp", "c", "c", "bytes", "pass", 1, ""},
-        {"tcp", "c", "ruby", "line", "pass", 1, ""},
-        {"tcp", "c", "ruby", "bytes", "fail", 1, "x"},
-        {"tcp", "c", "-", "help", "pass", 1, ""},
+        {"tcp", "pair", "c", "c", "line", "pass", 1, ""},
+        {"tcp", "pair", "c", "c", "bytes", "pass", 1, ""},
+        {"tcp", "pair", "c", "ruby", "line", "pass", 1, ""},
+        {"tcp", "pair", "c", "ruby", "bytes", "fail", 1, "x"},
+        {"tcp", "server", "c", "-", "help", "pass", 1, ""},
     };
     struct results rs = {items, 5, "2026-01-01T00:00:00Z"};
     char *text = NULL;

@@ -1,0 +1,111 @@
+/* checks.c -- checks of one program on its own, shared by every kind. */
+#define _GNU_SOURCE
+#include "checks.h"
+#include "run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int run_once(const char *command, const char *const args[], const char *input,
+                    struct ran *r, char *why, size_t whylen)
+{
+    struct scratch tmp = {0};
+    char in[320], out[320], err[320];
+    *r = (struct ran){0};
+    if (scratch_create(&tmp) < 0) {
+        snprintf(why, whylen, "harness: cannot create a scratch directory");
+        return -1;
+    }
+    scratch_path(&tmp, "stdin", in, sizeof in);
+    write_file(in, input, strlen(input));
+    bool done = run_to_end(&r->proc, command, args, in, scratch_path(&tmp, "stdout", out, sizeof out),
+                           scratch_path(&tmp, "stderr", err, sizeof err), 20000);
+    read_file(out, 1 << 20, &r->out, &r->outlen);
+    read_file(err, 1 << 20, &r->err, &r->errlen);
+    scratch_remove(&tmp);
+    if (!done)
+        snprintf(why, whylen, "did not finish within 20 s");
+    return done ? 0 : -1;
+}
+
+void ran_free(struct ran *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+bool starts_with(const unsigned char *data, size_t len, const char *prefix)
+{
+    return len >= strlen(prefix) && !memcmp(data, prefix, strlen(prefix));
+}
+
+bool contains(const unsigned char *data, size_t len, const char *needle)
+{
+    return memmem(data, len, needle, strlen(needle)) != NULL;
+}
+
+int expect_usage_error(const char *command, const char *const args[], char *why,
+                              size_t whylen)
+{
+    struct ran r;
+    char status[96];
+    int rc = run_once(command, args, "", &r, why, whylen);
+    if (rc == 0 && !child_exited_with(&r.proc, 2)) {
+        snprintf(why, whylen, "with %s %s: %s, want exit 2", args[0], args[1] ? args[1] : "",
+                 child_describe(&r.proc, status, sizeof status));
+        rc = -1;
+    } else if (rc == 0 && r.outlen) {
+        snprintf(why, whylen, "with %s: wrote to stdout; errors go to stderr", args[0]);
+        rc = -1;
+    } else if (rc == 0 && (!contains(r.err, r.errlen, "usage: ") || count_lines(r.err, r.errlen) < 2)) {
+        snprintf(why, whylen, "with %s: stderr must hold a message and the usage line, got \"%.*s\"",
+                 args[0], (int)(r.errlen > 200 ? 200 : r.errlen), (const char *)r.err);
+        rc = -1;
+    }
+    ran_free(&r);
+    return rc;
+}
+
+int check_help(const char *command, char *why, size_t whylen)
+{
+    struct ran r;
+    char status[96];
+    int rc = run_once(command, (const char *[]){"--help", NULL}, "", &r, why, whylen);
+    if (rc == 0 && !child_exited_with(&r.proc, 0)) {
+        snprintf(why, whylen, "--help: %s, want exit 0", child_describe(&r.proc, status, sizeof status));
+        rc = -1;
+    } else if (rc == 0 && !starts_with(r.out, r.outlen, "usage: ")) {
+        snprintf(why, whylen, "--help must print \"usage: ...\" on stdout");
+        rc = -1;
+    }
+    ran_free(&r);
+    return rc;
+}
+
+int check_bad_flag(const char *command, char *why, size_t whylen)
+{
+    return expect_usage_error(command, (const char *[]){"--bogus", NULL}, why, whylen);
+}
+
+int expect_one_line_error(struct ran *r, const char *situation, char *why, size_t whylen)
+{
+    char status[96];
+    if (!child_exited_with(&r->proc, 1)) {
+        snprintf(why, whylen, "%s: %s, want exit 1", situation,
+                 child_describe(&r->proc, status, sizeof status));
+        return -1;
+    }
+    if (r->outlen) {
+        snprintf(why, whylen, "%s: wrote %zu bytes to stdout", situation, r->outlen);
+        return -1;
+    }
+    if (count_lines(r->err, r->errlen) != 1) {
+        snprintf(why, whylen, "%s: want exactly one line on stderr, got %zu: \"%.*s\"", situation,
+                 count_lines(r->err, r->errlen), (int)(r->errlen > 300 ? 300 : r->errlen),
+                 (const char *)r->err);
+        return -1;
+    }
+    return 0;
+}
+
