@@ -19,11 +19,14 @@ CLIENT ?=
 # An outside implementation's results go apart from the references'.
 INTEROP_OUT := $(if $(SERVER)$(CLIENT),$(BUILD)/interop/custom,$(BUILD)/interop)
 
-.PHONY: all help toolchains examples $(LANGS) harness test unit c-clang interop \
-        sanitize chapters chapter2 clean
+# The book build's Python must not leave bytecode beside its sources.
+export PYTHONPYCACHEPREFIX := $(BUILD)/pycache
 
-## all: install missing toolchains, then build every example and the harness (the default)
-all: examples harness
+.PHONY: all help toolchains examples $(LANGS) harness test unit c-clang interop \
+        sanitize chapters chapter2 book book-check browser-test clean
+
+## all: install missing toolchains, build every example, the harness and the book (the default)
+all: examples harness book
 
 ## help: list the targets
 help:
@@ -44,8 +47,8 @@ $(LANGS): toolchains
 harness: toolchains
 	@$(MAKE) --no-print-directory -C tests/harness BUILD=$(TESTBIN)
 
-## test: run everything: harness unit tests, clang build, interop matrix, sanitizers, chapter demos
-test: unit c-clang interop sanitize chapters
+## test: everything: harness unit tests, clang build, interop matrix, sanitizers, chapters, book
+test: unit c-clang interop sanitize chapters book-check browser-test
 
 ## unit: the harness's own unit tests
 unit: harness
@@ -65,14 +68,14 @@ define interop
 endef
 
 ## interop: every server x every client x every case (KIND=tcp, SERVER="cmd", CLIENT="cmd")
-interop: all
+interop: examples harness
 	$(call interop,$(KIND),$(SERVER),$(CLIENT),$(INTEROP_OUT))
 
 SANITIZE_CFLAGS := -std=c17 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
                    -fsanitize=address,undefined -fno-sanitize-recover=all
 
 ## sanitize: the C examples built with AddressSanitizer and UBSan, against every reference
-sanitize: all
+sanitize: examples harness
 	@$(MAKE) --no-print-directory -C c BUILD=$(BUILD)/c-sanitize CFLAGS='$(SANITIZE_CFLAGS)'
 	$(call interop,tcp,$(BUILD)/c-sanitize/stream/echo_server,,$(BUILD)/interop/sanitize-server,c-asan)
 	$(call interop,tcp,,$(BUILD)/c-sanitize/stream/echo_client,$(BUILD)/interop/sanitize-client,c-asan)
@@ -81,8 +84,21 @@ sanitize: all
 chapters: chapter2
 
 ## chapter2: stream sockets -- each language's TCP echo server and client talking
-chapter2: all
+chapter2: examples harness
 	@$(TESTBIN)/demo tcp
+
+## book: the book from chapters/ into build/book/ (HTML site, single page, EPUB)
+book: examples harness
+	@python3 book/build.py
+
+## book-check: the book's unit tests, then check the built book (links, listings, tabs)
+book-check: book
+	python3 -m unittest discover -s book -p 'test_*.py'
+	python3 book/check.py
+
+## browser-test: click a language tab in headless Chromium; screenshot in build/book/
+browser-test: book
+	@$(MAKE) --no-print-directory -C tests/browser BUILD=$(BUILD)
 
 ## clean: remove everything generated (build/ and node_modules/)
 clean:

@@ -5,6 +5,7 @@
  * usage: demo KIND...   (run from the repository root) */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +89,16 @@ static void print_grid(const char *kind)
                "and fills in this grid.\n");
         return;
     }
-    printf("The %s grid from the last interop run (%s):\n", kind, rs.date);
-    results_print_grid(&rs, kind, stdout);
+    bool any = false;
+    for (size_t i = 0; i < rs.len && !any; i++)
+        any = !strcmp(rs.items[i].kind, kind);
+    if (any) {
+        printf("The %s grid from the last interop run (%s):\n", kind, rs.date);
+        results_print_grid(&rs, kind, stdout);
+    } else {
+        printf("The last interop run (%s) did not test %s: `make interop` fills in its grid.\n",
+               rs.date, kind);
+    }
     results_free(&rs);
 }
 

@@ -1,0 +1,147 @@
+"""bookkit.py -- what the book build and the book checker share: the six
+languages, where each example's file is, anchor regions, and the directives
+that chapters use instead of pasted code.
+
+Standard library only (any Python 3.11+).
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# (key in implementations.tsv, name on a tab, file extension, pandoc highlighter)
+LANGUAGES = [
+    ("c", "C", ".c", "c"),
+    ("python", "Python", ".py", "python"),
+    ("java", "Java", ".java", "java"),
+    ("node", "Node.js", ".js", "javascript"),
+    ("haskell", "Haskell", ".hs", "haskell"),
+    ("ruby", "Ruby", ".rb", "ruby"),
+]
+LANGUAGE_KEYS = [key for key, *_ in LANGUAGES]
+LANGUAGE_NAMES = {key: name for key, name, *_ in LANGUAGES}
+HIGHLIGHT = {ext: hl for _, _, ext, hl in LANGUAGES}
+
+# Languages whose files are named in CamelCase (EchoServer.java, not echo_server.java).
+CAMEL_CASE = {"java", "haskell"}
+
+
+class BookError(Exception):
+    """A problem in the book's sources; the message names the file and line."""
+
+
+def camel(base):
+    """'echo_server' -> 'EchoServer'."""
+    return "".join(part.capitalize() for part in base.split("_"))
+
+
+def source_file(lang, topic_base):
+    """The file of example `topic/base` in `lang`: ('java', 'stream/echo_server')
+    -> 'java/stream/EchoServer.java'."""
+    topic, _, base = topic_base.rpartition("/")
+    ext = dict((k, e) for k, _, e, _ in LANGUAGES)[lang]
+    name = camel(base) if lang in CAMEL_CASE else base
+    return f"{lang}/{topic}/{name}{ext}" if topic else f"{lang}/{name}{ext}"
+
+
+def highlighter(path):
+    """The pandoc highlighting class for a source file, or '' if unknown."""
+    return HIGHLIGHT.get(Path(path).suffix, "")
+
+
+_MARKER = re.compile(r"\bANCHOR(_END)?:\s*([A-Za-z0-9_.-]+)\s*(?:\*/|-->)?\s*$")
+
+
+def region_lines(text, region, name="source"):
+    """The lines between `ANCHOR: region` and `ANCHOR_END: region`, without any
+    marker lines (of this or other regions) and with common indentation removed.
+    Raises BookError if the region is missing, unterminated or repeated."""
+    start = end = None
+    for number, line in enumerate(text.splitlines(), 1):
+        marker = _MARKER.search(line)
+        if not marker or marker.group(2) != region:
+            continue
+        if marker.group(1):  # ANCHOR_END
+            if start is None:
+                raise BookError(f"{name}:{number}: ANCHOR_END: {region} before its ANCHOR")
+            if end is not None:
+                raise BookError(f"{name}:{number}: a second ANCHOR_END: {region}")
+            end = number
+        else:
+            if start is not None:
+                raise BookError(f"{name}:{number}: a second ANCHOR: {region}")
+            start = number
+    if start is None:
+        raise BookError(f"{name}: no ANCHOR: {region}")
+    if end is None:
+        raise BookError(f"{name}:{start}: ANCHOR: {region} has no ANCHOR_END")
+    lines = text.splitlines()[start:end - 1]
+    return dedent([line for line in lines if not _MARKER.search(line)])
+
+
+def dedent(lines):
+    """Removes the indentation that all non-blank lines share; trims blank
+    lines at both ends."""
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
+    cut = min(indents, default=0)
+    return [line[cut:].rstrip() for line in lines]
+
+
+def region_text(root, path, region):
+    """The text of a region of a file under root, as the book shows it."""
+    file = Path(root) / path
+    if not file.is_file():
+        raise BookError(f"no such file: {path}")
+    return "\n".join(region_lines(file.read_text(encoding="utf-8"), region, path))
+
+
+@dataclass
+class Directive:
+    """`::: {.listing file="c/x.c" region="r"}` -- a fenced div with a class
+    and key="value" attributes, written empty (the next line is `:::`)."""
+    kind: str
+    attrs: dict
+
+
+_DIRECTIVE = re.compile(r"^:::+\s*\{\s*\.(listing|run|include|diagram)\b([^}]*)\}\s*$")
+_ATTR = re.compile(r'([A-Za-z-]+)="([^"]*)"')
+_KNOWN = {
+    "listing": {"file", "region"},
+    "run": {"command"},
+    "include": {"file"},
+    "diagram": {"file", "caption"},
+}
+
+
+def parse_directive(line, where="chapter"):
+    """A Directive if `line` opens one, else None. Raises BookError for an
+    unknown or missing attribute."""
+    match = _DIRECTIVE.match(line.strip())
+    if not match:
+        return None
+    kind, rest = match.groups()
+    attrs = dict(_ATTR.findall(rest))
+    leftover = _ATTR.sub("", rest).strip()
+    if leftover:
+        raise BookError(f"{where}: cannot read the attributes of .{kind}: {leftover!r}")
+    unknown = set(attrs) - _KNOWN[kind]
+    missing = _KNOWN[kind] - set(attrs) - {"caption"}
+    if unknown or missing:
+        raise BookError(f"{where}: .{kind} takes {', '.join(sorted(_KNOWN[kind]))}; "
+                        f"got {', '.join(sorted(attrs)) or 'nothing'}")
+    return Directive(kind, attrs)
+
+
+def is_multi_language(file_attr):
+    """A listing names one file ('c/stream/echo_server.c') or, without an
+    extension, an example in all six languages ('stream/echo_server')."""
+    return Path(file_attr).suffix == ""
+
+
+def chapter_files(root):
+    """The chapters' Markdown files, in book order (folders sort by number)."""
+    return sorted(Path(root, "chapters").glob("*/README.md"))

@@ -1,0 +1,414 @@
+"""build.py -- builds the book from chapters/ into build/book/:
+
+  build/book/html/index.html      the multi-page site (one page per chapter)
+  build/book/html/book.html       the single-page edition
+  build/book/socket-book.epub     the EPUB edition
+
+Chapters never paste code: their directives (see book/README.md) are expanded
+here from the real sources, the real output of `make chapterN`, the harness's
+latest results and graphviz diagrams. Then pandoc renders each edition, with
+book.lua scoping heading ids to their chapter and rewriting links between
+chapters.
+
+usage: python3 book/build.py   (from anywhere; needs pandoc and graphviz's dot)
+"""
+
+import html
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bookkit import (LANGUAGES, LANGUAGE_NAMES, BookError, chapter_files,  # noqa: E402
+                     highlighter, is_multi_language, parse_directive, region_text,
+                     source_file)
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+OUT = ROOT / "build" / "book"
+HTML = OUT / "html"
+TITLE = "The Socket Book"
+RESULTS = ROOT / "build" / "interop" / "results.json"
+
+
+# ---- chapters -------------------------------------------------------------
+
+@dataclass
+class Chapter:
+    path: Path
+    meta: dict
+    body: str
+    body_line: int  # the line number in path where body starts
+    expanded: str = ""
+
+    @property
+    def id(self):
+        return self.path.parent.name
+
+    @property
+    def title(self):
+        return self.meta.get("title", self.id)
+
+    @property
+    def kinds(self):
+        return self.meta.get("kinds", [])
+
+    @property
+    def is_chapter(self):
+        """A numbered chapter from 1 on (not the preface, not an appendix)."""
+        return isinstance(self.meta.get("chapter"), int) and self.meta["chapter"] >= 1
+
+    @property
+    def name(self):
+        return str(self.path.relative_to(ROOT))
+
+
+def parse_front_matter(text, name):
+    """Splits a `---` block of `key: value` lines (values: a number, a
+    "string", or a [list, of, words]) from the Markdown after it."""
+    lines = text.splitlines()
+    if not lines or lines[0] != "---":
+        return {}, text, 1
+    try:
+        end = lines.index("---", 1)
+    except ValueError:
+        raise BookError(f"{name}:1: front matter has no closing ---") from None
+    meta = {}
+    for number, line in enumerate(lines[1:end], 2):
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip():
+            raise BookError(f"{name}:{number}: expected 'key: value' in front matter")
+        value = value.strip()
+        if value.startswith("[") and value.endswith("]"):
+            meta[key.strip()] = [v.strip() for v in value[1:-1].split(",") if v.strip()]
+        elif re.fullmatch(r"-?\d+", value):
+            meta[key.strip()] = int(value)
+        else:
+            meta[key.strip()] = value.strip('"')
+    return meta, "\n".join(lines[end + 1:]) + "\n", end + 2
+
+
+def load_chapters():
+    chapters = []
+    for path in chapter_files(ROOT):
+        meta, body, line = parse_front_matter(path.read_text(encoding="utf-8"), path)
+        chapters.append(Chapter(path, meta, body, line))
+    if not chapters:
+        raise BookError("chapters/: no */README.md found")
+    return chapters
+
+
+# ---- directives -----------------------------------------------------------
+
+@dataclass
+class Context:
+    """What expanding the directives collects: source files to publish,
+    command output already captured (each command runs once per build)."""
+    sources: set = field(default_factory=set)
+    runs: dict = field(default_factory=dict)
+
+
+def fence(text, attrs):
+    """A fenced code block that survives backticks inside text."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{{{attrs}}}\n{text}\n{ticks}\n"
+
+
+def one_listing(path, region, ctx):
+    text = region_text(ROOT, path, region)
+    ctx.sources.add(path)
+    hl = highlighter(path)
+    attrs = f'.{hl} .listing data-file="{path}" data-region="{region}"' if hl else \
+        f'.listing data-file="{path}" data-region="{region}"'
+    link = f"[`{path}`](src/{path}){{.source-link}}"
+    return fence(text, attrs) + f"\n::: {{.listing-source}}\n{link}\n:::\n"
+
+
+def listing_md(attrs, ctx):
+    file, region = attrs["file"], attrs["region"]
+    if not is_multi_language(file):
+        return one_listing(file, region, ctx)
+    tabs = [f'::::: {{.tabs data-example="{file}" data-region="{region}"}}\n']
+    for key, name, _, _ in LANGUAGES:
+        tabs.append(f'::: {{.tab data-lang="{key}"}}\n'
+                    f'[{name}]{{.tab-label}}\n\n'
+                    f'{one_listing(source_file(key, file), region, ctx)}\n:::\n')
+    tabs.append(":::::\n")
+    return "\n".join(tabs)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def run_md(attrs, ctx):
+    """The real output of a command, run from the repository root."""
+    command = attrs["command"]
+    if command not in ctx.runs:
+        try:
+            done = subprocess.run(shlex.split(command), cwd=ROOT, capture_output=True,
+                                  text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise BookError(f"cannot run {command!r}: {e}") from None
+        output = _ANSI.sub("", done.stdout + done.stderr).rstrip()
+        if done.returncode != 0:
+            raise BookError(f"{command!r} exited {done.returncode}:\n{output[-2000:]}")
+        ctx.runs[command] = output
+    return fence(f"$ {command}\n{ctx.runs[command]}", ".output")
+
+
+def include_md(attrs, ctx):
+    """Another Markdown file of the project, its headings one level down."""
+    file = ROOT / attrs["file"]
+    if not file.is_file():
+        raise BookError(f"no such file: {attrs['file']}")
+    out, in_fence = [], False
+    for line in file.read_text(encoding="utf-8").splitlines():
+        if line.startswith(("```", "~~~")):
+            in_fence = not in_fence
+        if not in_fence and line.startswith("#"):
+            line = "#" + line
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def diagram_md(attrs, ctx):
+    """A graphviz diagram rendered to SVG at build time."""
+    source = ROOT / attrs["file"]
+    if not source.is_file():
+        raise BookError(f"no such file: {attrs['file']}")
+    target = HTML / "diagrams" / (source.stem + ".svg")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["dot", "-Tsvg", str(source), "-o", str(target)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BookError(f"dot {attrs['file']}: {done.stderr.strip()}")
+    caption = attrs.get("caption", source.stem)
+    return f"![{caption}](diagrams/{source.stem}.svg)\n"
+
+
+EXPANDERS = {"listing": listing_md, "run": run_md, "include": include_md,
+             "diagram": diagram_md}
+
+
+def expand(chapter, ctx):
+    """The chapter's Markdown with every directive replaced by what it names.
+    Errors name the chapter file and the directive's line."""
+    lines = chapter.body.splitlines()
+    out, i, in_fence = [], 0, False
+    while i < len(lines):
+        line, where = lines[i], f"{chapter.name}:{chapter.body_line + i}"
+        if line.startswith(("```", "~~~")):
+            in_fence = not in_fence
+        directive = None if in_fence else parse_directive(line, where)
+        if directive is None:
+            out.append(line)
+            i += 1
+            continue
+        if i + 1 >= len(lines) or lines[i + 1].strip() != ":::":
+            raise BookError(f"{where}: a .{directive.kind} directive is written empty: "
+                            "put ':::' on the next line")
+        try:
+            out.append(EXPANDERS[directive.kind](directive.attrs, ctx))
+        except BookError as e:
+            raise BookError(f"{where}: {e}") from None
+        i += 2
+    if chapter.kinds:
+        out.append("\n" + grid_md(chapter.kinds))
+    return "\n".join(out) + "\n"
+
+
+# ---- the interop grid -----------------------------------------------------
+
+def load_results():
+    try:
+        return json.loads(RESULTS.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise BookError(f"{RESULTS.relative_to(ROOT)}: {e}") from None
+
+
+def cell(results):
+    """'5/5' with a pass/fail class, for the results of one cell."""
+    passed = sum(r["status"] == "pass" for r in results)
+    failed = sum(r["status"] == "fail" for r in results)
+    if not results:
+        return '<td class="none">–</td>'
+    state = "fail" if failed else ("pass" if passed == len(results) else "skip")
+    detail = html.escape("; ".join(f'{r["name"]}: {r["status"]}' for r in results
+                                   if r["status"] != "pass"), quote=True)
+    title = f' title="{detail}"' if detail else ""
+    return f'<td class="{state}"{title}>{passed}/{len(results)}</td>'
+
+
+def pairs_table(kind, results):
+    pairs = [r for r in results if r["kind"] == kind and r["type"] == "pair"]
+    if not pairs:
+        return ""
+    servers = list(dict.fromkeys(r["server"] for r in pairs))
+    clients = list(dict.fromkeys(r["client"] for r in pairs))
+    rows = ["<tr><th>server \\ client</th>" +
+            "".join(f"<th>{html.escape(LANGUAGE_NAMES.get(c, c))}</th>" for c in clients) +
+            "</tr>"]
+    for s in servers:
+        cells = "".join(cell([r for r in pairs if r["server"] == s and r["client"] == c])
+                        for c in clients)
+        rows.append(f"<tr><th>{html.escape(LANGUAGE_NAMES.get(s, s))}</th>{cells}</tr>")
+    caption = f"<code>{kind}</code>: cases passed, server (row) × client (column)"
+    return f'<table class="grid"><caption>{caption}</caption>\n' + "\n".join(rows) + "\n</table>\n"
+
+
+def checks_table(kind, results):
+    checks = [r for r in results if r["kind"] == kind and r["type"] == "check"]
+    if not checks:
+        return ""
+    programs = list(dict.fromkeys((r["lang"], r["role"]) for r in checks))
+    rows = ["<tr><th>program</th><th>checks passed</th></tr>"]
+    for lang, role in programs:
+        mine = [r for r in checks if r["lang"] == lang and r["role"] == role]
+        name = html.escape(f"{LANGUAGE_NAMES.get(lang, lang)} {role}")
+        rows.append(f"<tr><th>{name}</th>{cell(mine)}</tr>")
+    caption = f"<code>{kind}</code>: each program on its own (command line, errors, signals)"
+    return f'<table class="grid checks"><caption>{caption}</caption>\n' + "\n".join(rows) + "\n</table>\n"
+
+
+def grid_md(kinds):
+    """The chapter's slice of the latest interop run, or a note that there is none."""
+    data = load_results()
+    head = "## Interop results {.unnumbered}\n\n"
+    if data is None:
+        return head + ("No interop results yet: `make interop` (or `make test`) runs every "
+                       "server against every client and fills in this grid.\n")
+    results = data.get("results", [])
+    tables = "".join(pairs_table(k, results) + checks_table(k, results) for k in kinds)
+    if not tables:
+        return head + (f"The last interop run ({data.get('date', '?')}) has no results for "
+                       f"{', '.join(kinds)}: run `make interop`.\n")
+    return (head + f"From the harness's last run, {data.get('date', '?')} "
+            "(`build/interop/results.json`):\n\n" + fence(tables, "=html"))
+
+
+# ---- pandoc ---------------------------------------------------------------
+
+def pandoc(*args, cwd=HTML):
+    done = subprocess.run(["pandoc", *map(str, args)], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BookError(f"pandoc {' '.join(map(str, args))}:\n{done.stderr.strip()}")
+    return done.stdout
+
+
+COMMON = ["--from", "markdown", "--lua-filter", BOOK / "book.lua", "--highlight-style", "pygments"]
+
+
+def sidebar(chapters, current):
+    items = []
+    for ch in chapters:
+        here = ' aria-current="page"' if ch is current else ""
+        items.append(f'<li><a href="{ch.id}.html"{here}>{html.escape(ch.title)}</a></li>')
+    return "<ol>" + "".join(items) + "</ol>"
+
+
+def write_page(ch, chapters, index):
+    prev = chapters[index - 1] if index > 0 else None
+    nxt = chapters[index + 1] if index + 1 < len(chapters) else None
+    md = OUT / "md" / f"{ch.id}.md"
+    args = [*COMMON, "--standalone", "--template", BOOK / "template.html", md,
+            "-M", "book-mode=multi", "-M", f"chapter-id={ch.id}",
+            "-M", f"title={ch.title}", "-M", f"pagetitle={ch.title} – {TITLE}",
+            "-V", f"book-title={TITLE}", "-V", f"sidebar={sidebar(chapters, ch)}",
+            "-o", HTML / f"{ch.id}.html"]
+    if ch.is_chapter:
+        args += ["-V", "is-chapter=true"]
+    for name, other in (("prev", prev), ("next", nxt)):
+        if other:
+            args += ["-V", f"{name}-href={other.id}.html", "-V", f"{name}-title={other.title}"]
+    pandoc(*args)
+
+
+def write_index(chapters):
+    lines = [f"# {TITLE}\n",
+             "A socket programming tutorial in C, Python, Java, Node.js, Haskell and Ruby, "
+             "where every listing is cut from a program the tests run.\n",
+             "## Contents\n"]
+    lines += [f"1. [{ch.title}]({ch.id}.html)" for ch in chapters]
+    lines += ["\n## Other editions\n",
+              "- [The whole book on one page](book.html)",
+              "- [EPUB](../socket-book.epub)\n"]
+    md = OUT / "md" / "index.md"
+    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pandoc(*COMMON, "--standalone", "--template", BOOK / "template.html", md,
+           "-M", f"pagetitle={TITLE}", "-V", f"book-title={TITLE}",
+           "-V", f"sidebar={sidebar(chapters, None)}", "-o", HTML / "index.html")
+
+
+def whole_book(chapters):
+    """All chapters as one Markdown document, ids and links made book-wide."""
+    parts = []
+    for ch in chapters:
+        parts.append(pandoc(*COMMON, "--to", "markdown", OUT / "md" / f"{ch.id}.md",
+                            "-M", "book-mode=single", "-M", f"chapter-id={ch.id}"))
+    whole = OUT / "md" / "book.md"
+    whole.write_text("\n\n".join(parts), encoding="utf-8")
+    return whole
+
+
+def write_single_page(whole, chapters):
+    pandoc(*COMMON, "--standalone", "--template", BOOK / "template.html", whole, "--toc",
+           "--toc-depth", "2", "-M", f"pagetitle={TITLE}", "-V", f"book-title={TITLE}",
+           "-V", "single-page=true", "-o", HTML / "book.html")
+
+
+def write_epub(whole):
+    pandoc(*COMMON, whole, "-M", "book-mode=epub", "-M", f"title={TITLE}",
+           "-M", "lang=en", "--toc", "--toc-depth", "2", "--css", BOOK / "epub.css",
+           "--epub-chapter-level", "1", "-o", OUT / "socket-book.epub")
+
+
+def copy_assets(ctx):
+    for name in ("style.css", "tabs.js"):
+        shutil.copy(BOOK / name, HTML / name)
+    for path in sorted(ctx.sources):
+        target = HTML / "src" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / path, target)
+
+
+def build():
+    chapters = load_chapters()
+    if HTML.exists():
+        shutil.rmtree(HTML)
+    (OUT / "md").mkdir(parents=True, exist_ok=True)
+    HTML.mkdir(parents=True)
+    ctx = Context()
+    for ch in chapters:
+        ch.expanded = expand(ch, ctx)
+        (OUT / "md" / f"{ch.id}.md").write_text(ch.expanded, encoding="utf-8")
+    copy_assets(ctx)
+    for i, ch in enumerate(chapters):
+        write_page(ch, chapters, i)
+    write_index(chapters)
+    whole = whole_book(chapters)
+    write_single_page(whole, chapters)
+    write_epub(whole)
+    return chapters
+
+
+def main():
+    try:
+        chapters = build()
+    except BookError as e:
+        print(f"book: {e}", file=sys.stderr)
+        return 1
+    print(f"book: {len(chapters)} chapters -> {HTML.relative_to(ROOT)}/index.html, "
+          f"{HTML.relative_to(ROOT)}/book.html, {OUT.relative_to(ROOT)}/socket-book.epub")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""check.py -- checks the built book (build/book/html) and fails on:
+
+  - a broken internal link or anchor (href, src) in any page;
+  - a listing whose text differs from its source region;
+  - a chapter (a numbered chapter's page) with no listing;
+  - a tab group that does not have all six languages;
+  - an EPUB that is missing or has no chapters.
+
+usage: python3 book/check.py [HTML_DIR]   (default build/book/html)
+"""
+
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bookkit import LANGUAGE_KEYS, BookError, region_text  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Node:
+    tag: str
+    attrs: dict
+    children: list = field(default_factory=list)
+    text: list = field(default_factory=list)  # text and child nodes, in order
+
+    def classes(self):
+        return self.attrs.get("class", "").split()
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def text_content(self):
+        return "".join(t if isinstance(t, str) else t.text_content() for t in self.text)
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+        "source", "track", "wbr"}
+
+
+class TreeBuilder(HTMLParser):
+    """A small DOM: enough to find elements and their text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, {k: v or "" for k, v in attrs})
+        self.stack[-1].children.append(node)
+        self.stack[-1].text.append(node)
+        if tag not in VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, 0, -1):  # tolerate unclosed elements
+            if self.stack[i].tag == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data):
+        self.stack[-1].text.append(data)
+
+
+def parse_html(text):
+    builder = TreeBuilder()
+    builder.feed(text)
+    builder.close()
+    return builder.root
+
+
+@dataclass
+class Page:
+    path: Path
+    root: Node
+
+    def ids(self):
+        return {n.attrs["id"] for n in self.root.walk() if "id" in n.attrs}
+
+
+def load_pages(html_dir):
+    return {p.relative_to(html_dir).as_posix(): Page(p, parse_html(p.read_text(encoding="utf-8")))
+            for p in sorted(html_dir.glob("*.html"))}
+
+
+def link_problems(pages, html_dir):
+    """Every internal href/src must name an existing file, and a #fragment an id in it."""
+    problems = []
+    for name, page in pages.items():
+        for node in page.root.walk():
+            for attr in ("href", "src"):
+                ref = node.attrs.get(attr)
+                if not ref:
+                    continue
+                url = urlsplit(ref)
+                if url.scheme or url.netloc:
+                    continue  # external: not ours to check
+                target = name if not url.path else \
+                    (Path(name).parent / unquote(url.path)).as_posix()
+                file = (html_dir / target).resolve()
+                if not file.exists():
+                    problems.append(f"{name}: {attr}={ref!r}: no such file")
+                elif url.fragment:
+                    ids = pages[target].ids() if target in pages else set()
+                    if unquote(url.fragment) not in ids:
+                        problems.append(f"{name}: {attr}={ref!r}: no id {url.fragment!r} in {target}")
+    return problems
+
+
+def listings(page):
+    """(file, region, text shown) for every listing on a page."""
+    for node in page.root.walk():
+        if "data-file" in node.attrs and "data-region" in node.attrs:
+            code = next((n for n in node.walk() if n.tag == "code"), node)
+            yield node.attrs["data-file"], node.attrs["data-region"], code.text_content()
+
+
+def listing_problems(pages, root):
+    problems = []
+    for name, page in pages.items():
+        for file, region, shown in listings(page):
+            try:
+                want = region_text(root, file, region)
+            except BookError as e:
+                problems.append(f"{name}: listing {file} [{region}]: {e}")
+                continue
+            if shown.rstrip("\n") != want:
+                problems.append(f"{name}: listing {file} [{region}] differs from its source region")
+    return problems
+
+
+def chapter_problems(pages):
+    """A numbered chapter's page (main data-page="chapter") must show a listing."""
+    problems = []
+    for name, page in pages.items():
+        is_chapter = any(n.tag == "main" and n.attrs.get("data-page") == "chapter"
+                         for n in page.root.walk())
+        if is_chapter and not any(True for _ in listings(page)):
+            problems.append(f"{name}: a chapter with no listing")
+    return problems
+
+
+def tab_problems(pages):
+    problems = []
+    for name, page in pages.items():
+        for node in page.root.walk():
+            if "tabs" not in node.classes():
+                continue
+            langs = [c.attrs.get("data-lang") for c in node.children if "tab" in c.classes()]
+            missing = [k for k in LANGUAGE_KEYS if k not in langs]
+            if missing or len(langs) != len(LANGUAGE_KEYS):
+                what = node.attrs.get("data-example", "?") + " [" + node.attrs.get("data-region", "?") + "]"
+                problems.append(f"{name}: tab group {what} has {', '.join(langs) or 'no tabs'}; "
+                                f"missing {', '.join(missing) or 'none'}")
+    return problems
+
+
+def epub_problems(epub):
+    if not epub.is_file():
+        return [f"{epub}: missing"]
+    try:
+        with zipfile.ZipFile(epub) as z:
+            names = z.namelist()
+    except zipfile.BadZipFile:
+        return [f"{epub}: not a zip file"]
+    if not any(n.endswith(".xhtml") and "ch" in n for n in names):
+        return [f"{epub}: no chapters inside"]
+    return []
+
+
+def check(html_dir, root=ROOT):
+    pages = load_pages(html_dir)
+    if not pages:
+        return [f"{html_dir}: no pages: run make book"]
+    return (link_problems(pages, html_dir) + listing_problems(pages, root) +
+            chapter_problems(pages) + tab_problems(pages) +
+            epub_problems(html_dir.parent / "socket-book.epub"))
+
+
+def main(argv):
+    html_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "build" / "book" / "html"
+    problems = check(html_dir)
+    for p in problems:
+        print(f"book check: {p}", file=sys.stderr)
+    if problems:
+        print(f"book check: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"book check: {len(load_pages(html_dir))} pages, links, listings and tabs OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,193 @@
+"""test_book.py -- unit tests for the book build's helpers and checker.
+
+usage: python3 -m unittest discover -s book -p 'test_*.py'
+"""
+
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build  # noqa: E402
+import check  # noqa: E402
+from bookkit import (BookError, camel, dedent, parse_directive, region_lines,  # noqa: E402
+                     source_file)
+
+SOURCE = """\
+int main(void)
+{
+    // ANCHOR: outer
+    int a = 1;
+    // ANCHOR: inner
+    int b = 2;
+    // ANCHOR_END: inner
+    return a + b;
+    // ANCHOR_END: outer
+}
+"""
+
+
+class Regions(unittest.TestCase):
+    def test_region_without_markers_and_dedented(self):
+        self.assertEqual(region_lines(SOURCE, "outer"),
+                         ["int a = 1;", "int b = 2;", "return a + b;"])
+        self.assertEqual(region_lines(SOURCE, "inner"), ["int b = 2;"])
+
+    def test_other_comment_syntaxes(self):
+        for start, end in (("# ANCHOR: x", "# ANCHOR_END: x"), ("-- ANCHOR: x", "-- ANCHOR_END: x"),
+                           ("/* ANCHOR: x */", "/* ANCHOR_END: x */")):
+            self.assertEqual(region_lines(f"{start}\nbody\n{end}\n", "x"), ["body"])
+
+    def test_region_names_are_whole_words(self):
+        with self.assertRaises(BookError):
+            region_lines("// ANCHOR: accept_loop\nx\n// ANCHOR_END: accept_loop\n", "accept")
+
+    def test_missing_region_names_the_file(self):
+        with self.assertRaisesRegex(BookError, r"^x\.c: no ANCHOR: nope"):
+            region_lines(SOURCE, "nope", "x.c")
+
+    def test_unterminated_region_names_the_line(self):
+        with self.assertRaisesRegex(BookError, r"^x\.c:1: ANCHOR: r has no ANCHOR_END"):
+            region_lines("// ANCHOR: r\nbody\n", "r", "x.c")
+
+    def test_repeated_region(self):
+        with self.assertRaisesRegex(BookError, "a second ANCHOR: r"):
+            region_lines("// ANCHOR: r\n// ANCHOR_END: r\n// ANCHOR: r\n", "r")
+
+    def test_dedent_keeps_relative_indentation_and_trims_blank_ends(self):
+        self.assertEqual(dedent(["", "    a", "      b", "", "    c", ""]), ["a", "  b", "", "c"])
+
+
+class Names(unittest.TestCase):
+    def test_source_files_in_each_language(self):
+        self.assertEqual(camel("echo_server"), "EchoServer")
+        self.assertEqual(source_file("c", "stream/echo_server"), "c/stream/echo_server.c")
+        self.assertEqual(source_file("java", "stream/echo_server"), "java/stream/EchoServer.java")
+        self.assertEqual(source_file("haskell", "addresses/lookup"), "haskell/addresses/Lookup.hs")
+        self.assertEqual(source_file("node", "stream/echo_client"), "node/stream/echo_client.js")
+
+
+class Directives(unittest.TestCase):
+    def test_parses_a_listing(self):
+        d = parse_directive('::: {.listing file="stream/echo_server" region="accept"}')
+        self.assertEqual((d.kind, d.attrs), ("listing", {"file": "stream/echo_server", "region": "accept"}))
+
+    def test_ordinary_divs_are_not_directives(self):
+        self.assertIsNone(parse_directive("::: {.note}"))
+        self.assertIsNone(parse_directive("Some text"))
+
+    def test_bad_attributes_are_errors_with_the_place(self):
+        with self.assertRaisesRegex(BookError, r"^ch\.md:3: \.listing takes file, region"):
+            parse_directive('::: {.listing file="x.c"}', "ch.md:3")
+        with self.assertRaisesRegex(BookError, "cannot read the attributes"):
+            parse_directive("::: {.run command=make}", "ch.md:3")
+
+    def test_expand_reports_chapter_and_line(self):
+        chapter = build.Chapter(Path(build.ROOT, "chapters/99-x/README.md"), {},
+                                "text\n\n::: {.listing file=\"c/none.c\" region=\"r\"}\n:::\n", 5)
+        with self.assertRaisesRegex(BookError, r"^chapters/99-x/README\.md:7: no such file: c/none\.c"):
+            build.expand(chapter, build.Context())
+
+    def test_expand_requires_the_closing_fence(self):
+        chapter = build.Chapter(Path(build.ROOT, "chapters/99-x/README.md"), {},
+                                '::: {.run command="true"}\ntext\n', 1)
+        with self.assertRaisesRegex(BookError, "written empty"):
+            build.expand(chapter, build.Context())
+
+    def test_directives_inside_code_fences_are_left_alone(self):
+        body = '```\n::: {.listing file="c/none.c" region="r"}\n:::\n```\n'
+        chapter = build.Chapter(Path(build.ROOT, "chapters/99-x/README.md"), {}, body, 1)
+        self.assertIn("c/none.c", build.expand(chapter, build.Context()))
+
+    def test_fence_outlasts_backticks_in_the_code(self):
+        self.assertTrue(build.fence("a ```` b", ".c").startswith("`````{.c}"))
+
+
+class FrontMatter(unittest.TestCase):
+    def test_values(self):
+        meta, body, line = build.parse_front_matter(
+            '---\ntitle: "Chapter 2: Stream"\nchapter: 2\nkinds: [tcp, udp]\n---\n# Hi\n', "x.md")
+        self.assertEqual(meta, {"title": "Chapter 2: Stream", "chapter": 2, "kinds": ["tcp", "udp"]})
+        self.assertEqual((body, line), ("# Hi\n", 6))
+
+
+class Grid(unittest.TestCase):
+    RESULTS = [
+        {"kind": "tcp", "type": "pair", "server": "c", "client": "ruby", "name": "line", "status": "pass"},
+        {"kind": "tcp", "type": "pair", "server": "c", "client": "ruby", "name": "16mib", "status": "fail"},
+        {"kind": "tcp", "type": "check", "role": "server", "lang": "c", "name": "help", "status": "pass"},
+    ]
+
+    def test_pairs_table_counts_cases(self):
+        table = build.pairs_table("tcp", self.RESULTS)
+        self.assertIn('<td class="fail" title="16mib: fail">1/2</td>', table)
+        self.assertIn("<th>Ruby</th>", table)
+
+    def test_checks_table(self):
+        self.assertIn('<td class="pass">1/1</td>', build.checks_table("tcp", self.RESULTS))
+
+    def test_no_results_is_said_not_invented(self):
+        saved = build.RESULTS
+        build.RESULTS = Path(tempfile.gettempdir(), "no-such-results.json")
+        try:
+            self.assertIn("No interop results yet", build.grid_md(["tcp"]))
+        finally:
+            build.RESULTS = saved
+
+
+PAGE = """<html><body><main data-page="chapter">
+<h2 id="here">Here</h2>
+<a href="#here">ok</a> <a href="#gone">broken</a> <a href="other.html#x">missing page</a>
+<a href="https://example.org/">external</a>
+<div class="tabs" data-example="stream/echo_server" data-region="r">
+<div class="tab" data-lang="c"><div data-file="src.c" data-region="r"><pre><code>{code}</code></pre></div></div>
+<div class="tab" data-lang="python"></div>
+</div></main></body></html>"""
+
+
+class Checker(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.root = Path(self.dir.name)
+        (self.root / "src.c").write_text("// ANCHOR: r\nint x = 1;\n// ANCHOR_END: r\n")
+        self.html = self.root / "html"
+        self.html.mkdir()
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def pages(self, code):
+        (self.html / "page.html").write_text(PAGE.replace("{code}", code))
+        return check.load_pages(self.html)
+
+    def test_broken_links_and_anchors(self):
+        problems = check.link_problems(self.pages("int x = 1;"), self.html)
+        self.assertEqual(len(problems), 2, problems)
+        self.assertIn("no id 'gone'", problems[0])
+        self.assertIn("other.html#x", problems[1])
+
+    def test_a_listing_that_drifted_from_its_source(self):
+        self.assertEqual(check.listing_problems(self.pages("int x = 1;"), self.root), [])
+        problems = check.listing_problems(self.pages("int x = 2;"), self.root)
+        self.assertEqual(len(problems), 1)
+        self.assertIn("differs from its source region", problems[0])
+
+    def test_highlighted_code_is_compared_as_text(self):
+        pages = self.pages('<span class="dt">int</span> x <span class="op">=</span> 1;')
+        self.assertEqual(check.listing_problems(pages, self.root), [])
+
+    def test_a_tab_group_missing_languages(self):
+        problems = check.tab_problems(self.pages("int x = 1;"))
+        self.assertEqual(len(problems), 1)
+        self.assertIn("missing java, node, haskell, ruby", problems[0])
+
+    def test_a_chapter_without_listings(self):
+        (self.html / "empty.html").write_text('<main data-page="chapter"><p>words</p></main>')
+        (self.html / "preface.html").write_text("<main><p>words</p></main>")
+        problems = check.chapter_problems(check.load_pages(self.html))
+        self.assertEqual(problems, ["empty.html: a chapter with no listing"])
+
+
+if __name__ == "__main__":
+    unittest.main()
