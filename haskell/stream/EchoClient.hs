@@ -1,19 +1,23 @@
--- EchoClient.hs -- a TCP echo client: getAddrInfo, connect, a sender thread, and half-close with shutdown
+-- EchoClient.hs -- a TCP echo client: connect, send from a second thread while receiving, half-close
+{-# LANGUAGE ScopedTypeVariables #-}
+
 module Main (main) where
 
-import Control.Concurrent (forkFinally, myThreadId, throwTo)
-import Control.Exception (IOException, bracket, bracketOnError, catch, throwIO, uninterruptibleMask_)
+import Control.Concurrent (forkIO, myThreadId, newEmptyMVar, putMVar, takeMVar, throwTo)
+import Control.Exception
+  ( Exception, Handler (..), IOException, bracket, bracketOnError, catch, catches,
+    throwIO, uninterruptibleMask_ )
 import Control.Monad (unless)
 import qualified Data.ByteString as BS
 import Data.Char (isDigit)
 import Data.List (intercalate)
 import Data.Maybe (fromMaybe)
+import GHC.IO.Exception (ioe_description)
 import Network.Socket
 import Network.Socket.ByteString (recv, sendAll)
 import System.Environment (getArgs)
 import System.Exit (ExitCode (..), exitWith)
 import System.IO
-import System.IO.Error (ioeGetErrorString)
 
 usage :: String
 usage = "usage: echo_client [--host H] --port P"
@@ -27,12 +31,21 @@ main = do
   hSetBinaryMode stdin True
   hSetBinaryMode stdout True
   hSetBuffering stdout NoBuffering
-  run host port `catch` \e ->
-    -- Every failure, in either thread, ends here: one line, exit 1.  Masked,
-    -- so that a second failure arriving from the other thread cannot cut in.
-    uninterruptibleMask_ $ do
-      hPutStrLn stderr ("echo_client: " ++ ioeGetErrorString e)
+  -- Every failure, in either thread, ends here: one line, exit 1.
+  run host port `catches` [Handler failWith, Handler (\(SenderFailed e) -> failWith e)]
+  where
+    -- Masked, so that a second failure arriving from the other thread
+    -- cannot cut in.
+    failWith e = uninterruptibleMask_ $ do
+      hPutStrLn stderr ("echo_client: " ++ ioe_description e)
       exitWith (ExitFailure 1)
+
+-- | The sender thread's failure, rethrown in the main thread.  It needs a type
+-- of its own: the main thread's orFail catches IOException, and would
+-- otherwise mistake the sender's error for its own.
+newtype SenderFailed = SenderFailed IOException deriving (Show)
+
+instance Exception SenderFailed
 
 -- | Connect, then copy stdin to the socket in one thread while this thread
 -- copies the socket to stdout.  Both must run at once: the server echoes as
@@ -42,11 +55,19 @@ main = do
 run :: HostName -> PortNumber -> IO ()
 run host port =
   bracket (connectTo host port) close $ \sock -> do
-    -- If the sender fails, rethrow its exception in this thread, which is
+    -- If the sender fails, it rethrows its error in this thread, which is
     -- the one that reports errors and decides the exit status.
     mainThread <- myThreadId
-    _ <- forkFinally (sendStdin sock) (either (throwTo mainThread) return)
+    sent <- newEmptyMVar
+    _ <- forkIO $
+      (sendStdin sock >> putMVar sent ())
+        `catch` \e -> throwTo mainThread (SenderFailed e)
     receiveStdout sock
+    -- The server has closed its side.  That is success only if it got all of
+    -- our input, so wait for the sender to finish; if the server closed
+    -- early, the sender's next send fails instead ("Connection reset by
+    -- peer" or "Broken pipe") and we exit 1.
+    takeMVar sent
 
 -- ANCHOR: connect
 -- | getAddrInfo turns the host ("localhost", "::1", "192.0.2.7") and port into
@@ -60,7 +81,7 @@ connectTo host port = do
   tryEach addrs
   where
     tryEach [addr] = attempt addr -- the last one: let its error through
-    tryEach (addr : rest) = attempt addr `catch` \e -> const (tryEach rest) (e :: IOException)
+    tryEach (addr : rest) = attempt addr `catch` \(_ :: IOException) -> tryEach rest
     tryEach [] = ioError (userError ("resolve " ++ host ++ ": no addresses"))
     attempt addr = do
       name <- showAddr (addrAddress addr)
@@ -71,7 +92,8 @@ connectTo host port = do
 -- ANCHOR_END: connect
 
 -- ANCHOR: send
--- | Copy stdin to the socket, 64 KiB at a time.  sendAll loops until the
+-- | Copy stdin to the socket, 64 KiB at a time, in a thread of its own (see
+-- run) so that receiving goes on meanwhile.  sendAll loops until the
 -- kernel has accepted the whole chunk.  At end of input, shutdown
 -- ShutdownSend (shutdown(SHUT_WR)) half-closes the connection: the server
 -- reads end-of-file, knows we are done, and closes its side once it has
@@ -113,9 +135,11 @@ showAddr addr = return (show addr)
 
 -- | Run an action; if it fails, fail with a message that says which step went
 -- wrong ("connect to 127.0.0.1:9: Connection refused").
+-- ioe_description is the system's own text for the error (strerror or
+-- gai_strerror); `show` would add the Haskell function and socket names.
 orFail :: String -> IO a -> IO a
 orFail what act = act `catch` \e ->
-  throwIO (userError (what ++ ": " ++ ioeGetErrorString (e :: IOException)))
+  throwIO (userError (what ++ ": " ++ ioe_description (e :: IOException)))
 
 -- | The command line: --host H (default 127.0.0.1) and --port P (required).
 parseArgs :: [String] -> IO (HostName, PortNumber)

@@ -1,4 +1,4 @@
--- EchoServer.hs -- a TCP echo server: getAddrInfo, socket, bind, listen, accept, and serving one client at a time
+-- EchoServer.hs -- a TCP echo server: socket, bind, listen, and an accept loop, one client at a time
 module Main (main) where
 
 import Control.Concurrent (myThreadId, throwTo)
@@ -8,12 +8,12 @@ import qualified Data.ByteString as BS
 import Data.Char (isDigit)
 import Data.List (intercalate)
 import Data.Maybe (fromMaybe)
+import GHC.IO.Exception (ioe_description)
 import Network.Socket
 import Network.Socket.ByteString (recv, sendAll)
 import System.Environment (getArgs)
 import System.Exit (ExitCode (..), exitWith)
 import System.IO
-import System.IO.Error (ioeGetErrorString)
 import System.Posix.Signals (Handler (..), installHandler, sigINT, sigTERM)
 
 usage :: String
@@ -28,10 +28,11 @@ main = do
   -- ANCHOR: stop
   -- SIGTERM and SIGINT are delivered to a fresh Haskell thread, not to the one
   -- blocked in accept or recv.  The handler throws ExitSuccess at the main
-  -- thread instead: that interrupts the blocking call, the `bracket`s below
-  -- close the client and the listening socket on the way out, and main ends
-  -- with exit status 0.  (SIGPIPE needs nothing: GHC's runtime ignores it, so a
-  -- write to a vanished client fails with EPIPE instead of killing us.)
+  -- thread instead: that interrupts the blocking call, the `bracket`s that
+  -- opened the client and the listening socket close them on the way out, and
+  -- main ends with exit status 0.  (SIGPIPE needs nothing: GHC's runtime
+  -- ignores it, so a write to a vanished client fails with EPIPE instead of
+  -- killing us.)
   mainThread <- myThreadId
   let stop = Catch (throwTo mainThread ExitSuccess)
   _ <- installHandler sigTERM stop Nothing
@@ -41,7 +42,7 @@ main = do
   run host port `catch` \e -> do
     -- Only start-up errors get this far; each client's errors are caught in
     -- acceptLoop.
-    hPutStrLn stderr ("echo_server: " ++ ioeGetErrorString e)
+    hPutStrLn stderr ("echo_server: " ++ ioe_description e)
     exitWith (ExitFailure 1)
 
 run :: HostName -> PortNumber -> IO ()
@@ -89,11 +90,12 @@ open addr = do
       return sock
 -- ANCHOR_END: listen
 
--- | Print the READY line: the address the socket is actually bound to.  With
--- port 0, only getSocketName (getsockname) can tell us which port we got.
+-- | Print the READY line.
 announce :: Socket -> IO ()
 announce sock = do
   -- ANCHOR: ready
+  -- getSocketName (getsockname) asks the kernel which address the socket is
+  -- bound to: with port 0 it is the only way to learn which port we got.
   bound <- getSocketName sock
   text <- showAddr bound
   putStrLn ("READY " ++ text)
@@ -111,7 +113,7 @@ acceptLoop sock = forever $
   bracket (accept sock) (close . fst) $ \(conn, peer) -> do
     name <- showAddr peer
     logLine ("connection from " ++ name)
-    echo conn `catch` \e -> logLine (name ++ ": " ++ ioeGetErrorString e)
+    echo conn `catch` \e -> logLine (name ++ ": " ++ ioe_description e)
 -- ANCHOR_END: accept
 
 -- ANCHOR: echo
@@ -149,9 +151,11 @@ logLine msg = hPutStrLn stderr ("echo_server: " ++ msg)
 
 -- | Run an action; if it fails, fail with a message that says which step went
 -- wrong ("resolve nosuchhost: Name or service not known").
+-- ioe_description is the system's own text for the error (strerror or
+-- gai_strerror); `show` would add the Haskell function and socket names.
 orFail :: String -> IO a -> IO a
 orFail what act = act `catch` \e ->
-  throwIO (userError (what ++ ": " ++ ioeGetErrorString (e :: IOException)))
+  throwIO (userError (what ++ ": " ++ ioe_description (e :: IOException)))
 
 -- | The command line: --host H (default 127.0.0.1), --port P (default 0).
 parseArgs :: [String] -> IO (HostName, PortNumber)
@@ -166,8 +170,10 @@ parseArgs = go ("127.0.0.1", 0)
     go _ [flag] | flag `elem` ["--host", "--port"] = badUsage ("missing value for " ++ flag)
     go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
     readPort s
-      | not (null s), length s <= 5, all isDigit s, read s <= (65535 :: Int) = Just (fromIntegral (read s :: Int))
+      | not (null s), length s <= 5, all isDigit s, n <= 65535 = Just (fromIntegral n)
       | otherwise = Nothing
+      where
+        n = read s :: Int
     badUsage msg = do
       hPutStrLn stderr ("echo_server: " ++ msg)
       hPutStrLn stderr usage
