@@ -23,7 +23,7 @@ INTEROP_OUT := $(if $(SERVER)$(CLIENT),$(BUILD)/interop/custom,$(BUILD)/interop)
 export PYTHONPYCACHEPREFIX := $(BUILD)/pycache
 
 .PHONY: all help toolchains examples $(LANGS) harness test unit c-clang interop \
-        sanitize chapters chapter2 book book-check browser-test clean
+        sanitize chapters chapter1 chapter2 book book-check browser-test clean
 
 ## all: install missing toolchains, build every example, the harness and the book (the default)
 all: examples harness book
@@ -81,7 +81,11 @@ sanitize: examples harness
 	$(call interop,tcp,,$(BUILD)/c-sanitize/stream/echo_client,$(BUILD)/interop/sanitize-client,c-asan)
 
 ## chapters: run every chapter's demonstration
-chapters: chapter2
+chapters: chapter1 chapter2
+
+## chapter1: sockets and addresses -- each language's lookup resolving names
+chapter1: examples harness
+	@$(TESTBIN)/demo lookup
 
 ## chapter2: stream sockets -- each language's TCP echo server and client talking
 chapter2: examples harness

@@ -7,8 +7,9 @@
 --               absent when the whole book is converted in one go
 --
 -- With a chapter-id, it makes every heading id unique in the book by
--- prefixing it with the chapter ("02-stream--half-close"; the chapter's title
--- gets the bare chapter id), and rewrites the links that chapters write to
+-- prefixing it with the chapter's name ("stream--half-close" in 02-stream;
+-- the chapter's title gets the bare name: pandoc's Markdown ids cannot start
+-- with a digit, so the folder's number is left out), and rewrites the links that chapters write to
 -- one another as files ("../02-stream/README.md#half-close") into links to
 -- pages or ids. In an EPUB, links to source files (which are not in the
 -- EPUB) become plain code.
@@ -21,9 +22,10 @@ local function read_meta(meta)
   if meta["chapter-id"] then chapter = pandoc.utils.stringify(meta["chapter-id"]) end
 end
 
-local function scoped(id_of_chapter, fragment)
-  if fragment == nil or fragment == "" then return id_of_chapter end
-  return id_of_chapter .. "--" .. fragment
+local function scoped(chapter_id, fragment)
+  local name = chapter_id:gsub("^%d+%-", "")
+  if fragment == nil or fragment == "" then return name end
+  return name .. "--" .. fragment
 end
 
 -- The href for a heading `fragment` (may be empty) of chapter `target`.
@@ -40,7 +42,7 @@ end
 local function header(h)
   if not chapter then return nil end
   if h.level == 1 then
-    h.identifier = chapter
+    h.identifier = scoped(chapter, nil)
   else
     h.identifier = scoped(chapter, h.identifier)
   end

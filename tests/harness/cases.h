@@ -26,6 +26,10 @@ struct kind_spec {
     size_t ncases;
     const struct single_check *checks;
     size_t nchecks;
+    /* For `make chapterN`, a kind of single programs (no cases) is shown by
+     * running each program with each of these argument strings (split on
+     * spaces); NULL-terminated. */
+    const char *const *demo_args;
 };
 
 /* The kinds the harness can test; NULL if unknown. */

@@ -81,6 +81,34 @@ static int demo_pair(const struct impl *server, const struct impl *client, struc
     return rc;
 }
 
+/* One program run with each of its kind's demonstration arguments. */
+static int demo_program(const struct impl *program, const char *const *args, struct scratch *tmp)
+{
+    char out[320], err[320], status[96], words[256];
+    scratch_path(tmp, "stdout", out, sizeof out);
+    scratch_path(tmp, "stderr", err, sizeof err);
+    printf("=== %s: %s ===\n", program->kind, program->lang);
+    int rc = 0;
+    for (; *args; args++) {
+        char *argv[MAX_ARGS];
+        snprintf(words, sizeof words, "%s", *args);
+        if (split_words(words, argv, MAX_ARGS) < 0)
+            return -1;
+        printf("$ %s %s\n", program->command, *args);
+        struct child c;
+        bool done = run_to_end(&c, program->command, (const char *const *)argv, NULL, out, err,
+                               CLIENT_TIMEOUT_MS);
+        print_indented(out, "");
+        print_indented(err, "  [stderr] ");
+        if (!done || !child_exited_with(&c, 0)) {
+            printf("  failed: %s\n", done ? child_describe(&c, status, sizeof status) : "timed out");
+            rc = -1;
+        }
+    }
+    printf("\n");
+    return rc;
+}
+
 static void print_grid(const char *kind)
 {
     struct results rs;
@@ -117,15 +145,19 @@ int main(int argc, char *argv[])
     }
     int failures = 0;
     for (int k = 1; k < argc; k++) {
+        const struct kind_spec *spec = kind_spec_find(argv[k]);
         for (size_t i = 0; i < t.len; i++) {
-            const struct impl *server = &t.rows[i];
-            if (strcmp(server->kind, argv[k]) || strcmp(server->role, "server"))
-                continue;
-            const struct impl *client = table_find(&t, server->kind, server->lang, "client");
+            const struct impl *row = &t.rows[i];
             struct scratch tmp;
-            if (!client || scratch_create(&tmp) < 0)
+            if (strcmp(row->kind, argv[k]) || scratch_create(&tmp) < 0)
                 continue;
-            failures += demo_pair(server, client, &tmp) < 0;
+            if (!strcmp(row->role, "server")) {
+                const struct impl *client = table_find(&t, row->kind, row->lang, "client");
+                if (client)
+                    failures += demo_pair(row, client, &tmp) < 0;
+            } else if (!strcmp(row->role, "program") && spec && spec->demo_args) {
+                failures += demo_program(row, spec->demo_args, &tmp) < 0;
+            }
             scratch_remove(&tmp);
         }
         print_grid(argv[k]);

@@ -159,6 +159,8 @@ static const struct single_check LOOKUP_CHECKS[] = {
     {"unknown_name", "program", check_unknown_name},
 };
 
+static const char *const LOOKUP_DEMO[] = {"--host localhost", "--host ::1", NULL};
+
 const struct kind_spec LOOKUP_SPEC = {
-    "lookup", NULL, 0, LOOKUP_CHECKS, sizeof LOOKUP_CHECKS / sizeof *LOOKUP_CHECKS,
+    "lookup", NULL, 0, LOOKUP_CHECKS, sizeof LOOKUP_CHECKS / sizeof *LOOKUP_CHECKS, LOOKUP_DEMO,
 };
