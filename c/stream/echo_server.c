@@ -33,20 +33,21 @@ static void format_addr(const struct sockaddr *sa, socklen_t len, char *out, siz
 
 // ANCHOR: stop
 /* A signal handler may safely do very little: set a volatile sig_atomic_t flag and
-   call async-signal-safe functions such as write(). A flag alone leaves a race: a
-   signal that lands after the loop has tested the flag but before accept() starts
-   to sleep is noticed only when the next client arrives. The self-pipe trick closes
-   the gap: the handler also writes a byte into a pipe, and every wait below is a
-   poll() on the socket AND the pipe. The byte stays in the pipe, so poll() sees it
-   however early or late the signal came. */
-static volatile sig_atomic_t stop_requested;
+   call async-signal-safe functions such as write(). Not fprintf(): the signal may
+   have interrupted another fprintf() halfway through its buffer. So our flag holds
+   the signal's number, and main() logs it once the loop has ended. A flag alone
+   leaves a race: a signal that lands after the loop has tested the flag but before
+   accept() starts to sleep is noticed only when the next client arrives. The
+   self-pipe trick closes the gap: the handler also writes a byte into a pipe, and
+   every wait below is a poll() on the socket AND the pipe. The byte stays in the
+   pipe, so poll() sees it however early or late the signal came. */
+static volatile sig_atomic_t stop_signal; /* 0 until SIGTERM or SIGINT arrives */
 static int stop_pipe[2]; /* [0] is polled, [1] is written by the handler */
 
 static void on_signal(int sig)
 {
-    (void)sig;
     int saved_errno = errno; /* don't disturb errno for the code we interrupted */
-    stop_requested = 1;
+    stop_signal = sig;
     ssize_t n = write(stop_pipe[1], "x", 1); /* Best effort: if the pipe is full, */
     (void)n;                                 /* a byte is waiting there already. */
     errno = saved_errno;
@@ -81,7 +82,7 @@ static int wait_for(int fd, short events)
         {.fd = fd, .events = events},
         {.fd = stop_pipe[0], .events = POLLIN},
     };
-    while (!stop_requested) {
+    while (!stop_signal) {
         int n = poll(fds, 2, -1); /* -1: no timeout, sleep until something happens */
         if (n > 0 && fds[0].revents != 0)
             return 0; /* ready, or an error that the next recv()/send() will report */
@@ -168,34 +169,38 @@ static int send_all(int fd, const char *buf, size_t len, const char *peer)
             if (wait_for(fd, POLLOUT) == -1) /* send buffer full: wait for room */
                 return -1;
         } else if (errno != EINTR) {
-            fprintf(stderr, "echo_server: send to %s: %s\n", peer, strerror(errno));
+            fprintf(stderr, "echo_server: %s: %s\n", peer, strerror(errno));
             return -1;
         }
     }
     return 0;
 }
 
-/* Serve one client: send back every byte it sends until it half-closes. The
-   socket is non-blocking (see the accept loop), so EAGAIN means "nothing yet":
-   we wait_for() more. We test the flag on every round too, because a client that
-   sends nonstop might never make us wait. */
+/* Serve one client: send back every byte it sends until it half-closes, then log
+   how many that was. The socket is non-blocking (see the accept loop), so EAGAIN
+   means "nothing yet": we wait_for() more. We test the flag on every round too,
+   because a client that sends nonstop might never make us wait. */
 static void serve(int fd, const char *peer)
 {
     char buf[BUF_SIZE];
-    while (!stop_requested) {
+    long long echoed = 0;
+    while (!stop_signal) {
         /* recv() returns what has arrived, up to sizeof buf: maybe 1 byte, maybe
            65536, however TCP happened to deliver it -- a stream has no messages. */
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n > 0) {
             if (send_all(fd, buf, (size_t)n, peer) == -1)
                 return;
+            echoed += n;
         } else if (n == 0) {
-            return; /* end of file: the client half-closed and has all its bytes back */
+            /* end of file: the client half-closed and has all its bytes back */
+            fprintf(stderr, "echo_server: %s: closed, %lld bytes echoed\n", peer, echoed);
+            return;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             if (wait_for(fd, POLLIN) == -1) /* nothing to read yet: wait for data */
                 return;
         } else if (errno != EINTR) {
-            fprintf(stderr, "echo_server: recv from %s: %s\n", peer, strerror(errno));
+            fprintf(stderr, "echo_server: %s: %s\n", peer, strerror(errno));
             return;
         }
     }
@@ -290,12 +295,18 @@ int main(int argc, char **argv)
         format_addr((struct sockaddr *)&peer, peer_len, name, sizeof name);
         fprintf(stderr, "echo_server: connection from %s\n", name);
         if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
-            fprintf(stderr, "echo_server: fcntl %s: %s\n", name, strerror(errno));
+            fprintf(stderr, "echo_server: %s: fcntl: %s\n", name, strerror(errno));
         else
             serve(fd, name);
         close(fd); /* done with this client, whatever happened: next one */
     }
-    status = stop_requested ? 0 : 1; /* a signal is a normal stop; poll failing isn't */
+    /* The loop ends when a signal came -- a normal stop -- or poll() failed. Now,
+       outside the handler, we may call fprintf(). */
+    if (stop_signal != 0) {
+        fprintf(stderr, "echo_server: stopping on %s\n",
+                stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        status = 0;
+    }
     // ANCHOR_END: accept
 
 out:

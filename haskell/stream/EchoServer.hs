@@ -2,8 +2,8 @@
 module Main (main) where
 
 import Control.Concurrent (myThreadId, throwTo)
-import Control.Exception (IOException, bracket, bracketOnError, catch, throwIO)
-import Control.Monad (forever, unless)
+import Control.Exception (IOException, bracket, bracketOnError, catch, throwIO, try)
+import Control.Monad (forever)
 import qualified Data.ByteString as BS
 import Data.Char (isDigit)
 import Data.List (intercalate)
@@ -27,16 +27,18 @@ main = do
 
   -- ANCHOR: stop
   -- SIGTERM and SIGINT are delivered to a fresh Haskell thread, not to the one
-  -- blocked in accept or recv.  The handler throws ExitSuccess at the main
-  -- thread instead: that interrupts the blocking call, the `bracket`s that
-  -- opened the client and the listening socket close them on the way out, and
-  -- main ends with exit status 0.  (SIGPIPE needs nothing: GHC's runtime
-  -- ignores it, so a write to a vanished client fails with EPIPE instead of
-  -- killing us.)
+  -- blocked in accept or recv.  The handler logs the signal and throws
+  -- ExitSuccess at the main thread: that interrupts the blocking call, the
+  -- `bracket`s that opened the client and the listening socket close them on
+  -- the way out, and main ends with exit status 0.  (SIGPIPE needs nothing:
+  -- GHC's runtime ignores it, so a write to a vanished client fails with EPIPE
+  -- instead of killing us.)
   mainThread <- myThreadId
-  let stop = Catch (throwTo mainThread ExitSuccess)
-  _ <- installHandler sigTERM stop Nothing
-  _ <- installHandler sigINT stop Nothing
+  let stop name = Catch $ do
+        logLine ("stopping on " ++ name)
+        throwTo mainThread ExitSuccess
+  _ <- installHandler sigTERM (stop "SIGTERM") Nothing
+  _ <- installHandler sigINT (stop "SIGINT") Nothing
   -- ANCHOR_END: stop
 
   run host port `catch` \e -> do
@@ -106,32 +108,39 @@ announce sock = do
 -- | accept blocks until a client connects and returns a new socket for that
 -- one connection, plus the client's address; the listening socket stays open
 -- for the next client.  We serve clients one at a time.  `bracket` closes the
--- connection whether echo returns or throws, and a failure with one client
--- (a reset, a client that vanished) is logged and then forgotten.
+-- connection whether echo returns or throws; `try` catches a failure with one
+-- client (a reset, a client that vanished), which is logged and then forgotten.
 acceptLoop :: Socket -> IO ()
 acceptLoop sock = forever $
   bracket (accept sock) (close . fst) $ \(conn, peer) -> do
     name <- showAddr peer
     logLine ("connection from " ++ name)
-    echo conn `catch` \e -> logLine (name ++ ": " ++ ioe_description e)
+    result <- try (echo conn 0)
+    logLine $ case result of
+      Right echoed -> name ++ ": closed, " ++ show echoed ++ " bytes echoed"
+      Left e -> name ++ ": " ++ ioe_description e
 -- ANCHOR_END: accept
 
 -- ANCHOR: echo
--- | Send back every byte until the client half-closes.  recv returns at most
--- 64 KiB, and whatever has arrived so far; an empty string means end of file:
--- the client has shut down its sending side and will send nothing more.
--- sendAll loops until the kernel has taken the whole chunk.
+-- | Send back every byte until the client half-closes, and return how many
+-- that was (counting from `echoed`).  recv returns at most 64 KiB, and
+-- whatever has arrived so far; an empty string means end of file: the client
+-- has shut down its sending side and will send nothing more.  sendAll loops
+-- until the kernel has taken the whole chunk.
 --
 -- When echo returns, the client has sent its FIN and we have read all it sent,
 -- so a plain close is clean.  (The network package's gracefulClose, which
 -- half-closes and then waits for the peer's FIN, is for when you do not know
 -- that.)
-echo :: Socket -> IO ()
-echo conn = do
+echo :: Socket -> Int -> IO Int
+echo conn echoed = do
   chunk <- recv conn 65536
-  unless (BS.null chunk) $ do
-    sendAll conn chunk
-    echo conn
+  if BS.null chunk
+    then return echoed
+    else do
+      sendAll conn chunk
+      -- $! adds now; a lazy sum would pile up one unevaluated (+) per chunk.
+      echo conn $! echoed + BS.length chunk
 -- ANCHOR_END: echo
 
 -- | Format a socket address as 127.0.0.1:40123 or [::1]:40123.

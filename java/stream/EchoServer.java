@@ -13,7 +13,7 @@ public class EchoServer {
     static final String USAGE = "usage: echo_server [--host H] [--port P]";
     static final int BUF_SIZE = 64 * 1024;
 
-    // The client being served right now, so that the shutdown hook can close it too.
+    // The client being served right now, so that the signal handler can close it too.
     static volatile Socket current;
     static volatile boolean stopping;
 
@@ -42,12 +42,14 @@ public class EchoServer {
             // with status 143 or 130 (128 + the signal number). Our hook closes the
             // sockets, which wakes the main thread from accept() or read(), and then
             // halt(0) ends the process at once with status 0: being asked to stop is
-            // not a failure. We register it before READY so a signal that arrives
-            // right after READY is handled too.
+            // not a failure. Java has no public API to say WHICH signal came, so the
+            // log line cannot name it. We register the hook before READY so a signal
+            // that arrives right after READY is handled too.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stopping = true;
                 closeQuietly(current);
                 closeQuietly(listener);
+                System.err.println("echo_server: stopping on a signal");
                 Runtime.getRuntime().halt(0);
             }));
             // ANCHOR_END: stop
@@ -71,7 +73,9 @@ public class EchoServer {
                     String peer = format((InetSocketAddress) conn.getRemoteSocketAddress());
                     System.err.println("echo_server: connection from " + peer);
                     try {
-                        echo(conn, buf);
+                        long echoed = echo(conn, buf);
+                        System.err.println("echo_server: " + peer + ": closed, " + echoed
+                                + " bytes echoed");
                     } catch (IOException e) {
                         // One client's failure (a reset, a vanished peer) is only logged;
                         // try-with-resources closes its socket and we serve the next one.
@@ -136,10 +140,12 @@ public class EchoServer {
     // ANCHOR_END: listen
 
     // ANCHOR: echo
-    // Send back every byte the client sends until it half-closes its side.
-    static void echo(Socket conn, byte[] buf) throws IOException {
+    // Send back every byte the client sends until it half-closes its side, and
+    // return how many bytes that was.
+    static long echo(Socket conn, byte[] buf) throws IOException {
         InputStream in = conn.getInputStream();
         OutputStream out = conn.getOutputStream();
+        long echoed = 0;
         int n;
         // read() blocks until some bytes arrive -- any number from 1 to buf.length,
         // since TCP is a byte stream, not a sequence of messages -- and returns -1 at
@@ -149,9 +155,11 @@ public class EchoServer {
             // send buffer. If the client has reset or vanished it throws instead;
             // the JVM ignores SIGPIPE, so that is an IOException ("Broken pipe").
             out.write(buf, 0, n);
+            echoed += n;
         }
         // Returning closes the socket (try-with-resources in the caller), which
         // sends our FIN: the client sees end-of-file after the last echoed byte.
+        return echoed;
     }
     // ANCHOR_END: echo
 

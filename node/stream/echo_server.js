@@ -62,6 +62,13 @@ function echo(conn, peer) {
   // conn.end(): our own FIN goes out after the last echoed byte, and Node
   // closes the socket once both directions are finished.
   conn.pipe(conn);
+
+  // 'finish' says that end() has been called and every byte written has
+  // gone to the kernel: the echo is complete. bytesWritten counts those
+  // bytes. A connection cut short by an error or by stop() never finishes.
+  conn.on('finish', () => {
+    log(`${peer}: closed, ${conn.bytesWritten} bytes echoed`);
+  });
 }
 // ANCHOR_END: echo
 
@@ -148,8 +155,10 @@ async function main() {
   // server.close() stops accepting and closes the listening socket; its
   // callback runs when every connection is gone too, so we destroy the
   // clients still being served and exit with status 0 from that callback.
+  // Node passes the handler the signal's name ('SIGTERM'), which we log.
   // The handlers go in before READY: whoever starts us waits for that line.
-  const stop = () => {
+  const stop = (signal) => {
+    log(`stopping on ${signal}`);
     server.close(() => process.exit(0));
     for (const conn of connections) conn.destroy();
   };

@@ -138,7 +138,7 @@ def serve(host, port):
             with conn:
                 try:
                     total = echo(conn)
-                    log(f"{format_address(peer)}: done, {total} bytes echoed")
+                    log(f"{format_address(peer)}: closed, {total} bytes echoed")
                 except OSError as e:
                     # A client that resets the connection or vanishes makes
                     # recv() or sendall() fail (ECONNRESET, EPIPE). That is

@@ -107,14 +107,17 @@ end
 # readpartial returns as soon as some bytes are there (up to CHUNK) and
 # raises EOFError when the client has half-closed and we have read it all.
 # write loops until the whole string is sent, however much the kernel takes
-# each time. If the client never reads, write blocks: TCP's flow control
-# slows us down to the client's pace.
+# each time, and returns how many bytes that was. If the client never reads,
+# write blocks: TCP's flow control slows us down to the client's pace.
 def echo(conn)
+  echoed = 0
   loop do
-    conn.write(conn.readpartial(CHUNK))
+    echoed += conn.write(conn.readpartial(CHUNK))
   end
 rescue EOFError
-  # The client is done sending and has everything back; the caller closes.
+  # The client is done sending and has everything back. Return the count;
+  # the caller closes the connection.
+  echoed
 end
 # ANCHOR_END: echo
 
@@ -127,7 +130,8 @@ def accept_loop(server)
     conn, peer = server.accept
     begin
       warn "echo_server: connection from #{show(peer)}"
-      echo(conn)
+      echoed = echo(conn)
+      warn "echo_server: #{show(peer)}: closed, #{echoed} bytes echoed"
     rescue SystemCallError, IOError => e
       # A client that resets the connection or vanishes mid-transfer makes
       # read or write fail (ECONNRESET, EPIPE). Ruby ignores SIGPIPE, so a
@@ -177,7 +181,7 @@ def main
     server.close
   end
 rescue Stop => e
-  warn "echo_server: #{e.message}, stopping"
+  warn "echo_server: stopping on #{e.message}"
 rescue SystemCallError, IOError => e
   die reason(e)
 end

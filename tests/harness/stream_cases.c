@@ -146,6 +146,37 @@ static int check_stop_while_serving(const char *command, char *why, size_t whyle
     return release_server(&s, &tmp, rc, why, whylen);
 }
 
+/* The log lines of CONTRACT.md section 4, for one clean connection and a stop. */
+static int check_logs(const char *command, char *why, size_t whylen)
+{
+    struct server s = {0};
+    struct scratch tmp = {0};
+    if (start_server(&s, command, &tmp, why, whylen) < 0) {
+        scratch_remove(&tmp);
+        return -1;
+    }
+    int rc = echo_exchange(s.addr.host, s.addr.port, LINE, why, whylen);
+    if (rc == 0)
+        rc = server_stop(&s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+    unsigned char *log = NULL;
+    size_t len = 0;
+    if (rc == 0 && read_file(s.err_path, 1 << 16, &log, &len) == 0) {
+        char closed[64];
+        snprintf(closed, sizeof closed, ": closed, %zu bytes echoed\n", strlen(LINE));
+        const char *stop_term = "echo_server: stopping on SIGTERM\n";
+        const char *stop_any = "echo_server: stopping on a signal\n"; /* Java cannot tell */
+        if (count_lines(log, len) != 3 || !starts_with(log, len, "echo_server: connection from ") ||
+            !contains(log, len, closed) ||
+            !(contains(log, len, stop_term) || contains(log, len, stop_any))) {
+            snprintf(why, whylen, "want 3 log lines: connection from <peer>; <peer>%.*s; "
+                     "stopping on SIGTERM", (int)strlen(closed) - 1, closed);
+            rc = -1;
+        }
+    }
+    free(log);
+    return release_server(&s, &tmp, rc, why, whylen);
+}
+
 /* A client that resets its connection (RST) after sending; then a good client. */
 static int check_survives_reset(const char *command, char *why, size_t whylen)
 {
@@ -301,6 +332,7 @@ static const struct single_check STREAM_CHECKS[] = {
     {"bad_flag", "any", check_bad_flag},
     {"bad_port", "any", check_bad_port},
     {"sigint", "server", check_sigint},
+    {"logs", "server", check_logs},
     {"stop_while_serving", "server", check_stop_while_serving},
     {"survives_reset", "server", check_survives_reset},
     {"survives_vanish", "server", check_survives_vanish},
