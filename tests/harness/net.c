@@ -67,27 +67,12 @@ void tcp_reset(int fd)
     close(fd);
 }
 
-static int wait_for(int fd, short events, long long deadline)
-{
-    for (;;) {
-        long long left = deadline - now_ms();
-        if (left <= 0)
-            return -1;
-        struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, (int)left);
-        if (n > 0)
-            return 0;
-        if (n == 0 || errno != EINTR)
-            return -1;
-    }
-}
-
 int send_all(int fd, const void *data, size_t len, int timeout_ms)
 {
     long long deadline = now_ms() + timeout_ms;
     const char *p = data;
     while (len > 0) {
-        if (wait_for(fd, POLLOUT, deadline) < 0)
+        if (poll_until(fd, POLLOUT, deadline) < 0)
             return -1;
         ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -105,7 +90,7 @@ long recv_until_eof(int fd, unsigned char *buf, size_t max, int timeout_ms)
     long long deadline = now_ms() + timeout_ms;
     size_t used = 0;
     for (;;) {
-        if (wait_for(fd, POLLIN, deadline) < 0)
+        if (poll_until(fd, POLLIN, deadline) < 0)
             return -1;
         ssize_t n = recv(fd, buf + used, max - used, MSG_DONTWAIT);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))

@@ -21,6 +21,21 @@ long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int poll_until(int fd, short events, long long deadline_ms)
+{
+    for (;;) {
+        long long left = deadline_ms - now_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, (int)left);
+        if (n > 0)
+            return 0;
+        if (n == 0 || errno != EINTR)
+            return -1;
+    }
+}
+
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void become(char *const argv[], struct stdio_fds fds, pid_t parent)
 {

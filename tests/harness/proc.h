@@ -47,4 +47,8 @@ bool child_exited_with(const struct child *c, int code);
 /* Milliseconds on a monotonic clock. */
 long long now_ms(void);
 
+/* Waits until fd has one of `events` (POLLIN, POLLOUT) or the monotonic
+ * clock reaches deadline_ms. Returns 0 if ready, -1 on timeout or error. */
+int poll_until(int fd, short events, long long deadline_ms);
+
 #endif

@@ -69,14 +69,7 @@ int read_line(int fd, char *buf, size_t len, int timeout_ms)
     size_t used = 0;
     buf[0] = '\0';
     for (;;) {
-        long long left = deadline - now_ms();
-        if (left <= 0)
-            return -1;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int n = poll(&p, 1, (int)left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
+        if (poll_until(fd, POLLIN, deadline) < 0)
             return -1;
         char ch;
         ssize_t got = read(fd, &ch, 1); /* one byte at a time: never read past the line */

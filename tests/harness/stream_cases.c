@@ -69,18 +69,24 @@ static int check_bad_port(const char *command, char *why, size_t whylen)
     return 0;
 }
 
-/* Starts the server on 127.0.0.1, port 0; err_path is its stderr. */
+/* Starts the server on 127.0.0.1, port 0, with its stderr in a new scratch
+ * directory. On failure nothing is left behind. */
 static int start_server(struct server *s, const char *command, struct scratch *tmp,
                         char *why, size_t whylen)
 {
     char err[320];
+    *tmp = (struct scratch){0};
     if (scratch_create(tmp) < 0) {
         snprintf(why, whylen, "harness: cannot create a scratch directory");
         return -1;
     }
-    return server_start(s, command, (const char *[]){"--host", "127.0.0.1", "--port", "0", NULL},
-                        scratch_path(tmp, "server.stderr", err, sizeof err), READY_TIMEOUT_MS,
-                        why, whylen);
+    if (server_start(s, command, (const char *[]){"--host", "127.0.0.1", "--port", "0", NULL},
+                     scratch_path(tmp, "server.stderr", err, sizeof err), READY_TIMEOUT_MS,
+                     why, whylen) < 0) {
+        scratch_remove(tmp);
+        return -1;
+    }
+    return 0;
 }
 
 /* Appends the server's stderr to why, for a failure. */
@@ -111,12 +117,10 @@ static int finish_server(struct server *s, struct scratch *tmp, int rc, char *wh
 
 static int check_sigint(const char *command, char *why, size_t whylen)
 {
-    struct server s = {0};
-    struct scratch tmp = {0};
-    if (start_server(&s, command, &tmp, why, whylen) < 0) {
-        scratch_remove(&tmp);
+    struct server s;
+    struct scratch tmp;
+    if (start_server(&s, command, &tmp, why, whylen) < 0)
         return -1;
-    }
     int rc = server_stop(&s, SIGINT, STOP_TIMEOUT_MS, why, whylen);
     return release_server(&s, &tmp, rc, why, whylen);
 }
@@ -124,12 +128,10 @@ static int check_sigint(const char *command, char *why, size_t whylen)
 /* SIGTERM while a client is connected and mid-conversation. */
 static int check_stop_while_serving(const char *command, char *why, size_t whylen)
 {
-    struct server s = {0};
-    struct scratch tmp = {0};
-    if (start_server(&s, command, &tmp, why, whylen) < 0) {
-        scratch_remove(&tmp);
+    struct server s;
+    struct scratch tmp;
+    if (start_server(&s, command, &tmp, why, whylen) < 0)
         return -1;
-    }
     int rc = -1;
     unsigned char echo[5];
     int fd = tcp_connect(s.addr.host, s.addr.port);
@@ -149,12 +151,10 @@ static int check_stop_while_serving(const char *command, char *why, size_t whyle
 /* The log lines of CONTRACT.md section 4, for one clean connection and a stop. */
 static int check_logs(const char *command, char *why, size_t whylen)
 {
-    struct server s = {0};
-    struct scratch tmp = {0};
-    if (start_server(&s, command, &tmp, why, whylen) < 0) {
-        scratch_remove(&tmp);
+    struct server s;
+    struct scratch tmp;
+    if (start_server(&s, command, &tmp, why, whylen) < 0)
         return -1;
-    }
     int rc = echo_exchange(s.addr.host, s.addr.port, LINE, why, whylen);
     if (rc == 0)
         rc = server_stop(&s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
@@ -177,41 +177,49 @@ static int check_logs(const char *command, char *why, size_t whylen)
     return release_server(&s, &tmp, rc, why, whylen);
 }
 
-/* A client that resets its connection (RST) after sending; then a good client. */
-static int check_survives_reset(const char *command, char *why, size_t whylen)
+/* Plays a misbehaving client against the server, then checks that a good
+ * client is still served correctly and that the server still stops cleanly. */
+static int survives(const char *command, void (*misbehave)(const struct ready *), const char *then,
+                    char *why, size_t whylen)
 {
-    struct server s = {0};
-    struct scratch tmp = {0};
-    if (start_server(&s, command, &tmp, why, whylen) < 0) {
-        scratch_remove(&tmp);
+    struct server s;
+    struct scratch tmp;
+    if (start_server(&s, command, &tmp, why, whylen) < 0)
         return -1;
-    }
-    int fd = tcp_connect(s.addr.host, s.addr.port);
+    misbehave(&s.addr);
+    int rc = echo_exchange(s.addr.host, s.addr.port, then, why, whylen);
+    return finish_server(&s, &tmp, rc, why, whylen);
+}
+
+/* Sends a little, then resets the connection (RST). */
+static void reset_after_sending(const struct ready *addr)
+{
+    int fd = tcp_connect(addr->host, addr->port);
     if (fd >= 0) {
         send_until_stalled(fd, 65536, 200);
         tcp_reset(fd);
     }
-    int rc = echo_exchange(s.addr.host, s.addr.port, "after a reset\n", why, whylen);
-    return finish_server(&s, &tmp, rc, why, whylen);
 }
 
-/* A client that sends until the server is blocked writing back to it, then
- * vanishes without reading; then a good client. */
-static int check_survives_vanish(const char *command, char *why, size_t whylen)
+/* Sends until the server is blocked writing back to it, then vanishes
+ * without reading. */
+static void vanish_mid_transfer(const struct ready *addr)
 {
-    struct server s = {0};
-    struct scratch tmp = {0};
-    if (start_server(&s, command, &tmp, why, whylen) < 0) {
-        scratch_remove(&tmp);
-        return -1;
-    }
-    int fd = tcp_connect(s.addr.host, s.addr.port);
+    int fd = tcp_connect(addr->host, addr->port);
     if (fd >= 0) {
         send_until_stalled(fd, 64u << 20, 300);
         close(fd);
     }
-    int rc = echo_exchange(s.addr.host, s.addr.port, "after a vanished client\n", why, whylen);
-    return finish_server(&s, &tmp, rc, why, whylen);
+}
+
+static int check_survives_reset(const char *command, char *why, size_t whylen)
+{
+    return survives(command, reset_after_sending, "after a reset\n", why, whylen);
+}
+
+static int check_survives_vanish(const char *command, char *why, size_t whylen)
+{
+    return survives(command, vanish_mid_transfer, "after a vanished client\n", why, whylen);
 }
 
 static int check_refused(const char *command, char *why, size_t whylen)
