@@ -95,10 +95,11 @@ chapter2: examples harness
 book: examples harness
 	@python3 book/build.py
 
-## book-check: the book's unit tests, then check the built book (links, listings, tabs)
+## book-check: the book's unit tests, then check the built book (links, listings, tabs, EPUB)
 book-check: book
 	python3 -m unittest discover -s book -p 'test_*.py'
 	python3 book/check.py
+	java -jar /usr/share/java/epubcheck.jar --quiet build/book/socket-book.epub
 
 ## browser-test: click a language tab in headless Chromium; screenshot in build/book/
 browser-test: book

@@ -188,6 +188,9 @@ def diagram_md(attrs, ctx):
                           capture_output=True, text=True)
     if done.returncode != 0:
         raise BookError(f"dot {attrs['file']}: {done.stderr.strip()}")
+    # graphviz names the SVG 1.1 DTD; EPUB 3 forbids external entities, so drop it.
+    svg = target.read_text(encoding="utf-8")
+    target.write_text(re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg, count=1), encoding="utf-8")
     caption = attrs.get("caption", source.stem)
     return f"![{caption}](diagrams/{source.stem}.svg)\n"
 
