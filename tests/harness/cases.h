@@ -2,6 +2,7 @@
 #ifndef CASES_H
 #define CASES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A payload sent through a server/client pair. */
@@ -9,6 +10,17 @@ struct pair_case {
     const char *name;
     const char *host; /* the address the server binds and the client uses */
     size_t (*make)(unsigned char **data); /* malloc'd payload, returns length */
+    /* Optional: more client arguments (split on spaces); relay arguments, to
+     * put the datagram relay (tests/relay) between client and server; and
+     * whether the client must fail (exit 1, one line) instead of echoing. */
+    const char *client_args;
+    const char *relay_args;
+    bool must_fail;
+    /* With a relay: the number of datagrams the client must have sent (0: any),
+     * and whether the relay must have dropped at least one (the retries were
+     * really exercised). */
+    int attempts;
+    bool must_drop;
 };
 
 /* A test of one program on its own; `role` is "server", "client", "program", or "any" for every role.
@@ -36,9 +48,6 @@ struct kind_spec {
 const struct kind_spec *kind_spec_find(const char *kind);
 extern const struct kind_spec *const KIND_SPECS[];
 extern const size_t NKIND_SPECS;
-
-/* Deterministic pseudo-random bytes (xorshift64*), for reproducible payloads. */
-void fill_random(unsigned char *buf, size_t len, unsigned long long seed);
 
 #define READY_TIMEOUT_MS 20000  /* a cold JVM on a busy 2-core machine */
 #define CLIENT_TIMEOUT_MS 60000 /* 16 MiB through the slowest pair */

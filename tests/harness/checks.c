@@ -1,7 +1,10 @@
 /* checks.c -- checks of one program on its own, shared by every kind. */
 #define _GNU_SOURCE
 #include "checks.h"
+#include "cases.h"
 #include "run.h"
+
+#include <signal.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,5 +110,74 @@ int expect_one_line_error(struct ran *r, const char *situation, char *why, size_
         return -1;
     }
     return 0;
+}
+
+int check_bad_port(const char *command, char *why, size_t whylen)
+{
+    const char *const *bad[] = {
+        (const char *[]){"--port", "65536", NULL},
+        (const char *[]){"--port", "http", NULL},
+        (const char *[]){"--port", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (expect_usage_error(command, bad[i], why, whylen) < 0)
+            return -1;
+    return 0;
+}
+
+/* Starts the server on 127.0.0.1, port 0, with its stderr in a new scratch
+ * directory. On failure nothing is left behind. */
+int start_server(struct server *s, const char *command, struct scratch *tmp,
+                        char *why, size_t whylen)
+{
+    char err[320];
+    *tmp = (struct scratch){0};
+    if (scratch_create(tmp) < 0) {
+        snprintf(why, whylen, "harness: cannot create a scratch directory");
+        return -1;
+    }
+    if (server_start(s, command, (const char *[]){"--host", "127.0.0.1", "--port", "0", NULL},
+                     scratch_path(tmp, "server.stderr", err, sizeof err), READY_TIMEOUT_MS,
+                     why, whylen) < 0) {
+        scratch_remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends the server's stderr to why, for a failure. */
+static void add_server_log(struct server *s, char *why, size_t whylen)
+{
+    char log[600];
+    size_t used = strlen(why);
+    snprintf(why + used, whylen - used, " | server stderr: %s", file_tail(s->err_path, log, sizeof log));
+}
+
+/* Cleans up after a server check, adding the server's log to a failure. */
+int release_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen)
+{
+    if (rc < 0 && s->err_path[0])
+        add_server_log(s, why, whylen);
+    server_cleanup(s);
+    scratch_remove(tmp);
+    return rc;
+}
+
+/* Stops a server that passed so far with SIGTERM (it must exit 0), then releases it. */
+int finish_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen)
+{
+    if (rc == 0)
+        rc = server_stop(s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+    return release_server(s, tmp, rc, why, whylen);
+}
+
+int check_sigint(const char *command, char *why, size_t whylen)
+{
+    struct server s;
+    struct scratch tmp;
+    if (start_server(&s, command, &tmp, why, whylen) < 0)
+        return -1;
+    int rc = server_stop(&s, SIGINT, STOP_TIMEOUT_MS, why, whylen);
+    return release_server(&s, &tmp, rc, why, whylen);
 }
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "proc.h"
+#include "run.h"
 
 /* What one run of a program left behind. */
 struct ran {
@@ -36,5 +37,24 @@ int check_help(const char *command, char *why, size_t whylen);
 
 /* An unknown flag: the usage rule. */
 int check_bad_flag(const char *command, char *why, size_t whylen);
+
+/* --port 65536, --port http, --port without a value: the usage rule each time. */
+int check_bad_port(const char *command, char *why, size_t whylen);
+
+/* Starts a server on 127.0.0.1, port 0, its stderr in a new scratch
+ * directory. Returns 0, or -1 with why and nothing left behind. */
+int start_server(struct server *s, const char *command, struct scratch *tmp, char *why,
+                 size_t whylen);
+
+/* Cleans up after a server check, adding the server's log to a failure
+ * (rc < 0). Returns rc. */
+int release_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen);
+
+/* If rc is 0, stops the server with SIGTERM (it must exit 0 in time and print
+ * nothing more); then releases it. Returns 0 or -1. */
+int finish_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen);
+
+/* SIGINT stops a server with exit 0 within a second. */
+int check_sigint(const char *command, char *why, size_t whylen);
 
 #endif

@@ -13,6 +13,7 @@
  *   INTEROP_SERVER  a command to test as the server against every reference client
  *   INTEROP_CLIENT  a command to test as the client against every reference server
  *   INTEROP_LABEL   the outside implementation's name in the grid (default "yours")
+ *   INTEROP_RELAY   the datagram relay (default build/tests/relay)
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -224,13 +225,62 @@ static void add_log(char *why, size_t whylen, const char *who, const char *path)
 }
 
 /* Runs one server/client/case and leaves nothing behind. */
+/* The relay's command: INTEROP_RELAY, or the one `make` builds. */
+static const char *relay_command(void)
+{
+    return env_or("INTEROP_RELAY", "build/tests/relay");
+}
+
+/* "127.0.0.1:40123" or "[::1]:40123", for the relay's --to. */
+static void format_addr(const struct ready *a, char *buf, size_t len)
+{
+    snprintf(buf, len, strchr(a->host, ':') ? "[%s]:%d" : "%s:%d", a->host, a->port);
+}
+
+static size_t count_in(const unsigned char *data, size_t len, const char *needle)
+{
+    size_t n = 0, k = strlen(needle);
+    for (const unsigned char *p = data; p && (p = memmem(p, len - (size_t)(p - data), needle, k));
+         p += k)
+        n++;
+    return n;
+}
+
+/* What the relay's log says it did, checked against the case. */
+static bool relay_did_its_part(const struct pair_case *c, const char *log_path, char *why,
+                               size_t whylen)
+{
+    unsigned char *log;
+    size_t len;
+    if (read_file(log_path, 1 << 20, &log, &len) < 0) {
+        snprintf(why, whylen, "cannot read the relay's log");
+        return false;
+    }
+    size_t sent = count_in(log, len, "-> server #"), dropped = count_in(log, len, ": dropped");
+    bool ok = true;
+    if (c->attempts && sent != (size_t)c->attempts) {
+        snprintf(why, whylen, "the client sent %zu datagrams, want %d (1 + --retries)", sent,
+                 c->attempts);
+        ok = false;
+    } else if (c->must_drop && dropped == 0) {
+        snprintf(why, whylen, "the relay dropped nothing, so no retry was tested");
+        ok = false;
+    }
+    free(log);
+    return ok;
+}
+
+/* Runs one server/client/case -- through the relay if the case says so --
+ * and leaves nothing behind. */
 static void run_pair(const struct pair_param *p, const struct pair_case *c, struct pair_run *r)
 {
     struct scratch tmp = {0};
     struct server srv = {.out = -1, .proc = {.pid = -1, .pidfd = -1}};
-    unsigned char *payload = NULL, *got = NULL;
-    size_t len = 0, gotlen = 0;
-    char in[320], out[320], cerr[320], serr[320], status[96];
+    struct server relay = {.out = -1, .proc = {.pid = -1, .pidfd = -1}};
+    unsigned char *payload = NULL, *got = NULL, *err = NULL;
+    size_t len = 0, gotlen = 0, errlen = 0;
+    char in[320], out[320], cerr[320], serr[320], rerr[320], status[96];
+    char client_cmd[1024], relay_cmd[1024], to[300], port[8];
     bool client_ran = false;
     r->ok = false;
 
@@ -242,35 +292,59 @@ static void run_pair(const struct pair_param *p, const struct pair_case *c, stru
     scratch_path(&tmp, "client.stdout", out, sizeof out);
     scratch_path(&tmp, "client.stderr", cerr, sizeof cerr);
     scratch_path(&tmp, "server.stderr", serr, sizeof serr);
+    scratch_path(&tmp, "relay.stderr", rerr, sizeof rerr);
 
     if (server_start(&srv, p->server.command,
                      (const char *[]){"--host", c->host, "--port", "0", NULL}, serr,
                      READY_TIMEOUT_MS, r->why, sizeof r->why) < 0)
         goto done;
+    /* The client is pointed at the address a READY line gave: the server's,
+     * or that of the relay in front of it. */
+    const struct ready *target = &srv.addr;
+    if (c->relay_args) {
+        format_addr(&srv.addr, to, sizeof to);
+        snprintf(relay_cmd, sizeof relay_cmd, "%s %s", relay_command(), c->relay_args);
+        if (server_start(&relay, relay_cmd,
+                         (const char *[]){"--host", c->host, "--port", "0", "--to", to, NULL},
+                         rerr, READY_TIMEOUT_MS, r->why, sizeof r->why) < 0)
+            goto done;
+        target = &relay.addr;
+    }
 
-    char port[8];
-    snprintf(port, sizeof port, "%d", srv.addr.port);
+    snprintf(port, sizeof port, "%d", target->port);
+    snprintf(client_cmd, sizeof client_cmd, "%s%s%s", p->client.command,
+             c->client_args ? " " : "", c->client_args ? c->client_args : "");
     struct child client;
     client_ran = true;
-    /* The client is pointed at the address the READY line gave. */
-    if (!run_to_end(&client, p->client.command,
-                    (const char *[]){"--host", srv.addr.host, "--port", port, NULL}, in, out,
+    if (!run_to_end(&client, client_cmd,
+                    (const char *[]){"--host", target->host, "--port", port, NULL}, in, out,
                     cerr, CLIENT_TIMEOUT_MS)) {
         snprintf(r->why, sizeof r->why, "client did not finish within %d ms", CLIENT_TIMEOUT_MS);
         goto done;
     }
-    if (!child_exited_with(&client, 0)) {
+    if (c->must_fail) {
+        /* No echo can come back: the client must say so on one line and exit 1. */
+        if (!child_exited_with(&client, 1) || read_file(out, 1 << 20, &got, &gotlen) < 0 ||
+            gotlen || read_file(cerr, 1 << 20, &err, &errlen) < 0 || count_lines(err, errlen) != 1) {
+            snprintf(r->why, sizeof r->why, "client ended with %s and %zu bytes on stdout; want "
+                     "exit 1, nothing on stdout and one line on stderr",
+                     child_describe(&client, status, sizeof status), gotlen);
+            goto done;
+        }
+    } else if (!child_exited_with(&client, 0)) {
         snprintf(r->why, sizeof r->why, "client ended with %s, want exit 0",
                  child_describe(&client, status, sizeof status));
         goto done;
-    }
-    if (read_file(out, len + 1, &got, &gotlen) < 0 ||
-        first_difference(payload, len, got, gotlen) >= 0) {
+    } else if (read_file(out, len + 1, &got, &gotlen) < 0 ||
+               first_difference(payload, len, got, gotlen) >= 0) {
         snprintf(r->why, sizeof r->why, "client output differs from what it sent: ");
         size_t used = strlen(r->why);
         describe_difference(payload, len, got, gotlen, r->why + used, sizeof r->why - used);
         goto done;
     }
+    if (c->relay_args && (server_stop(&relay, SIGTERM, STOP_TIMEOUT_MS, r->why, sizeof r->why) < 0 ||
+                          !relay_did_its_part(c, rerr, r->why, sizeof r->why)))
+        goto done;
     if (server_stop(&srv, SIGTERM, STOP_TIMEOUT_MS, r->why, sizeof r->why) < 0)
         goto done;
     r->ok = true;
@@ -279,12 +353,16 @@ done:
     if (!r->ok) {
         if (srv.err_path[0])
             add_log(r->why, sizeof r->why, "server", serr);
+        if (relay.err_path[0])
+            add_log(r->why, sizeof r->why, "relay", rerr);
         if (client_ran)
             add_log(r->why, sizeof r->why, "client", cerr);
     }
+    server_cleanup(&relay);
     server_cleanup(&srv);
     free(payload);
     free(got);
+    free(err);
     scratch_remove(&tmp);
 }
 

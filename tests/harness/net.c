@@ -15,13 +15,28 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int resolve(const char *host, int port, int passive, struct addrinfo **res)
+static int resolve_as(int type, const char *host, int port, int passive, struct addrinfo **res)
 {
     char service[8];
     snprintf(service, sizeof service, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = type,
                              .ai_flags = AI_NUMERICHOST | (passive ? AI_PASSIVE : 0)};
     return getaddrinfo(host, service, &hints, res) == 0 ? 0 : -1;
+}
+
+static int resolve(const char *host, int port, int passive, struct addrinfo **res)
+{
+    return resolve_as(SOCK_STREAM, host, port, passive, res);
+}
+
+static int port_of(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
 int tcp_connect(const char *host, int port)
@@ -44,17 +59,11 @@ int tcp_bind(const char *host, int *port, int listening)
     if (resolve(host, 0, 1, &res) < 0)
         return -1;
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
     if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
-        (listening && listen(fd, 8) < 0) ||
-        getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+        (listening && listen(fd, 8) < 0) || (*port = port_of(fd)) < 0) {
         if (fd >= 0)
             close(fd);
         fd = -1;
-    } else {
-        *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                               : ((struct sockaddr_in *)&ss)->sin_port);
     }
     freeaddrinfo(res);
     return fd;
@@ -142,6 +151,59 @@ int echo_exchange(const char *host, int port, const char *msg, char *why, size_t
     else
         status = 0;
     free(got);
+    close(fd);
+    return status;
+}
+
+int udp_bind(const char *host, int *port)
+{
+    struct addrinfo *res;
+    if (resolve_as(SOCK_DGRAM, host, 0, 1, &res) < 0)
+        return -1;
+    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0 || (*port = port_of(fd)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+int udp_connect(const char *host, int port)
+{
+    struct addrinfo *res;
+    if (resolve_as(SOCK_DGRAM, host, port, 0, &res) < 0)
+        return -1;
+    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+int udp_echo_exchange(const char *host, int port, const void *msg, size_t len, int tries,
+                      int timeout_ms, char *why, size_t whylen)
+{
+    int fd = udp_connect(host, port);
+    int status = -1;
+    static unsigned char reply[65536];
+    snprintf(why, whylen, "no echo from %s:%d after %d tries of %d ms", host, port, tries, timeout_ms);
+    if (fd < 0) {
+        snprintf(why, whylen, "harness: UDP socket to %s:%d: %s", host, port, strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < tries && status < 0; i++) {
+        if (send(fd, msg, len, 0) < 0 || poll_until(fd, POLLIN, now_ms() + timeout_ms) < 0)
+            continue;
+        ssize_t n = recv(fd, reply, sizeof reply, MSG_DONTWAIT);
+        if (n >= 0 && first_difference(msg, len, reply, (size_t)n) < 0)
+            status = 0;
+        else if (n >= 0)
+            describe_difference(msg, len, reply, (size_t)n, why, whylen);
+    }
     close(fd);
     return status;
 }

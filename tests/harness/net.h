@@ -31,4 +31,16 @@ size_t send_until_stalled(int fd, size_t max, int stall_ms);
  * compares. Returns 0, or -1 with the reason in why. */
 int echo_exchange(const char *host, int port, const char *msg, char *why, size_t whylen);
 
+/* Binds a UDP socket to host (numeric), port 0; stores the port. Returns a
+ * descriptor or -1. */
+int udp_bind(const char *host, int *port);
+
+/* A UDP socket connected to host:port (numeric). Returns a descriptor or -1. */
+int udp_connect(const char *host, int port);
+
+/* From a fresh UDP socket, sends msg to host:port and waits up to timeout_ms
+ * for an identical reply, trying `tries` times. Returns 0, or -1 with why. */
+int udp_echo_exchange(const char *host, int port, const void *msg, size_t len, int tries,
+                      int timeout_ms, char *why, size_t whylen);
+
 #endif

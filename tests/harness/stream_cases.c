@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cases.h"
 #include "checks.h"
+#include "payloads.h"
 #include "net.h"
 #include "run.h"
 
@@ -16,114 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE "Hello from the interop harness!\n"
-
-static size_t copy_of(const void *src, size_t len, unsigned char **data)
-{
-    *data = malloc(len ? len : 1);
-    if (*data)
-        memcpy(*data, src, len);
-    return len;
-}
-
-static size_t make_empty(unsigned char **data) { return copy_of("", 0, data); }
-static size_t make_line(unsigned char **data) { return copy_of(LINE, strlen(LINE), data); }
-
-static size_t make_bytes(unsigned char **data)
-{
-    unsigned char all[256];
-    for (int i = 0; i < 256; i++)
-        all[i] = (unsigned char)i;
-    return copy_of(all, sizeof all, data);
-}
-
-static size_t make_16mib(unsigned char **data)
-{
-    size_t len = 16u << 20;
-    *data = malloc(len);
-    if (*data)
-        fill_random(*data, len, 0x50C7B00CULL);
-    return len;
-}
-
 static const struct pair_case STREAM_CASES[] = {
-    {"empty", "127.0.0.1", make_empty},
-    {"line", "127.0.0.1", make_line},
-    {"bytes", "127.0.0.1", make_bytes},
-    {"16mib", "127.0.0.1", make_16mib},
-    {"ipv6", "::1", make_line},
+    {.name = "empty", .host = "127.0.0.1", .make = make_empty},
+    {.name = "line", .host = "127.0.0.1", .make = make_line},
+    {.name = "bytes", .host = "127.0.0.1", .make = make_bytes},
+    {.name = "16mib", .host = "127.0.0.1", .make = make_16mib},
+    {.name = "ipv6", .host = "::1", .make = make_line},
 };
 
 /* ---- checks of one program ---------------------------------------------- */
-
-static int check_bad_port(const char *command, char *why, size_t whylen)
-{
-    const char *const *bad[] = {
-        (const char *[]){"--port", "65536", NULL},
-        (const char *[]){"--port", "http", NULL},
-        (const char *[]){"--port", NULL},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        if (expect_usage_error(command, bad[i], why, whylen) < 0)
-            return -1;
-    return 0;
-}
-
-/* Starts the server on 127.0.0.1, port 0, with its stderr in a new scratch
- * directory. On failure nothing is left behind. */
-static int start_server(struct server *s, const char *command, struct scratch *tmp,
-                        char *why, size_t whylen)
-{
-    char err[320];
-    *tmp = (struct scratch){0};
-    if (scratch_create(tmp) < 0) {
-        snprintf(why, whylen, "harness: cannot create a scratch directory");
-        return -1;
-    }
-    if (server_start(s, command, (const char *[]){"--host", "127.0.0.1", "--port", "0", NULL},
-                     scratch_path(tmp, "server.stderr", err, sizeof err), READY_TIMEOUT_MS,
-                     why, whylen) < 0) {
-        scratch_remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-/* Appends the server's stderr to why, for a failure. */
-static void add_server_log(struct server *s, char *why, size_t whylen)
-{
-    char log[600];
-    size_t used = strlen(why);
-    snprintf(why + used, whylen - used, " | server stderr: %s", file_tail(s->err_path, log, sizeof log));
-}
-
-/* Cleans up after a server check, adding the server's log to a failure. */
-static int release_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen)
-{
-    if (rc < 0 && s->err_path[0])
-        add_server_log(s, why, whylen);
-    server_cleanup(s);
-    scratch_remove(tmp);
-    return rc;
-}
-
-/* Stops a server that passed so far with SIGTERM (it must exit 0), then releases it. */
-static int finish_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen)
-{
-    if (rc == 0)
-        rc = server_stop(s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
-    return release_server(s, tmp, rc, why, whylen);
-}
-
-static int check_sigint(const char *command, char *why, size_t whylen)
-{
-    struct server s;
-    struct scratch tmp;
-    if (start_server(&s, command, &tmp, why, whylen) < 0)
-        return -1;
-    int rc = server_stop(&s, SIGINT, STOP_TIMEOUT_MS, why, whylen);
-    return release_server(&s, &tmp, rc, why, whylen);
-}
 
 /* SIGTERM while a client is connected and mid-conversation. */
 static int check_stop_while_serving(const char *command, char *why, size_t whylen)

@@ -12,6 +12,7 @@
 
 #include "cases.h"
 #include "compare.h"
+#include "payloads.h"
 #include "proc.h"
 #include "ready.h"
 #include "results.h"
