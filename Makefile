@@ -12,10 +12,13 @@ BUILD   := $(CURDIR)/build
 TESTBIN := $(BUILD)/tests
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
-# `make interop` options: only one kind, or an outside implementation to test.
+# `make interop` options: only one kind, only some languages, or an outside
+# implementation to test (named LABEL in the grid).
 KIND   ?=
+LANGS  ?=
 SERVER ?=
 CLIENT ?=
+LABEL  ?=
 # An outside implementation's results go apart from the references'.
 INTEROP_OUT := $(if $(SERVER)$(CLIENT),$(BUILD)/interop/custom,$(BUILD)/interop)
 
@@ -23,7 +26,7 @@ INTEROP_OUT := $(if $(SERVER)$(CLIENT),$(BUILD)/interop/custom,$(BUILD)/interop)
 export PYTHONPYCACHEPREFIX := $(BUILD)/pycache
 
 .PHONY: all help toolchains examples $(LANGS) harness test unit c-clang interop \
-        sanitize chapters chapter1 chapter2 book book-check browser-test clean
+        sanitize chapters chapter1 chapter2 chapter3 book book-check browser-test clean
 
 ## all: install missing toolchains, build every example, the harness and the book (the default)
 all: examples harness book
@@ -43,9 +46,10 @@ examples: $(LANGS)
 $(LANGS): toolchains
 	@$(MAKE) --no-print-directory -C $@ BUILD=$(BUILD)/$@
 
-## harness: build the interop harness, its unit tests and the chapter demo runner
+## harness: build the interop harness, its unit tests, the chapter demo runner and the datagram relay
 harness: toolchains
 	@$(MAKE) --no-print-directory -C tests/harness BUILD=$(TESTBIN)
+	@$(MAKE) --no-print-directory -C tests/relay BUILD=$(TESTBIN)
 
 ## test: everything: harness unit tests, clang build, interop matrix, sanitizers, chapters, book
 test: unit c-clang interop sanitize chapters book-check browser-test
@@ -58,30 +62,31 @@ unit: harness
 c-clang: toolchains
 	@$(MAKE) --no-print-directory -C c CC=clang BUILD=$(BUILD)/c-clang
 
-# $(call interop,KIND,SERVER,CLIENT,OUTDIR,LABEL): run the harness, optionally on
-# one kind and with an outside server or client (named LABEL in the grid),
-# writing results to OUTDIR.
+# $(call interop,OUTDIR,SETTINGS): run the harness with INTEROP_* settings
+# (see tests/harness/interop.c), writing its results to OUTDIR.
 define interop
-	@mkdir -p $(4)
-	INTEROP_KIND='$(1)' INTEROP_SERVER='$(2)' INTEROP_CLIENT='$(3)' INTEROP_OUT='$(4)' \
-	INTEROP_LABEL='$(5)' $(TESTBIN)/interop --jobs=$(JOBS)
+	@mkdir -p $(1)
+	INTEROP_OUT='$(1)' $(2) $(TESTBIN)/interop --jobs=$(JOBS)
 endef
 
-## interop: every server x every client x every case (KIND=tcp, SERVER="cmd", CLIENT="cmd")
+## interop: every server x every client x every case (KIND=udp LANGS=c,ruby SERVER="cmd" CLIENT="cmd")
 interop: examples harness
-	$(call interop,$(KIND),$(SERVER),$(CLIENT),$(INTEROP_OUT))
+	$(call interop,$(INTEROP_OUT),INTEROP_KIND='$(KIND)' INTEROP_LANGS='$(LANGS)' \
+	  INTEROP_SERVER='$(SERVER)' INTEROP_CLIENT='$(CLIENT)' INTEROP_LABEL='$(LABEL)')
 
 SANITIZE_CFLAGS := -std=c17 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
                    -fsanitize=address,undefined -fno-sanitize-recover=all
+SANITIZE_OUT    := $(BUILD)/interop/sanitize
 
 ## sanitize: the C examples built with AddressSanitizer and UBSan, against every reference
 sanitize: examples harness
 	@$(MAKE) --no-print-directory -C c BUILD=$(BUILD)/c-sanitize CFLAGS='$(SANITIZE_CFLAGS)'
-	$(call interop,tcp,$(BUILD)/c-sanitize/stream/echo_server,,$(BUILD)/interop/sanitize-server,c-asan)
-	$(call interop,tcp,,$(BUILD)/c-sanitize/stream/echo_client,$(BUILD)/interop/sanitize-client,c-asan)
+	@mkdir -p $(SANITIZE_OUT)
+	sed 's#\tbuild/c/#\t$(BUILD)/c-sanitize/#' tests/interop/implementations.tsv > $(SANITIZE_OUT)/table.tsv
+	$(call interop,$(SANITIZE_OUT),INTEROP_TABLE='$(SANITIZE_OUT)/table.tsv' INTEROP_LANGS=c)
 
 ## chapters: run every chapter's demonstration
-chapters: chapter1 chapter2
+chapters: chapter1 chapter2 chapter3
 
 ## chapter1: sockets and addresses -- each language's lookup resolving names
 chapter1: examples harness
@@ -90,6 +95,10 @@ chapter1: examples harness
 ## chapter2: stream sockets -- each language's TCP echo server and client talking
 chapter2: examples harness
 	@$(TESTBIN)/demo tcp
+
+## chapter3: datagram sockets -- UDP echo in each language, then loss and retries through the relay
+chapter3: examples harness
+	@$(TESTBIN)/demo udp
 
 ## book: the book from chapters/ into build/book/ (HTML site, single page, EPUB)
 book: examples harness

@@ -35,50 +35,98 @@ static void print_indented(const char *path, const char *prefix)
     free(data);
 }
 
-/* One language's server and client talking. Returns 0 if the echo came back. */
-static int demo_pair(const struct impl *server, const struct impl *client, struct scratch *tmp)
+/* Starts a server-like program (a server, or the relay) with a transcript line. */
+static int demo_start(struct server *s, const char *command, const char *const extra[],
+                      const char *shown_args, const char *err_path, const char *label)
 {
-    char in[320], out[320], cerr[320], serr[320], why[512], status[96];
-    char message[128];
+    char why[512];
+    printf("$ %s %s &\n", command, shown_args);
+    if (server_start(s, command, extra, err_path, READY_TIMEOUT_MS, why, sizeof why) < 0) {
+        printf("  %s failed to start: %s\n", label, why);
+        return -1;
+    }
+    printf("%s\n", s->ready_line);
+    return 0;
+}
+
+/* Stops it with SIGTERM, printing its log behind `prefix`. */
+static int demo_stop(struct server *s, const char *prefix)
+{
+    char why[512];
+    printf("$ kill -TERM %d\n", (int)s->proc.pid);
+    int rc = server_stop(s, SIGTERM, STOP_TIMEOUT_MS, why, sizeof why);
+    if (rc < 0)
+        printf("  %s\n", why);
+    print_indented(s->err_path, prefix);
+    server_cleanup(s);
+    return rc;
+}
+
+/* One language's server and client talking -- through the datagram relay
+ * if `via` (a case with relay arguments) is given. Returns 0 if the echo
+ * came back. */
+static int demo_pair(const struct impl *server, const struct impl *client,
+                     const struct pair_case *via, struct scratch *tmp)
+{
+    char in[320], out[320], cerr[320], serr[320], rerr[320], status[96];
+    char message[128], port[8], to[300], relay_cmd[512], client_cmd[1024], shown[400];
     snprintf(message, sizeof message, "Hello from the %s client!\n", client->lang);
     write_file(scratch_path(tmp, "stdin", in, sizeof in), message, strlen(message));
     scratch_path(tmp, "stdout", out, sizeof out);
     scratch_path(tmp, "client.stderr", cerr, sizeof cerr);
     scratch_path(tmp, "server.stderr", serr, sizeof serr);
+    scratch_path(tmp, "relay.stderr", rerr, sizeof rerr);
 
-    printf("=== %s: %s server, %s client ===\n", server->kind, server->lang, client->lang);
-    printf("$ %s --port 0 &\n", server->command);
-    struct server s;
-    if (server_start(&s, server->command, (const char *[]){"--port", "0", NULL}, serr,
-                     READY_TIMEOUT_MS, why, sizeof why) < 0) {
-        printf("  server failed to start: %s\n", why);
+    printf("=== %s%s: %s server, %s client ===\n", server->kind,
+           via ? " through the relay" : "", server->lang, client->lang);
+    struct server s, relay = {.out = -1, .proc = {.pid = -1}};
+    if (demo_start(&s, server->command, (const char *[]){"--port", "0", NULL}, "--port 0", serr,
+                   "server") < 0) {
         print_indented(serr, "  [server stderr] ");
         return -1;
     }
-    printf("%s\n", s.ready_line);
-
-    char port[8];
-    snprintf(port, sizeof port, "%d", s.addr.port);
-    printf("$ printf '%.*s\\n' | %s --port %s\n", (int)strlen(message) - 1, message,
-           client->command, port);
+    const struct ready *target = &s.addr;
+    if (via) {
+        snprintf(to, sizeof to, strchr(s.addr.host, ':') ? "[%s]:%d" : "%s:%d", s.addr.host,
+                 s.addr.port);
+        snprintf(relay_cmd, sizeof relay_cmd, "build/tests/relay %s", via->relay_args);
+        snprintf(shown, sizeof shown, "--to %s --port 0", to);
+        if (demo_start(&relay, relay_cmd, (const char *[]){"--to", to, "--port", "0", NULL}, shown,
+                       rerr, "relay") < 0) {
+            print_indented(rerr, "  [relay] ");
+            server_cleanup(&s);
+            return -1;
+        }
+        target = &relay.addr;
+    }
+    snprintf(port, sizeof port, "%d", target->port);
+    snprintf(client_cmd, sizeof client_cmd, "%s%s%s", client->command,
+             via && via->client_args ? " " : "", via && via->client_args ? via->client_args : "");
+    printf("$ printf '%.*s\\n' | %s --port %s\n", (int)strlen(message) - 1, message, client_cmd,
+           port);
     struct child c;
-    bool done = run_to_end(&c, client->command, (const char *[]){"--port", port, NULL}, in, out,
-                           cerr, CLIENT_TIMEOUT_MS);
+    bool done = run_to_end(&c, client_cmd, (const char *[]){"--port", port, NULL}, in, out, cerr,
+                           CLIENT_TIMEOUT_MS);
     print_indented(out, "");
     print_indented(cerr, "  [client stderr] ");
     int rc = done && child_exited_with(&c, 0) ? 0 : -1;
     if (rc < 0)
         printf("  client failed: %s\n", done ? child_describe(&c, status, sizeof status) : "timed out");
-
-    printf("$ kill -TERM %d\n", (int)s.proc.pid);
-    if (server_stop(&s, SIGTERM, STOP_TIMEOUT_MS, why, sizeof why) < 0) {
-        printf("  %s\n", why);
+    if (via && demo_stop(&relay, "  [relay] ") < 0)
         rc = -1;
-    }
-    print_indented(serr, "  [server stderr] ");
-    server_cleanup(&s);
+    if (demo_stop(&s, "  [server stderr] ") < 0)
+        rc = -1;
     printf("\n");
     return rc;
+}
+
+/* The first case of a kind that goes through the relay and must succeed. */
+static const struct pair_case *relay_case(const struct kind_spec *spec)
+{
+    for (size_t i = 0; spec && i < spec->ncases; i++)
+        if (spec->cases[i].relay_args && !spec->cases[i].must_fail)
+            return &spec->cases[i];
+    return NULL;
 }
 
 /* One program run with each of its kind's demonstration arguments. */
@@ -154,10 +202,23 @@ int main(int argc, char *argv[])
             if (!strcmp(row->role, "server")) {
                 const struct impl *client = table_find(&t, row->kind, row->lang, "client");
                 if (client)
-                    failures += demo_pair(row, client, &tmp) < 0;
+                    failures += demo_pair(row, client, NULL, &tmp) < 0;
             } else if (!strcmp(row->role, "program") && spec && spec->demo_args) {
                 failures += demo_program(row, spec->demo_args, &tmp) < 0;
             }
+            scratch_remove(&tmp);
+        }
+        /* Loss you can see: the first language's pair again, through the relay. */
+        const struct pair_case *via = relay_case(spec);
+        const struct impl *server = NULL, *client = NULL;
+        for (size_t i = 0; via && i < t.len && !server; i++)
+            if (!strcmp(t.rows[i].kind, argv[k]) && !strcmp(t.rows[i].role, "server"))
+                server = &t.rows[i];
+        if (server)
+            client = table_find(&t, server->kind, server->lang, "client");
+        struct scratch tmp;
+        if (client && scratch_create(&tmp) == 0) {
+            failures += demo_pair(server, client, via, &tmp) < 0;
             scratch_remove(&tmp);
         }
         print_grid(argv[k]);

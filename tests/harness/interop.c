@@ -10,6 +10,7 @@
  *   INTEROP_TABLE   the table (default tests/interop/implementations.tsv)
  *   INTEROP_OUT     where results go (default build/interop)
  *   INTEROP_KIND    only this kind
+ *   INTEROP_LANGS   only tests involving one of these languages ("c,python")
  *   INTEROP_SERVER  a command to test as the server against every reference client
  *   INTEROP_CLIENT  a command to test as the client against every reference server
  *   INTEROP_LABEL   the outside implementation's name in the grid (default "yours")
@@ -71,6 +72,7 @@ struct selection {
     struct impl outside_server, outside_client;
     bool has_outside_server, has_outside_client;
     const char *only_kind;
+    const char *only_langs; /* "c,python": only tests involving these languages */
 };
 
 static void outside_impl(struct impl *i, const char *kind, const char *role, const char *command)
@@ -90,6 +92,9 @@ static int select_impls(struct selection *sel, char *err, size_t errlen)
     const char *server = getenv("INTEROP_SERVER"), *client = getenv("INTEROP_CLIENT");
     sel->has_outside_server = server && *server;
     sel->has_outside_client = client && *client;
+    sel->only_langs = getenv("INTEROP_LANGS");
+    if (sel->only_langs && !*sel->only_langs)
+        sel->only_langs = NULL;
     sel->only_kind = getenv("INTEROP_KIND");
     if (sel->only_kind && !*sel->only_kind)
         sel->only_kind = NULL;
@@ -125,6 +130,18 @@ static size_t impls_for(const struct selection *sel, const char *kind, const cha
 static bool kind_selected(const struct selection *sel, const char *kind)
 {
     return !sel->only_kind || !strcmp(sel->only_kind, kind);
+}
+
+/* Whether lang is one of the comma-separated INTEROP_LANGS (or there is no such filter). */
+static bool lang_selected(const struct selection *sel, const char *lang)
+{
+    if (!sel->only_langs)
+        return true;
+    size_t n = strlen(lang);
+    for (const char *p = sel->only_langs; (p = strstr(p, lang)); p += n)
+        if ((p == sel->only_langs || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
 }
 
 /* Moves a malloc'd parameter array into Criterion's shared memory, which
@@ -178,6 +195,8 @@ static struct pair_param *make_pair_params(size_t *count)
         for (size_t s = 0; s < ns; s++)
             for (size_t c = 0; c < nc; c++)
                 for (size_t i = 0; i < spec->ncases; i++) {
+                    if (!lang_selected(&sel, servers[s]->lang) && !lang_selected(&sel, clients[c]->lang))
+                        continue;
                     struct pair_param *p = &params[n++];
                     *p = (struct pair_param){.server = *servers[s], .client = *clients[c],
                                              .case_index = i};
@@ -425,7 +444,7 @@ static struct check_param *make_check_params(size_t *count)
             size_t ni = outside && !has ? 0 : impls_for(&sel, spec->kind, roles[r], impls, 64);
             for (size_t i = 0; i < ni; i++)
                 for (size_t c = 0; c < spec->nchecks; c++) {
-                    if (!check_applies(&spec->checks[c], roles[r]))
+                    if (!check_applies(&spec->checks[c], roles[r]) || !lang_selected(&sel, impls[i]->lang))
                         continue;
                     struct check_param *grown = realloc(params, (n + 1) * sizeof *grown);
                     if (!grown)
