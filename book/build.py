@@ -250,12 +250,18 @@ def cell(results):
     return f'<td class="{state}"{title}>{passed}/{len(results)}</td>'
 
 
+def in_book_order(langs):
+    """Languages in the book's order, then any others (tests finish in any order)."""
+    order = {key: i for i, (key, *_) in enumerate(LANGUAGES)}
+    return sorted(set(langs), key=lambda lang: (order.get(lang, len(order)), lang))
+
+
 def pairs_table(kind, results):
     pairs = [r for r in results if r["kind"] == kind and r["type"] == "pair"]
     if not pairs:
         return ""
-    servers = list(dict.fromkeys(r["server"] for r in pairs))
-    clients = list(dict.fromkeys(r["client"] for r in pairs))
+    servers = in_book_order(r["server"] for r in pairs)
+    clients = in_book_order(r["client"] for r in pairs)
     rows = ["<tr><th>server \\ client</th>" +
             "".join(f"<th>{html.escape(LANGUAGE_NAMES.get(c, c))}</th>" for c in clients) +
             "</tr>"]
@@ -271,7 +277,8 @@ def checks_table(kind, results):
     checks = [r for r in results if r["kind"] == kind and r["type"] == "check"]
     if not checks:
         return ""
-    programs = list(dict.fromkeys((r["lang"], r["role"]) for r in checks))
+    programs = [(lang, role) for role in ("server", "client", "program")
+                for lang in in_book_order(r["lang"] for r in checks if r["role"] == role)]
     rows = ["<tr><th>program</th><th>checks passed</th></tr>"]
     for lang, role in programs:
         mine = [r for r in checks if r["lang"] == lang and r["role"] == role]

@@ -124,6 +124,10 @@ class Grid(unittest.TestCase):
         self.assertIn('<td class="fail" title="16mib: fail">1/2</td>', table)
         self.assertIn("<th>Ruby</th>", table)
 
+    def test_languages_in_book_order_whatever_order_tests_finished(self):
+        self.assertEqual(build.in_book_order(["ruby", "yours", "c", "ruby", "java"]),
+                         ["c", "java", "ruby", "yours"])
+
     def test_checks_table(self):
         self.assertIn('<td class="pass">1/1</td>', build.checks_table("tcp", self.RESULTS))
 

@@ -167,14 +167,33 @@ int results_write_json(const struct results *rs, const char *path)
 
 #define MAX_LANGS 16
 
-/* Adds v to names unless it is there already (order of first appearance). */
+/* Where a language goes in a grid: the book's order, then anything else
+ * (an outside implementation) after them. */
+static int rank(const char *lang)
+{
+    static const char *const order[] = {"c", "python", "java", "node", "haskell", "ruby"};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        if (!strcmp(order[i], lang))
+            return (int)i;
+    return (int)(sizeof order / sizeof *order);
+}
+
+/* Adds v to names, kept in rank order, unless it is there already. (Tests
+ * finish in any order, so the order of the results says nothing.) */
 static void add_name(const char *names[MAX_LANGS], size_t *n, const char *v)
 {
     for (size_t j = 0; j < *n; j++)
         if (!strcmp(names[j], v))
             return;
-    if (*n < MAX_LANGS)
-        names[(*n)++] = v;
+    if (*n == MAX_LANGS)
+        return;
+    size_t at = *n;
+    while (at > 0 && rank(names[at - 1]) > rank(v)) {
+        names[at] = names[at - 1];
+        at--;
+    }
+    names[at] = v;
+    (*n)++;
 }
 
 /* The languages of results of `kind` and `role`: their lang field, or for

@@ -286,9 +286,9 @@ Test(results, round_trip_through_the_file_and_json)
 Test(results, grid_counts_cases_per_pair)
 {
     struct result items[] = {
+        {"tcp", "pair", "c", "ruby", "line", "pass", 1, ""},
         {"tcp", "pair", "c", "c", "line", "pass", 1, ""},
         {"tcp", "pair", "c", "c", "bytes", "pass", 1, ""},
-        {"tcp", "pair", "c", "ruby", "line", "pass", 1, ""},
         {"tcp", "pair", "c", "ruby", "bytes", "fail", 1, "x"},
         {"tcp", "server", "c", "-", "help", "pass", 1, ""},
     };
@@ -303,5 +303,6 @@ Test(results, grid_counts_cases_per_pair)
     cr_assert(strstr(text, "2/2 ok"), "%s", text);
     cr_assert(strstr(text, "1/2 FAIL"), "%s", text);
     cr_assert(strstr(text, "4 passed, 1 failed"), "%s", text);
+    cr_assert(strstr(text, "c          ruby"), "columns in the book's order: %s", text);
     free(text);
 }
