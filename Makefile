@@ -7,7 +7,7 @@
 # Each language folder builds itself (c/Makefile, java/Makefile, ...); this file
 # only delegates to them, with every generated file going under build/.
 
-LANGS   := c python java node haskell ruby
+LANGUAGES := c python java node haskell ruby
 BUILD   := $(CURDIR)/build
 TESTBIN := $(BUILD)/tests
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
@@ -25,7 +25,7 @@ INTEROP_OUT := $(if $(SERVER)$(CLIENT),$(BUILD)/interop/custom,$(BUILD)/interop)
 # The book build's Python must not leave bytecode beside its sources.
 export PYTHONPYCACHEPREFIX := $(BUILD)/pycache
 
-.PHONY: all help toolchains examples $(LANGS) harness test unit c-clang interop \
+.PHONY: all help toolchains examples $(LANGUAGES) harness test unit c-clang interop \
         sanitize chapters chapter1 chapter2 chapter3 book book-check browser-test clean
 
 ## all: install missing toolchains, build every example, the harness and the book (the default)
@@ -40,10 +40,10 @@ toolchains:
 	@tools/ensure-toolchains
 
 ## examples: build the examples in every language
-examples: $(LANGS)
+examples: $(LANGUAGES)
 
 # One language's examples, e.g. `make java`.
-$(LANGS): toolchains
+$(LANGUAGES): toolchains
 	@$(MAKE) --no-print-directory -C $@ BUILD=$(BUILD)/$@
 
 ## harness: build the interop harness, its unit tests, the chapter demo runner and the datagram relay
@@ -116,5 +116,5 @@ browser-test: book
 
 ## clean: remove everything generated (build/ and node_modules/)
 clean:
-	@for d in $(LANGS); do $(MAKE) --no-print-directory -C $$d clean BUILD=$(BUILD)/$$d; done
+	@for d in $(LANGUAGES); do $(MAKE) --no-print-directory -C $$d clean BUILD=$(BUILD)/$$d; done
 	rm -rf $(BUILD)
