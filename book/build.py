@@ -15,6 +15,7 @@ usage: python3 book/build.py   (from anywhere; needs pandoc and graphviz's dot)
 
 import html
 import json
+import os
 import re
 import shlex
 import shutil
@@ -150,9 +151,12 @@ def run_md(attrs, ctx):
     """The real output of a command, run from the repository root."""
     command = attrs["command"]
     if command not in ctx.runs:
+        # As a reader would run it: not as a sub-make of `make book` (which would
+        # add "Entering directory" lines to the output).
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
         try:
             done = subprocess.run(shlex.split(command), cwd=ROOT, capture_output=True,
-                                  text=True, timeout=600)
+                                  text=True, timeout=600, env=env)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise BookError(f"cannot run {command!r}: {e}") from None
         output = _ANSI.sub("", done.stdout + done.stderr).rstrip()
