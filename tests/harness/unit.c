@@ -3,15 +3,18 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cases.h"
 #include "compare.h"
+#include "net.h"
 #include "payloads.h"
 #include "proc.h"
 #include "ready.h"
@@ -305,4 +308,83 @@ Test(results, grid_counts_cases_per_pair)
     cr_assert(strstr(text, "4 passed, 1 failed"), "%s", text);
     cr_assert(strstr(text, "c          ruby"), "columns in the book's order: %s", text);
     free(text);
+}
+
+/* ---- the datagram relay (tests/relay) ------------------------------------- */
+
+/* Starts the relay in front of a harness UDP socket ("the server"). */
+static void start_relay(struct server *relay, struct scratch *tmp, int *server_fd,
+                        const char *const args[])
+{
+    int port;
+    char err[320], to[64], why[512];
+    cr_assert_eq(scratch_create(tmp), 0);
+    *server_fd = udp_bind("127.0.0.1", &port);
+    cr_assert_geq(*server_fd, 0);
+    snprintf(to, sizeof to, "127.0.0.1:%d", port);
+    const char *extra[16] = {"--to", to};
+    for (int i = 0; args[i]; i++)
+        extra[2 + i] = args[i];
+    cr_assert_eq(server_start(relay, "build/tests/relay", extra,
+                              scratch_path(tmp, "relay.err", err, sizeof err), 10000, why,
+                              sizeof why), 0, "%s", why);
+}
+
+/* How many datagrams reach fd within ms. */
+static int count_arrivals(int fd, int ms)
+{
+    char buf[65536];
+    int n = 0;
+    while (poll_until(fd, POLLIN, now_ms() + ms) == 0 && recv(fd, buf, sizeof buf, 0) >= 0)
+        n++;
+    return n;
+}
+
+Test(relay, duplicates_and_drops_as_told)
+{
+    struct server relay;
+    struct scratch tmp;
+    int server;
+    start_relay(&relay, &tmp, &server, (const char *[]){"--duplicate", "1", NULL});
+    int client = udp_connect(relay.addr.host, relay.addr.port);
+    cr_assert_eq(send(client, "x", 1, 0), 1);
+    cr_assert_eq(count_arrivals(server, 300), 2, "--duplicate 1: want each datagram twice");
+    char why[256];
+    cr_assert_eq(server_stop(&relay, SIGTERM, 1000, why, sizeof why), 0, "%s", why);
+    server_cleanup(&relay);
+    close(client);
+    close(server);
+    scratch_remove(&tmp);
+
+    start_relay(&relay, &tmp, &server, (const char *[]){"--drop", "1", NULL});
+    client = udp_connect(relay.addr.host, relay.addr.port);
+    for (int i = 0; i < 5; i++)
+        send(client, "x", 1, 0);
+    cr_assert_eq(count_arrivals(server, 300), 0, "--drop 1: want nothing through");
+    server_cleanup(&relay);
+    close(client);
+    close(server);
+    scratch_remove(&tmp);
+}
+
+/* The same seed and the same datagrams give the same decisions. */
+Test(relay, a_seed_makes_runs_repeatable)
+{
+    int through[2];
+    for (int run = 0; run < 2; run++) {
+        struct server relay;
+        struct scratch tmp;
+        int server;
+        start_relay(&relay, &tmp, &server, (const char *[]){"--drop", "0.5", "--seed", "42", NULL});
+        int client = udp_connect(relay.addr.host, relay.addr.port);
+        for (int i = 0; i < 40; i++)
+            send(client, "x", 1, 0);
+        through[run] = count_arrivals(server, 300);
+        server_cleanup(&relay);
+        close(client);
+        close(server);
+        scratch_remove(&tmp);
+    }
+    cr_assert_eq(through[0], through[1], "seed 42 let %d then %d of 40 through", through[0], through[1]);
+    cr_assert(through[0] > 5 && through[0] < 35, "--drop 0.5 let %d of 40 through", through[0]);
 }
