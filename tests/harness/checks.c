@@ -4,29 +4,68 @@
 #include "cases.h"
 #include "run.h"
 
+#include <fcntl.h>
 #include <signal.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int run_once(const char *command, const char *const args[], const char *input,
-                    struct ran *r, char *why, size_t whylen)
+int start_program(struct started *p, const char *command, const char *const args[],
+                  const void *input, size_t len, char *why, size_t whylen)
 {
-    struct scratch tmp = {0};
-    char in[320], out[320], err[320];
-    *r = (struct ran){0};
-    if (scratch_create(&tmp) < 0) {
+    char in[320], words[1024], *argv[MAX_ARGS];
+    *p = (struct started){.r = {.proc = {.pid = -1, .pidfd = -1}}};
+    if (scratch_create(&p->tmp) < 0) {
         snprintf(why, whylen, "harness: cannot create a scratch directory");
         return -1;
     }
-    scratch_path(&tmp, "stdin", in, sizeof in);
-    write_file(in, input, strlen(input));
-    bool done = run_to_end(&r->proc, command, args, in, scratch_path(&tmp, "stdout", out, sizeof out),
-                           scratch_path(&tmp, "stderr", err, sizeof err), 20000);
-    read_file(out, 1 << 20, &r->out, &r->outlen);
-    read_file(err, 1 << 20, &r->err, &r->errlen);
-    scratch_remove(&tmp);
+    scratch_path(&p->tmp, "stdout", p->out, sizeof p->out);
+    scratch_path(&p->tmp, "stderr", p->err, sizeof p->err);
+    if (write_file(scratch_path(&p->tmp, "stdin", in, sizeof in), input, len) < 0 ||
+        build_argv(command, args, words, sizeof words, argv) <= 0) {
+        snprintf(why, whylen, "harness: cannot prepare %s", command);
+        scratch_remove(&p->tmp);
+        return -1;
+    }
+    int fds[3] = {open(in, O_RDONLY | O_CLOEXEC),
+                  open(p->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600),
+                  open(p->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
+    int rc = child_start(&p->r.proc, argv, (struct stdio_fds){fds[0], fds[1], fds[2]});
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    if (rc < 0) {
+        snprintf(why, whylen, "cannot start %s", command);
+        started_cleanup(p);
+    }
+    return rc;
+}
+
+bool finish_program(struct started *p, int ms)
+{
+    if (!child_wait(&p->r.proc, ms))
+        return false;
+    read_file(p->out, 1 << 20, &p->r.out, &p->r.outlen);
+    read_file(p->err, 1 << 20, &p->r.err, &p->r.errlen);
+    return true;
+}
+
+void started_cleanup(struct started *p)
+{
+    child_cleanup(&p->r.proc);
+    scratch_remove(&p->tmp);
+}
+
+int run_once(const char *command, const char *const args[], const char *input,
+             struct ran *r, char *why, size_t whylen)
+{
+    struct started p;
+    *r = (struct ran){0};
+    if (start_program(&p, command, args, input, strlen(input), why, whylen) < 0)
+        return -1;
+    bool done = finish_program(&p, 20000);
+    started_cleanup(&p);
+    *r = p.r;
     if (!done)
         snprintf(why, whylen, "did not finish within 20 s");
     return done ? 0 : -1;
@@ -181,3 +220,28 @@ int check_sigint(const char *command, char *why, size_t whylen)
     return release_server(&s, &tmp, rc, why, whylen);
 }
 
+bool logged_stop_on_sigterm(const unsigned char *log, size_t len)
+{
+    return contains(log, len, "echo_server: stopping on SIGTERM\n") ||
+           contains(log, len, "echo_server: stopping on a signal\n");
+}
+
+int server_log_after(const char *command,
+                     int (*exchange)(const struct ready *addr, char *why, size_t whylen),
+                     unsigned char **log, size_t *len, char *why, size_t whylen)
+{
+    struct server s;
+    struct scratch tmp;
+    *log = NULL;
+    *len = 0;
+    if (start_server(&s, command, &tmp, why, whylen) < 0)
+        return -1;
+    int rc = exchange(&s.addr, why, whylen);
+    if (rc == 0)
+        rc = server_stop(&s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+    if (rc == 0 && read_file(s.err_path, 1 << 16, log, len) < 0) {
+        snprintf(why, whylen, "harness: cannot read the server's stderr");
+        rc = -1;
+    }
+    return release_server(&s, &tmp, rc, why, whylen);
+}

@@ -16,11 +16,42 @@ struct ran {
     size_t outlen, errlen;
 };
 
+/* A program started in the background with stdin from a buffer and its
+ * stdout and stderr in scratch files, so a check can play its peer. */
+struct started {
+    struct ran r;
+    struct scratch tmp;
+    char out[320], err[320];
+};
+
+/* Starts `command args...`. Returns 0, or -1 with why (cleaned up already). */
+int start_program(struct started *p, const char *command, const char *const args[],
+                  const void *input, size_t len, char *why, size_t whylen);
+
+/* Waits up to ms for it to exit; then its output is in p->r. Returns true if
+ * it exited in time. */
+bool finish_program(struct started *p, int ms);
+
+/* Kills it if still running and removes its files; p->r stays readable until
+ * ran_free. */
+void started_cleanup(struct started *p);
+
 /* Runs `command args...` with stdin from a string, collecting its stdout and
  * stderr. Returns 0 if it finished within 20 s, else -1 with why. */
 int run_once(const char *command, const char *const args[], const char *input, struct ran *r,
              char *why, size_t whylen);
 void ran_free(struct ran *r);
+
+/* The contract's last log line of a server stopped by SIGTERM (Java, which
+ * cannot tell the signals apart, says "stopping on a signal"). */
+bool logged_stop_on_sigterm(const unsigned char *log, size_t len);
+
+/* Starts the server, lets `exchange` talk to it, stops it with SIGTERM and
+ * hands back its stderr. Returns 0 (then *log is the caller's to free), or -1
+ * with why. */
+int server_log_after(const char *command,
+                     int (*exchange)(const struct ready *addr, char *why, size_t whylen),
+                     unsigned char **log, size_t *len, char *why, size_t whylen);
 
 bool starts_with(const unsigned char *data, size_t len, const char *prefix);
 bool contains(const unsigned char *data, size_t len, const char *needle);

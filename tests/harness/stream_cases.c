@@ -7,7 +7,6 @@
 #include "net.h"
 #include "run.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -50,33 +49,30 @@ static int check_stop_while_serving(const char *command, char *why, size_t whyle
     return release_server(&s, &tmp, rc, why, whylen);
 }
 
+static int one_connection(const struct ready *addr, char *why, size_t whylen)
+{
+    return echo_exchange(addr->host, addr->port, LINE, why, whylen);
+}
+
 /* The log lines of CONTRACT.md section 4, for one clean connection and a stop. */
 static int check_logs(const char *command, char *why, size_t whylen)
 {
-    struct server s;
-    struct scratch tmp;
-    if (start_server(&s, command, &tmp, why, whylen) < 0)
+    unsigned char *log;
+    size_t len;
+    if (server_log_after(command, one_connection, &log, &len, why, whylen) < 0)
         return -1;
-    int rc = echo_exchange(s.addr.host, s.addr.port, LINE, why, whylen);
-    if (rc == 0)
-        rc = server_stop(&s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
-    unsigned char *log = NULL;
-    size_t len = 0;
-    if (rc == 0 && read_file(s.err_path, 1 << 16, &log, &len) == 0) {
-        char closed[64];
-        snprintf(closed, sizeof closed, ": closed, %zu bytes echoed\n", strlen(LINE));
-        const char *stop_term = "echo_server: stopping on SIGTERM\n";
-        const char *stop_any = "echo_server: stopping on a signal\n"; /* Java cannot tell */
-        if (count_lines(log, len) != 3 || !starts_with(log, len, "echo_server: connection from ") ||
-            !contains(log, len, closed) ||
-            !(contains(log, len, stop_term) || contains(log, len, stop_any))) {
-            snprintf(why, whylen, "want 3 log lines: connection from <peer>; <peer>%.*s; "
-                     "stopping on SIGTERM", (int)strlen(closed) - 1, closed);
-            rc = -1;
-        }
+    char closed[64];
+    snprintf(closed, sizeof closed, ": closed, %zu bytes echoed\n", strlen(LINE));
+    int rc = 0;
+    if (count_lines(log, len) != 3 || !starts_with(log, len, "echo_server: connection from ") ||
+        !contains(log, len, closed) || !logged_stop_on_sigterm(log, len)) {
+        snprintf(why, whylen, "want 3 log lines: connection from <peer>; <peer>%.*s; "
+                 "stopping on SIGTERM; got \"%.*s\"", (int)strlen(closed) - 1, closed,
+                 (int)(len > 300 ? 300 : len), (const char *)log);
+        rc = -1;
     }
     free(log);
-    return release_server(&s, &tmp, rc, why, whylen);
+    return rc;
 }
 
 /* Plays a misbehaving client against the server, then checks that a good
@@ -153,31 +149,20 @@ static int against_bad_server(const char *command, const void *input, size_t inl
     const char *situation = reset ? "connection reset" : "server closed before the input was sent";
     int port = 0;
     int lfd = tcp_bind("127.0.0.1", &port, 1);
-    struct scratch tmp = {0};
-    if (lfd < 0 || scratch_create(&tmp) < 0) {
+    if (lfd < 0) {
         snprintf(why, whylen, "harness: cannot listen");
-        if (lfd >= 0)
-            close(lfd);
         return -1;
     }
-    char portstr[8], in[320], out[320], err[320];
+    char portstr[8];
     snprintf(portstr, sizeof portstr, "%d", port);
-    scratch_path(&tmp, "stdin", in, sizeof in);
-    scratch_path(&tmp, "stdout", out, sizeof out);
-    scratch_path(&tmp, "stderr", err, sizeof err);
-    write_file(in, input, inlen);
-
-    char words[1024], *argv[MAX_ARGS];
-    build_argv(command, (const char *[]){"--host", "127.0.0.1", "--port", portstr, NULL}, words,
-               sizeof words, argv);
-    struct ran r = {0};
-    int infd = open(in, O_RDONLY | O_CLOEXEC);
-    int outfd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    int errfd = open(err, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    int rc = child_start(&r.proc, argv, (struct stdio_fds){infd, outfd, errfd});
-    close(infd);
-    close(outfd);
-    close(errfd);
+    struct started client;
+    int rc = start_program(&client, command,
+                           (const char *[]){"--host", "127.0.0.1", "--port", portstr, NULL},
+                           input, inlen, why, whylen);
+    if (rc < 0) {
+        close(lfd);
+        return -1;
+    }
 
     int cfd = -1;
     unsigned char first[1];
@@ -202,18 +187,15 @@ static int against_bad_server(const char *command, const void *input, size_t inl
     if (cfd < 0) {
         snprintf(why, whylen, "the client never connected");
         rc = -1;
-    } else if (!child_wait(&r.proc, 20000)) {
+    } else if (!finish_program(&client, 20000)) {
         snprintf(why, whylen, "%s: the client did not exit within 20 s", situation);
         rc = -1;
     } else {
-        read_file(out, 1 << 20, &r.out, &r.outlen);
-        read_file(err, 1 << 20, &r.err, &r.errlen);
-        rc = expect_one_line_error(&r, situation, why, whylen);
+        rc = expect_one_line_error(&client.r, situation, why, whylen);
     }
-    child_cleanup(&r.proc);
-    ran_free(&r);
+    started_cleanup(&client);
+    ran_free(&client.r);
     close(lfd);
-    scratch_remove(&tmp);
     return rc;
 }
 

@@ -8,7 +8,6 @@
 #include "run.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -40,31 +39,29 @@ static const struct pair_case UDP_CASES[] = {
 
 /* ---- servers -------------------------------------------------------------- */
 
+static int one_datagram(const struct ready *addr, char *why, size_t whylen)
+{
+    return udp_echo_exchange(addr->host, addr->port, LINE, strlen(LINE), 3, 2000, why, whylen);
+}
+
 /* One datagram echoed, then a stop: the log lines of CONTRACT.md section 7. */
 static int check_logs(const char *command, char *why, size_t whylen)
 {
-    struct server s;
-    struct scratch tmp;
-    if (start_server(&s, command, &tmp, why, whylen) < 0)
+    unsigned char *log;
+    size_t len;
+    if (server_log_after(command, one_datagram, &log, &len, why, whylen) < 0)
         return -1;
-    int rc = udp_echo_exchange(s.addr.host, s.addr.port, LINE, strlen(LINE), 3, 2000, why, whylen);
-    if (rc == 0)
-        rc = server_stop(&s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
-    unsigned char *log = NULL;
-    size_t len = 0;
-    if (rc == 0 && read_file(s.err_path, 1 << 16, &log, &len) == 0) {
-        char got[64];
-        snprintf(got, sizeof got, "echo_server: %zu bytes from ", strlen(LINE));
-        if (count_lines(log, len) != 2 || !starts_with(log, len, got) ||
-            !(contains(log, len, "echo_server: stopping on SIGTERM\n") ||
-              contains(log, len, "echo_server: stopping on a signal\n"))) {
-            snprintf(why, whylen, "want 2 log lines: \"%s<peer>\" and \"echo_server: stopping "
-                     "on SIGTERM\"", got);
-            rc = -1;
-        }
+    char got[64];
+    snprintf(got, sizeof got, "echo_server: %zu bytes from ", strlen(LINE));
+    int rc = 0;
+    if (count_lines(log, len) != 2 || !starts_with(log, len, got) ||
+        !logged_stop_on_sigterm(log, len)) {
+        snprintf(why, whylen, "want 2 log lines: \"%s<peer>\" and \"echo_server: stopping on "
+                 "SIGTERM\"; got \"%.*s\"", got, (int)(len > 300 ? 300 : len), (const char *)log);
+        rc = -1;
     }
     free(log);
-    return release_server(&s, &tmp, rc, why, whylen);
+    return rc;
 }
 
 #define GARBAGE_COUNT 2000
@@ -181,62 +178,52 @@ static int check_ignores_strangers(const char *command, char *why, size_t whylen
 {
     int port, stranger_port;
     int fd = udp_bind("127.0.0.1", &port), stranger = udp_bind("127.0.0.1", &stranger_port);
-    struct scratch tmp = {0};
-    if (fd < 0 || stranger < 0 || scratch_create(&tmp) < 0) {
-        snprintf(why, whylen, "harness: cannot bind UDP sockets");
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    struct started client;
+    int rc = fd < 0 || stranger < 0 ? (snprintf(why, whylen, "harness: cannot bind UDP sockets"), -1)
+             : start_program(&client, command,
+                             (const char *[]){"--host", "127.0.0.1", "--port", portstr,
+                                              "--timeout", "10", "--retries", "0", NULL},
+                             LINE, strlen(LINE), why, whylen);
+    if (rc < 0) {
         if (fd >= 0)
             close(fd);
         if (stranger >= 0)
             close(stranger);
         return -1;
     }
-    char portstr[8], in[320], out[320], err[320], words[1024], *argv[MAX_ARGS];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    write_file(scratch_path(&tmp, "stdin", in, sizeof in), LINE, strlen(LINE));
-    build_argv(command, (const char *[]){"--host", "127.0.0.1", "--port", portstr, "--timeout",
-                                         "10", "--retries", "0", NULL},
-               words, sizeof words, argv);
-    int infd = open(in, O_RDONLY | O_CLOEXEC);
-    int outfd = open(scratch_path(&tmp, "stdout", out, sizeof out), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    int errfd = open(scratch_path(&tmp, "stderr", err, sizeof err), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    struct ran r = {0};
-    int rc = child_start(&r.proc, argv, (struct stdio_fds){infd, outfd, errfd});
-    close(infd);
-    close(outfd);
-    close(errfd);
 
     unsigned char request[65536];
     struct sockaddr_storage from;
     socklen_t fromlen = sizeof from;
     ssize_t n = -1;
-    if (rc == 0 && poll_until(fd, POLLIN, now_ms() + READY_TIMEOUT_MS) == 0)
+    if (poll_until(fd, POLLIN, now_ms() + READY_TIMEOUT_MS) == 0)
         n = recvfrom(fd, request, sizeof request, 0, (struct sockaddr *)&from, &fromlen);
+    struct ran *r = &client.r;
+    char status[96];
     if (n < 0) {
         snprintf(why, whylen, "the client sent nothing");
         rc = -1;
     } else {
         sendto(stranger, "not from the server\n", 20, 0, (struct sockaddr *)&from, fromlen);
         sendto(fd, request, (size_t)n, 0, (struct sockaddr *)&from, fromlen);
-        if (!child_wait(&r.proc, 20000)) {
+        if (!finish_program(&client, 20000)) {
             snprintf(why, whylen, "the client did not exit within 20 s");
             rc = -1;
-        } else {
-            read_file(out, 1 << 16, &r.out, &r.outlen);
-            char status[96];
-            rc = child_exited_with(&r.proc, 0) && r.outlen == strlen(LINE) &&
-                         !memcmp(r.out, LINE, r.outlen) ? 0 : -1;
-            if (rc < 0)
-                snprintf(why, whylen, "after a stranger's datagram and then the server's reply: "
-                         "%s, stdout \"%.*s\"; want exit 0 and the server's reply",
-                         child_describe(&r.proc, status, sizeof status),
-                         (int)(r.outlen > 60 ? 60 : r.outlen), (const char *)r.out);
+        } else if (!child_exited_with(&r->proc, 0) || r->outlen != strlen(LINE) ||
+                   memcmp(r->out, LINE, r->outlen)) {
+            snprintf(why, whylen, "after a stranger's datagram and then the server's reply: "
+                     "%s, stdout \"%.*s\"; want exit 0 and the server's reply",
+                     child_describe(&r->proc, status, sizeof status),
+                     (int)(r->outlen > 60 ? 60 : r->outlen), (const char *)r->out);
+            rc = -1;
         }
     }
-    child_cleanup(&r.proc);
-    ran_free(&r);
+    started_cleanup(&client);
+    ran_free(r);
     close(fd);
     close(stranger);
-    scratch_remove(&tmp);
     return rc;
 }
 
