@@ -21,14 +21,32 @@ struct pair_case {
      * really exercised). */
     int attempts;
     bool must_drop;
+    /* Unix-domain kinds: the server's --path is an abstract "@name" rather
+     * than a file in the test's scratch directory. */
+    bool abstract;
 };
 
 /* A test of one program on its own; `role` is "server", "client", "program", or "any" for every role.
- * run() returns 0, or -1 with the reason in why. */
+ * run() returns 0 (pass), -1 (fail) or CHECK_SKIPPED (this harness cannot run
+ * it, e.g. it needs root), with the reason in why. */
+#define CHECK_SKIPPED 1
 struct single_check {
     const char *name;
     const char *role;
     int (*run)(const char *command, char *why, size_t whylen);
+};
+
+/* How a pair's server and client find each other. */
+enum addressing {
+    ADDR_INET, /* --host H --port P */
+    ADDR_UNIX, /* --path P */
+};
+
+/* What a pair's client must print. */
+enum expected_output {
+    OUT_ECHO, /* its stdin */
+    OUT_FILE, /* the content of the server's --file (fdpass) */
+    OUT_CRED, /* its own pid, uid and gid, as cred_server reports them */
 };
 
 /* Everything the harness knows about one kind. */
@@ -42,6 +60,8 @@ struct kind_spec {
      * running each program with each of these argument strings (split on
      * spaces); NULL-terminated. */
     const char *const *demo_args;
+    enum addressing addressing;
+    enum expected_output output;
 };
 
 /* The kinds the harness can test; NULL if unknown. */

@@ -93,6 +93,9 @@ int expect_usage_error(const char *command, const char *const args[], char *why,
     struct ran r;
     char status[96];
     int rc = run_once(command, args, "", &r, why, whylen);
+    static const char *const no_args[] = {"no arguments", NULL};
+    if (!args[0])
+        args = no_args;
     if (rc == 0 && !child_exited_with(&r.proc, 2)) {
         snprintf(why, whylen, "with %s %s: %s, want exit 2", args[0], args[1] ? args[1] : "",
                  child_describe(&r.proc, status, sizeof status));
@@ -220,10 +223,17 @@ int check_sigint(const char *command, char *why, size_t whylen)
     return release_server(&s, &tmp, rc, why, whylen);
 }
 
+bool logged_stop_as(const unsigned char *log, size_t len, const char *name)
+{
+    char term[96], any[96];
+    snprintf(term, sizeof term, "%s: stopping on SIGTERM\n", name);
+    snprintf(any, sizeof any, "%s: stopping on a signal\n", name);
+    return contains(log, len, term) || contains(log, len, any);
+}
+
 bool logged_stop_on_sigterm(const unsigned char *log, size_t len)
 {
-    return contains(log, len, "echo_server: stopping on SIGTERM\n") ||
-           contains(log, len, "echo_server: stopping on a signal\n");
+    return logged_stop_as(log, len, "echo_server");
 }
 
 int server_log_after(const char *command,

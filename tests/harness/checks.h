@@ -45,6 +45,8 @@ void ran_free(struct ran *r);
 /* The contract's last log line of a server stopped by SIGTERM (Java, which
  * cannot tell the signals apart, says "stopping on a signal"). */
 bool logged_stop_on_sigterm(const unsigned char *log, size_t len);
+/* The same for a server called `name` (chapter 4's stream_server, ...). */
+bool logged_stop_as(const unsigned char *log, size_t len, const char *name);
 
 /* Starts the server, lets `exchange` talk to it, stops it with SIGTERM and
  * hands back its stderr. Returns 0 (then *log is the caller's to free), or -1

@@ -25,12 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cases.h"
 #include "compare.h"
 #include "results.h"
 #include "run.h"
 #include "table.h"
+#include "unixnet.h"
 
 #define OUTSIDE_LANG "yours" /* how an outside implementation appears in the grid, */
                              /* unless INTEROP_LABEL names it */
@@ -243,7 +245,6 @@ static void add_log(char *why, size_t whylen, const char *who, const char *path)
     snprintf(why + used, whylen - used, "\n    %s stderr:\n%s", who, file_tail(path, tail, sizeof tail));
 }
 
-/* Runs one server/client/case and leaves nothing behind. */
 /* The relay's command: INTEROP_RELAY, or the one `make` builds. */
 static const char *relay_command(void)
 {
@@ -289,104 +290,217 @@ static bool relay_did_its_part(const struct pair_case *c, const char *log_path, 
     return ok;
 }
 
-/* Runs one server/client/case -- through the relay if the case says so --
- * and leaves nothing behind. */
-static void run_pair(const struct pair_param *p, const struct pair_case *c, struct pair_run *r)
+/* Everything one pair test sets up: its files, the server (and relay), and
+ * what the client is told and must print. */
+struct pair_setup {
+    struct scratch tmp;
+    struct server srv, relay;
+    unsigned char *payload;
+    size_t len;
+    char in[320], out[320], cerr[320], serr[320], rerr[320];
+    char sock[320];       /* unix kinds: the server's --path */
+    char served[320];     /* fdpass: the server's --file */
+    char client_tmp[320]; /* unix kinds: the client's TMPDIR, which must stay empty */
+};
+
+/* The server's arguments: --host/--port, or --path (and --file) for unix kinds. */
+static void server_args(const struct kind_spec *spec, const struct pair_case *c,
+                        struct pair_setup *s, const char *args[])
 {
-    struct scratch tmp = {0};
-    struct server srv = {.out = -1, .proc = {.pid = -1, .pidfd = -1}};
-    struct server relay = {.out = -1, .proc = {.pid = -1, .pidfd = -1}};
-    unsigned char *payload = NULL, *got = NULL, *err = NULL;
-    size_t len = 0, gotlen = 0, errlen = 0;
-    char in[320], out[320], cerr[320], serr[320], rerr[320], status[96];
-    char client_cmd[1024], relay_cmd[1024], to[300], port[8];
-    bool client_ran = false;
-    r->ok = false;
-
-    if (scratch_create(&tmp) < 0 || !(len = c->make(&payload), payload) ||
-        write_file(scratch_path(&tmp, "payload", in, sizeof in), payload, len) < 0) {
-        snprintf(r->why, sizeof r->why, "harness: cannot prepare the payload");
-        goto done;
+    if (spec->addressing == ADDR_INET) {
+        memcpy(args, (const char *[]){"--host", c->host, "--port", "0", NULL}, 5 * sizeof *args);
+        return;
     }
-    scratch_path(&tmp, "client.stdout", out, sizeof out);
-    scratch_path(&tmp, "client.stderr", cerr, sizeof cerr);
-    scratch_path(&tmp, "server.stderr", serr, sizeof serr);
-    scratch_path(&tmp, "relay.stderr", rerr, sizeof rerr);
+    if (c->abstract) /* one name per test process: tests run in parallel */
+        snprintf(s->sock, sizeof s->sock, "@socketbook-%d", (int)getpid());
+    else
+        scratch_path(&s->tmp, "server.sock", s->sock, sizeof s->sock);
+    memcpy(args, (const char *[]){"--path", s->sock, "--file", s->served, NULL}, 5 * sizeof *args);
+    if (spec->output != OUT_FILE)
+        args[2] = NULL;
+}
 
-    if (server_start(&srv, p->server.command,
-                     (const char *[]){"--host", c->host, "--port", "0", NULL}, serr,
-                     READY_TIMEOUT_MS, r->why, sizeof r->why) < 0)
-        goto done;
-    /* The client is pointed at the address a READY line gave: the server's,
-     * or that of the relay in front of it. */
-    const struct ready *target = &srv.addr;
-    if (c->relay_args) {
-        format_addr(&srv.addr, to, sizeof to);
-        snprintf(relay_cmd, sizeof relay_cmd, "%s %s", relay_command(), c->relay_args);
-        if (server_start(&relay, relay_cmd,
-                         (const char *[]){"--host", c->host, "--port", "0", "--to", to, NULL},
-                         rerr, READY_TIMEOUT_MS, r->why, sizeof r->why) < 0)
-            goto done;
-        target = &relay.addr;
+/* Creates the scratch files and starts the server, and the relay if the case
+ * has one. Returns 0, or -1 with why. */
+static int pair_prepare(const struct pair_param *p, const struct kind_spec *spec,
+                        const struct pair_case *c, struct pair_setup *s, char *why, size_t whylen)
+{
+    if (scratch_create(&s->tmp) < 0 || !(s->len = c->make(&s->payload), s->payload) ||
+        write_file(scratch_path(&s->tmp, "payload", s->in, sizeof s->in), s->payload, s->len) < 0 ||
+        write_file(scratch_path(&s->tmp, "served", s->served, sizeof s->served), s->payload, s->len) < 0 ||
+        mkdir(scratch_path(&s->tmp, "client-tmp", s->client_tmp, sizeof s->client_tmp), 0700) < 0) {
+        snprintf(why, whylen, "harness: cannot prepare the payload");
+        return -1;
     }
+    scratch_path(&s->tmp, "client.stdout", s->out, sizeof s->out);
+    scratch_path(&s->tmp, "client.stderr", s->cerr, sizeof s->cerr);
+    scratch_path(&s->tmp, "server.stderr", s->serr, sizeof s->serr);
+    scratch_path(&s->tmp, "relay.stderr", s->rerr, sizeof s->rerr);
 
+    const char *args[5];
+    server_args(spec, c, s, args);
+    if (server_start(&s->srv, p->server.command, args, s->serr, READY_TIMEOUT_MS, why, whylen) < 0)
+        return -1;
+    if (spec->addressing == ADDR_UNIX && strcmp(s->srv.addr.host, s->sock)) {
+        snprintf(why, whylen, "READY says \"%s\", want \"READY %s\"", s->srv.ready_line, s->sock);
+        return -1;
+    }
+    if (!c->relay_args)
+        return 0;
+    char relay_cmd[1024], to[300];
+    format_addr(&s->srv.addr, to, sizeof to);
+    snprintf(relay_cmd, sizeof relay_cmd, "%s %s", relay_command(), c->relay_args);
+    return server_start(&s->relay, relay_cmd,
+                        (const char *[]){"--host", c->host, "--port", "0", "--to", to, NULL},
+                        s->rerr, READY_TIMEOUT_MS, why, whylen);
+}
+
+/* Runs the client to its end against the server (or the relay in front of
+ * it), with the payload on stdin where it echoes it; unix clients get their
+ * own TMPDIR, for the datagram client's address. */
+static bool pair_run_client(const struct pair_param *p, const struct kind_spec *spec,
+                            const struct pair_case *c, struct pair_setup *s, struct child *client)
+{
+    char client_cmd[1024], port[8];
+    const struct ready *target = c->relay_args ? &s->relay.addr : &s->srv.addr;
     snprintf(port, sizeof port, "%d", target->port);
     snprintf(client_cmd, sizeof client_cmd, "%s%s%s", p->client.command,
              c->client_args ? " " : "", c->client_args ? c->client_args : "");
+    const char *in = spec->output == OUT_ECHO ? s->in : NULL;
+    if (spec->addressing == ADDR_INET)
+        return run_to_end(client, client_cmd,
+                          (const char *[]){"--host", target->host, "--port", port, NULL}, in,
+                          s->out, s->cerr, CLIENT_TIMEOUT_MS);
+    /* Each test is its own process, so this TMPDIR is the client's alone. */
+    char *saved = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+    setenv("TMPDIR", s->client_tmp, 1);
+    bool done = run_to_end(client, client_cmd, (const char *[]){"--path", target->host, NULL}, in,
+                           s->out, s->cerr, CLIENT_TIMEOUT_MS);
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+    return done;
+}
+
+/* What the client must print: the payload, or (peercred) its own credentials. */
+static size_t expected_output(const struct kind_spec *spec, const struct pair_setup *s,
+                              const struct child *client, char *cred, size_t credlen,
+                              const unsigned char **want)
+{
+    if (spec->output != OUT_CRED) {
+        *want = s->payload;
+        return s->len;
+    }
+    cred_line(client->pid, getuid(), getgid(), cred, credlen);
+    *want = (const unsigned char *)cred;
+    return strlen(cred);
+}
+
+/* The client's verdict: the right output and exit 0, or (must_fail) exit 1
+ * with one line. Returns 0, or -1 with why. */
+static int pair_check_client(const struct kind_spec *spec, const struct pair_case *c,
+                             struct pair_setup *s, const struct child *client, char *why,
+                             size_t whylen)
+{
+    unsigned char *got = NULL, *err = NULL;
+    size_t gotlen = 0, errlen = 0;
+    char status[96], cred[96];
+    const unsigned char *want;
+    size_t wantlen = expected_output(spec, s, client, cred, sizeof cred, &want);
+    int rc = -1;
+    if (c->must_fail) {
+        /* No echo can come back: the client must say so on one line and exit 1. */
+        if (!child_exited_with(client, 1) || read_file(s->out, 1 << 20, &got, &gotlen) < 0 ||
+            gotlen || read_file(s->cerr, 1 << 20, &err, &errlen) < 0 || count_lines(err, errlen) != 1)
+            snprintf(why, whylen, "client ended with %s and %zu bytes on stdout; want exit 1, "
+                     "nothing on stdout and one line on stderr",
+                     child_describe(client, status, sizeof status), gotlen);
+        else
+            rc = 0;
+    } else if (!child_exited_with(client, 0)) {
+        snprintf(why, whylen, "client ended with %s, want exit 0",
+                 child_describe(client, status, sizeof status));
+    } else if (read_file(s->out, wantlen + 1, &got, &gotlen) < 0 ||
+               first_difference(want, wantlen, got, gotlen) >= 0) {
+        snprintf(why, whylen, "client output differs from what it should print: ");
+        size_t used = strlen(why);
+        describe_difference(want, wantlen, got, gotlen, why + used, whylen - used);
+    } else {
+        rc = 0;
+    }
+    free(got);
+    free(err);
+    return rc;
+}
+
+/* After the client: a unix client left nothing in its TMPDIR. After the
+ * server's stop: a unix server removed its socket file. */
+static int pair_check_leftovers(const struct kind_spec *spec, const struct pair_setup *s,
+                                bool server_stopped, char *why, size_t whylen)
+{
+    char name[256];
+    if (spec->addressing != ADDR_UNIX)
+        return 0;
+    if (!server_stopped && find_entry(s->client_tmp, "", name, sizeof name)) {
+        snprintf(why, whylen, "the client left \"%s\" in its TMPDIR", name);
+        return -1;
+    }
+    if (server_stopped && s->sock[0] == '/' && access(s->sock, F_OK) == 0) {
+        snprintf(why, whylen, "the server left its socket file %s behind", s->sock);
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs one server/client/case -- through the relay if the case says so --
+ * and leaves nothing behind. */
+static void run_pair(const struct pair_param *p, const struct kind_spec *spec,
+                     const struct pair_case *c, struct pair_run *r)
+{
+    struct pair_setup s = {.srv = {.out = -1, .proc = {.pid = -1, .pidfd = -1}},
+                           .relay = {.out = -1, .proc = {.pid = -1, .pidfd = -1}}};
     struct child client;
+    bool client_ran = false;
+    r->ok = false;
+    r->why[0] = '\0';
+
+    if (pair_prepare(p, spec, c, &s, r->why, sizeof r->why) < 0)
+        goto done;
     client_ran = true;
-    if (!run_to_end(&client, client_cmd,
-                    (const char *[]){"--host", target->host, "--port", port, NULL}, in, out,
-                    cerr, CLIENT_TIMEOUT_MS)) {
+    if (!pair_run_client(p, spec, c, &s, &client)) {
         snprintf(r->why, sizeof r->why, "client did not finish within %d ms", CLIENT_TIMEOUT_MS);
         goto done;
     }
-    if (c->must_fail) {
-        /* No echo can come back: the client must say so on one line and exit 1. */
-        if (!child_exited_with(&client, 1) || read_file(out, 1 << 20, &got, &gotlen) < 0 ||
-            gotlen || read_file(cerr, 1 << 20, &err, &errlen) < 0 || count_lines(err, errlen) != 1) {
-            snprintf(r->why, sizeof r->why, "client ended with %s and %zu bytes on stdout; want "
-                     "exit 1, nothing on stdout and one line on stderr",
-                     child_describe(&client, status, sizeof status), gotlen);
-            goto done;
-        }
-    } else if (!child_exited_with(&client, 0)) {
-        snprintf(r->why, sizeof r->why, "client ended with %s, want exit 0",
-                 child_describe(&client, status, sizeof status));
+    if (pair_check_client(spec, c, &s, &client, r->why, sizeof r->why) < 0 ||
+        pair_check_leftovers(spec, &s, false, r->why, sizeof r->why) < 0)
         goto done;
-    } else if (read_file(out, len + 1, &got, &gotlen) < 0 ||
-               first_difference(payload, len, got, gotlen) >= 0) {
-        snprintf(r->why, sizeof r->why, "client output differs from what it sent: ");
-        size_t used = strlen(r->why);
-        describe_difference(payload, len, got, gotlen, r->why + used, sizeof r->why - used);
+    if (c->relay_args && (server_stop(&s.relay, SIGTERM, STOP_TIMEOUT_MS, r->why, sizeof r->why) < 0 ||
+                          !relay_did_its_part(c, s.rerr, r->why, sizeof r->why)))
         goto done;
-    }
-    if (c->relay_args && (server_stop(&relay, SIGTERM, STOP_TIMEOUT_MS, r->why, sizeof r->why) < 0 ||
-                          !relay_did_its_part(c, rerr, r->why, sizeof r->why)))
-        goto done;
-    if (server_stop(&srv, SIGTERM, STOP_TIMEOUT_MS, r->why, sizeof r->why) < 0)
+    if (server_stop(&s.srv, SIGTERM, STOP_TIMEOUT_MS, r->why, sizeof r->why) < 0 ||
+        pair_check_leftovers(spec, &s, true, r->why, sizeof r->why) < 0)
         goto done;
     r->ok = true;
 
 done:
     if (!r->ok) {
-        if (srv.err_path[0])
-            add_log(r->why, sizeof r->why, "server", serr);
-        if (relay.err_path[0])
-            add_log(r->why, sizeof r->why, "relay", rerr);
+        if (s.srv.err_path[0])
+            add_log(r->why, sizeof r->why, "server", s.serr);
+        if (s.relay.err_path[0])
+            add_log(r->why, sizeof r->why, "relay", s.rerr);
         if (client_ran)
-            add_log(r->why, sizeof r->why, "client", cerr);
+            add_log(r->why, sizeof r->why, "client", s.cerr);
     }
-    server_cleanup(&relay);
-    server_cleanup(&srv);
-    free(payload);
-    free(got);
-    free(err);
-    scratch_remove(&tmp);
+    server_cleanup(&s.relay);
+    server_cleanup(&s.srv);
+    free(s.payload);
+    scratch_remove(&s.tmp);
 }
 
 static void record(const char *kind, const char *role, const char *lang, const char *peer,
-                   const char *name, bool ok, long ms, const char *why)
+                   const char *name, const char *status, long ms, const char *why)
 {
     struct result res = {.ms = ms};
     snprintf(res.kind, sizeof res.kind, "%s", kind);
@@ -394,8 +508,8 @@ static void record(const char *kind, const char *role, const char *lang, const c
     snprintf(res.lang, sizeof res.lang, "%s", lang);
     snprintf(res.peer, sizeof res.peer, "%s", peer);
     snprintf(res.name, sizeof res.name, "%s", name);
-    snprintf(res.status, sizeof res.status, "%s", ok ? "pass" : "fail");
-    snprintf(res.detail, sizeof res.detail, "%s", ok ? "" : why);
+    snprintf(res.status, sizeof res.status, "%s", status);
+    snprintf(res.detail, sizeof res.detail, "%s", strcmp(status, "pass") ? why : "");
     results_append(results_path(), &res);
 }
 
@@ -407,8 +521,8 @@ ParameterizedTest(struct pair_param *p, pairs, echo, .timeout = 180)
 
     long long start = now_ms();
     struct pair_run r;
-    run_pair(p, &spec->cases[p->case_index], &r);
-    record(p->kind, "pair", p->server.lang, p->client.lang, p->case_name, r.ok,
+    run_pair(p, spec, &spec->cases[p->case_index], &r);
+    record(p->kind, "pair", p->server.lang, p->client.lang, p->case_name, r.ok ? "pass" : "fail",
            (long)(now_ms() - start), r.why);
     cr_assert(r.ok, "%s server=%s client=%s case=%s: %s\n    server: %s\n    client: %s",
               p->kind, p->server.lang, p->client.lang, p->case_name, r.why, p->server.command,
@@ -482,10 +596,13 @@ ParameterizedTest(struct check_param *p, checks, contract, .timeout = 120)
 
     char why[2048] = "";
     long long start = now_ms();
-    bool ok = spec->checks[p->check_index].run(p->impl.command, why, sizeof why) == 0;
-    record(p->impl.kind, p->impl.role, p->impl.lang, "-", p->check, ok,
-           (long)(now_ms() - start), why);
-    cr_assert(ok, "%s %s %s, check %s: %s\n    command: %s", p->impl.kind, p->impl.lang,
+    int rc = spec->checks[p->check_index].run(p->impl.command, why, sizeof why);
+    record(p->impl.kind, p->impl.role, p->impl.lang, "-", p->check,
+           rc == 0 ? "pass" : rc == CHECK_SKIPPED ? "skipped" : "fail", (long)(now_ms() - start), why);
+    if (rc == CHECK_SKIPPED) /* visible in the grid and the summary, never a pass */
+        cr_skip_test("%s %s %s, check %s: skipped: %s", p->impl.kind, p->impl.lang, p->impl.role,
+                     p->check, why);
+    cr_assert(rc == 0, "%s %s %s, check %s: %s\n    command: %s", p->impl.kind, p->impl.lang,
               p->impl.role, p->check, why, p->impl.command);
 }
 

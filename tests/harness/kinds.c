@@ -3,10 +3,14 @@
 
 #include <string.h>
 
-extern const struct kind_spec LOOKUP_SPEC, STREAM_SPEC, UDP_SPEC;
+extern const struct kind_spec LOOKUP_SPEC, STREAM_SPEC, UDP_SPEC, UNIX_STREAM_SPEC, UNIX_DGRAM_SPEC,
+    UNIX_SEQPACKET_SPEC, FDPASS_SPEC, PEERCRED_SPEC, BENCH_SPEC;
 
 /* In chapter order. */
-const struct kind_spec *const KIND_SPECS[] = {&LOOKUP_SPEC, &STREAM_SPEC, &UDP_SPEC};
+const struct kind_spec *const KIND_SPECS[] = {
+    &LOOKUP_SPEC,      &STREAM_SPEC,         &UDP_SPEC,    &UNIX_STREAM_SPEC, &UNIX_DGRAM_SPEC,
+    &UNIX_SEQPACKET_SPEC, &FDPASS_SPEC, &PEERCRED_SPEC, &BENCH_SPEC,
+};
 const size_t NKIND_SPECS = sizeof KIND_SPECS / sizeof *KIND_SPECS;
 
 const struct kind_spec *kind_spec_find(const char *kind)

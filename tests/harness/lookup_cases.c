@@ -163,4 +163,5 @@ static const char *const LOOKUP_DEMO[] = {"--host localhost", "--host ::1", NULL
 
 const struct kind_spec LOOKUP_SPEC = {
     "lookup", NULL, 0, LOOKUP_CHECKS, sizeof LOOKUP_CHECKS / sizeof *LOOKUP_CHECKS, LOOKUP_DEMO,
+    ADDR_INET, OUT_ECHO,
 };

@@ -19,6 +19,21 @@ int scratch_create(struct scratch *s)
     return mkdtemp(s->dir) ? 0 : -1;
 }
 
+const char *find_entry(const char *dir, const char *prefix, char *name, size_t len)
+{
+    const char *found = NULL;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && !found && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            !strncmp(e->d_name, prefix, strlen(prefix))) {
+            snprintf(name, len, "%s", e->d_name);
+            found = name;
+        }
+    if (d)
+        closedir(d);
+    return found;
+}
+
 const char *scratch_path(const struct scratch *s, const char *name, char *out, size_t len)
 {
     snprintf(out, len, "%s/%s", s->dir, name);

@@ -22,6 +22,10 @@ int scratch_create(struct scratch *s);
 const char *scratch_path(const struct scratch *s, const char *name, char *out, size_t len);
 void scratch_remove(struct scratch *s);
 
+/* The first entry of dir whose name starts with prefix ("" for any), copied
+ * into name; NULL if there is none. */
+const char *find_entry(const char *dir, const char *prefix, char *name, size_t len);
+
 /* Builds argv from a command (split on spaces) followed by extra arguments
  * (NULL-terminated). `words` holds the split copy. Returns argc or -1. */
 int build_argv(const char *command, const char *const extra[], char *words,

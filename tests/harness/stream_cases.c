@@ -235,5 +235,5 @@ static const struct single_check STREAM_CHECKS[] = {
 
 const struct kind_spec STREAM_SPEC = {
     "tcp", STREAM_CASES, sizeof STREAM_CASES / sizeof *STREAM_CASES,
-    STREAM_CHECKS, sizeof STREAM_CHECKS / sizeof *STREAM_CHECKS, NULL,
+    STREAM_CHECKS, sizeof STREAM_CHECKS / sizeof *STREAM_CHECKS, NULL, ADDR_INET, OUT_ECHO,
 };

@@ -242,5 +242,5 @@ static const struct single_check UDP_CHECKS[] = {
 
 const struct kind_spec UDP_SPEC = {
     "udp", UDP_CASES, sizeof UDP_CASES / sizeof *UDP_CASES,
-    UDP_CHECKS, sizeof UDP_CHECKS / sizeof *UDP_CHECKS, NULL,
+    UDP_CHECKS, sizeof UDP_CHECKS / sizeof *UDP_CHECKS, NULL, ADDR_INET, OUT_ECHO,
 };

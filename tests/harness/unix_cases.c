@@ -1,0 +1,1075 @@
+/* unix_cases.c -- chapter 4's kinds: unix-stream, unix-dgram, unix-seqpacket,
+ * fdpass and peercred (CONTRACT.md section 8), their pair cases and the
+ * checks of one program: paths, permissions, stale and live socket files. */
+#define _GNU_SOURCE
+#include "cases.h"
+#include "checks.h"
+#include "net.h"
+#include "payloads.h"
+#include "run.h"
+#include "unixnet.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* One chapter 4 kind, as its checks need it. */
+struct unix_kind {
+    enum unix_proto proto;
+    const char *server; /* the server's base name, in its log lines */
+};
+
+static const struct unix_kind STREAM = {PROTO_STREAM, "stream_server"};
+static const struct unix_kind DGRAM = {PROTO_DGRAM, "dgram_server"};
+static const struct unix_kind SEQPACKET = {PROTO_SEQPACKET, "seqpacket_server"};
+static const struct unix_kind FDPASS = {PROTO_FDPASS, "fd_server"};
+static const struct unix_kind PEERCRED = {PROTO_PEERCRED, "cred_server"};
+
+#define PATH_MAX_BYTES 107 /* sun_path is 108 bytes, with the terminating NUL */
+
+/* ---- a server under test, in a scratch directory of its own ---------------- */
+
+struct unix_check {
+    struct scratch tmp;
+    char sock[320];   /* where the server is told to bind */
+    char served[320]; /* fd_server's --file, holding LINE */
+};
+
+static int check_begin(struct unix_check *uc, char *why, size_t whylen)
+{
+    *uc = (struct unix_check){0};
+    if (scratch_create(&uc->tmp) < 0 ||
+        write_file(scratch_path(&uc->tmp, "served", uc->served, sizeof uc->served), LINE,
+                   strlen(LINE)) < 0) {
+        snprintf(why, whylen, "harness: cannot create a scratch directory");
+        scratch_remove(&uc->tmp);
+        return -1;
+    }
+    scratch_path(&uc->tmp, "server.sock", uc->sock, sizeof uc->sock);
+    return 0;
+}
+
+/* The server's arguments for path (and mode, if not NULL). */
+static void server_argv(const struct unix_kind *k, const struct unix_check *uc, const char *path,
+                        const char *mode, const char *args[7])
+{
+    int n = 0;
+    args[n++] = "--path";
+    args[n++] = path;
+    if (k->proto == PROTO_FDPASS) {
+        args[n++] = "--file";
+        args[n++] = uc->served;
+    }
+    if (mode) {
+        args[n++] = "--mode";
+        args[n++] = mode;
+    }
+    args[n] = NULL;
+}
+
+/* Starts the server on path, its stderr in <scratch>/<log>; READY must name
+ * the path. Returns 0, or -1 with why (and the server cleaned up). */
+static int server_on(const struct unix_kind *k, const char *command, struct unix_check *uc,
+                     const char *path, const char *mode, const char *log, struct server *s,
+                     char *why, size_t whylen)
+{
+    const char *args[7];
+    char err[320];
+    server_argv(k, uc, path, mode, args);
+    if (server_start(s, command, args, scratch_path(&uc->tmp, log, err, sizeof err),
+                     READY_TIMEOUT_MS, why, whylen) < 0)
+        return -1;
+    if (strcmp(s->addr.host, path)) {
+        snprintf(why, whylen, "READY says \"%s\", want \"READY %s\"", s->ready_line, path);
+        server_cleanup(s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Ends a check: stops a server still running if rc is 0 (exit 0 in time),
+ * requires its socket file gone, adds its log to a failure, removes the
+ * scratch directory. Returns rc. */
+static int check_end(struct unix_check *uc, struct server *s, const char *path, int rc,
+                     char *why, size_t whylen)
+{
+    if (s && rc == 0)
+        rc = server_stop(s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+    if (s && rc == 0 && path && path[0] == '/' && access(path, F_OK) == 0) {
+        snprintf(why, whylen, "the server left its socket file %s behind", path);
+        rc = -1;
+    }
+    if (s)
+        return release_server(s, &uc->tmp, rc, why, whylen);
+    scratch_remove(&uc->tmp);
+    return rc;
+}
+
+static int exchange(const struct unix_kind *k, const struct unix_check *uc, const char *path,
+                    char *why, size_t whylen)
+{
+    return unix_exchange(k->proto, path, LINE, uc->tmp.dir, why, whylen);
+}
+
+/* Starts a server on the scratch path, runs fn against it, stops it. */
+static int with_server(const struct unix_kind *k, const char *command, const char *mode,
+                       int (*fn)(const struct unix_kind *, struct unix_check *, struct server *,
+                                 char *, size_t),
+                       char *why, size_t whylen)
+{
+    struct unix_check uc;
+    struct server s;
+    if (check_begin(&uc, why, whylen) < 0)
+        return -1;
+    if (server_on(k, command, &uc, uc.sock, mode, "server.stderr", &s, why, whylen) < 0)
+        return check_end(&uc, NULL, NULL, -1, why, whylen);
+    int rc = fn(k, &uc, &s, why, whylen);
+    return check_end(&uc, &s, uc.sock, rc, why, whylen);
+}
+
+/* ---- paths and the command line (servers and clients) --------------------- */
+
+/* "<dir>/xxx...": exactly `bytes` long. */
+static void path_of_length(const struct scratch *tmp, size_t bytes, char *out, size_t len)
+{
+    size_t n = (size_t)snprintf(out, len, "%s/", tmp->dir);
+    while (n < bytes && n + 1 < len)
+        out[n++] = 'x';
+    out[n] = '\0';
+}
+
+static int check_no_path(const char *command, char *why, size_t whylen)
+{
+    return expect_usage_error(command, (const char *[]){NULL}, why, whylen);
+}
+
+/* 108 bytes, an abstract name of 108 bytes, an empty path, a bare "@": each a
+ * usage error (exit 2), and no file appears. */
+static int check_long_path(const char *command, char *why, size_t whylen)
+{
+    struct scratch tmp;
+    char path[256], abstract[256], name[256];
+    if (scratch_create(&tmp) < 0) {
+        snprintf(why, whylen, "harness: cannot create a scratch directory");
+        return -1;
+    }
+    path_of_length(&tmp, PATH_MAX_BYTES + 1, path, sizeof path);
+    memset(abstract, 'a', PATH_MAX_BYTES + 2);
+    abstract[0] = '@';
+    abstract[PATH_MAX_BYTES + 2] = '\0';
+    const char *const *bad[] = {
+        (const char *[]){"--path", path, NULL},
+        (const char *[]){"--path", abstract, NULL},
+        (const char *[]){"--path", "", NULL},
+        (const char *[]){"--path", "@", NULL},
+    };
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof bad / sizeof *bad; i++)
+        rc = expect_usage_error(command, bad[i], why, whylen);
+    if (rc == 0 && find_entry(tmp.dir, "x", name, sizeof name)) {
+        snprintf(why, whylen, "a %d-byte path was truncated into a file \"%s\"", PATH_MAX_BYTES + 1,
+                 name);
+        rc = -1;
+    }
+    scratch_remove(&tmp);
+    return rc;
+}
+
+/* A path of exactly 107 bytes works: the server binds it, READY names it in
+ * full, it serves, and it removes that very file. */
+static int path_107(const struct unix_kind *k, const char *command, char *why, size_t whylen)
+{
+    struct unix_check uc;
+    struct server s;
+    char path[256];
+    if (check_begin(&uc, why, whylen) < 0)
+        return -1;
+    path_of_length(&uc.tmp, PATH_MAX_BYTES, path, sizeof path);
+    if (server_on(k, command, &uc, path, NULL, "server.stderr", &s, why, whylen) < 0)
+        return check_end(&uc, NULL, NULL, -1, why, whylen);
+    int rc = exchange(k, &uc, path, why, whylen);
+    return check_end(&uc, &s, path, rc, why, whylen);
+}
+
+/* ---- permissions ------------------------------------------------------------- */
+
+static int expect_mode(const char *path, mode_t want, char *why, size_t whylen)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        snprintf(why, whylen, "no socket file at %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != want) {
+        snprintf(why, whylen, "%s is %s with mode %03o, want a socket with mode %03o", path,
+                 S_ISSOCK(st.st_mode) ? "a socket" : "not a socket",
+                 (unsigned)(st.st_mode & 07777), (unsigned)want);
+        return -1;
+    }
+    return 0;
+}
+
+static int mode_is_600(const struct unix_kind *k, struct unix_check *uc, struct server *s,
+                       char *why, size_t whylen)
+{
+    (void)k, (void)s;
+    return expect_mode(uc->sock, 0600, why, whylen);
+}
+
+static int mode_is_666(const struct unix_kind *k, struct unix_check *uc, struct server *s,
+                       char *why, size_t whylen)
+{
+    (void)k, (void)s;
+    return expect_mode(uc->sock, 0666, why, whylen);
+}
+
+/* Owner-only by default, --mode 666 when asked; a bad mode is a usage error. */
+static int check_mode(const struct unix_kind *k, const char *command, char *why, size_t whylen)
+{
+    const char *bad[] = {"9", "6666", "rw", "68"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (expect_usage_error(command, (const char *[]){"--path", "@socketbook-unused", "--mode",
+                                                         bad[i], NULL}, why, whylen) < 0)
+            return -1;
+    if (with_server(k, command, NULL, mode_is_600, why, whylen) < 0)
+        return -1;
+    return with_server(k, command, "666", mode_is_666, why, whylen);
+}
+
+/* nobody's ids, for a client that is not the socket file's owner. */
+static int nobody(uid_t *uid, gid_t *gid)
+{
+    struct passwd *pw = getpwnam("nobody");
+    if (!pw)
+        return -1;
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    return 0;
+}
+
+/* Whether nobody can connect; *err is 0 or the errno. Returns 0, or -1 if
+ * the harness could not tell. */
+static int nobody_connects(const struct unix_kind *k, struct unix_check *uc, int *err)
+{
+    uid_t uid;
+    gid_t gid;
+    /* nobody needs to reach the socket through the scratch directory */
+    if (nobody(&uid, &gid) < 0 || chmod(uc->tmp.dir, 0711) < 0)
+        return -1;
+    *err = unix_connect_as(unix_proto_type(k->proto), uc->sock, uid, gid);
+    return *err < 0 ? -1 : 0;
+}
+
+static int nobody_refused(const struct unix_kind *k, struct unix_check *uc, struct server *s,
+                          char *why, size_t whylen)
+{
+    (void)s;
+    int err;
+    if (nobody_connects(k, uc, &err) < 0) {
+        snprintf(why, whylen, "harness: cannot connect as nobody");
+        return -1;
+    }
+    if (err != EACCES) {
+        snprintf(why, whylen, "with the default mode, user nobody %s; want Permission denied",
+                 err ? strerror(err) : "connected");
+        return -1;
+    }
+    return 0;
+}
+
+static int nobody_admitted(const struct unix_kind *k, struct unix_check *uc, struct server *s,
+                           char *why, size_t whylen)
+{
+    (void)s;
+    int err;
+    if (nobody_connects(k, uc, &err) < 0) {
+        snprintf(why, whylen, "harness: cannot connect as nobody");
+        return -1;
+    }
+    if (err) {
+        snprintf(why, whylen, "with --mode 666, user nobody could not connect: %s", strerror(err));
+        return -1;
+    }
+    return 0;
+}
+
+/* A client running as an unprivileged user is refused by an owner-only
+ * socket, and let in by --mode 666 (so the refusal was the mode's doing). */
+static int check_permission(const struct unix_kind *k, const char *command, char *why,
+                            size_t whylen)
+{
+    if (geteuid() != 0) {
+        snprintf(why, whylen, "needs root, to connect as user nobody");
+        return CHECK_SKIPPED;
+    }
+    if (with_server(k, command, NULL, nobody_refused, why, whylen) < 0)
+        return -1;
+    return with_server(k, command, "666", nobody_admitted, why, whylen);
+}
+
+/* ---- stale, live and foreign files at the path -------------------------------- */
+
+static int check_stale(const struct unix_kind *k, const char *command, char *why, size_t whylen)
+{
+    struct unix_check uc;
+    struct server s;
+    if (check_begin(&uc, why, whylen) < 0)
+        return -1;
+    if (unix_make_stale(uc.sock) < 0) {
+        snprintf(why, whylen, "harness: cannot leave a stale socket file");
+        return check_end(&uc, NULL, NULL, -1, why, whylen);
+    }
+    if (server_on(k, command, &uc, uc.sock, NULL, "server.stderr", &s, why, whylen) < 0)
+        return check_end(&uc, NULL, NULL, -1, why, whylen);
+    int rc = exchange(k, &uc, uc.sock, why, whylen);
+    unsigned char *log = NULL;
+    size_t len = 0;
+    char want[400];
+    snprintf(want, sizeof want, "%s: %s: removing stale socket file\n", k->server, uc.sock);
+    if (rc == 0 && (read_file(s.err_path, 1 << 16, &log, &len) < 0 || !contains(log, len, want))) {
+        snprintf(why, whylen, "the log does not say \"%.*s\"", (int)strlen(want) - 1, want);
+        rc = -1;
+    }
+    free(log);
+    return check_end(&uc, &s, uc.sock, rc, why, whylen);
+}
+
+/* A second server on the path of a live one must refuse (exit 1, one line)
+ * and leave the first one's file and service alone. */
+static int refuses_second(const struct unix_kind *k, const char *command, const char *path,
+                          char *why, size_t whylen)
+{
+    struct unix_check uc;
+    struct server s;
+    struct ran r;
+    if (check_begin(&uc, why, whylen) < 0)
+        return -1;
+    if (!path)
+        path = uc.sock;
+    if (server_on(k, command, &uc, path, NULL, "first.stderr", &s, why, whylen) < 0)
+        return check_end(&uc, NULL, NULL, -1, why, whylen);
+    const char *args[7];
+    server_argv(k, &uc, path, NULL, args);
+    int rc = run_once(command, args, "", &r, why, whylen);
+    if (rc == 0)
+        rc = expect_one_line_error(&r, "a second server on a live path", why, whylen);
+    ran_free(&r);
+    if (rc == 0 && path[0] == '/' && access(path, F_OK) < 0) {
+        snprintf(why, whylen, "the refused second server removed the first one's socket file");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = exchange(k, &uc, path, why, whylen);
+    return check_end(&uc, &s, path, rc, why, whylen);
+}
+
+static int check_live(const struct unix_kind *k, const char *command, char *why, size_t whylen)
+{
+    return refuses_second(k, command, NULL, why, whylen);
+}
+
+static int check_abstract_live(const struct unix_kind *k, const char *command, char *why,
+                               size_t whylen)
+{
+    char name[64];
+    snprintf(name, sizeof name, "@socketbook-live-%d", (int)getpid());
+    return refuses_second(k, command, name, why, whylen);
+}
+
+/* A regular file at the path: exit 1 with one line, the file untouched. */
+static int check_not_socket(const struct unix_kind *k, const char *command, char *why,
+                            size_t whylen)
+{
+    struct unix_check uc;
+    struct ran r;
+    static const char content[] = "not a socket\n";
+    if (check_begin(&uc, why, whylen) < 0)
+        return -1;
+    if (write_file(uc.sock, content, strlen(content)) < 0) {
+        snprintf(why, whylen, "harness: cannot write %s", uc.sock);
+        return check_end(&uc, NULL, NULL, -1, why, whylen);
+    }
+    const char *args[7];
+    server_argv(k, &uc, uc.sock, NULL, args);
+    int rc = run_once(command, args, "", &r, why, whylen);
+    if (rc == 0)
+        rc = expect_one_line_error(&r, "a regular file at the path", why, whylen);
+    ran_free(&r);
+    unsigned char *after = NULL;
+    size_t len = 0;
+    if (rc == 0 && (read_file(uc.sock, 1024, &after, &len) < 0 || len != strlen(content) ||
+                    memcmp(after, content, len))) {
+        snprintf(why, whylen, "the server changed or removed the regular file at its path");
+        rc = -1;
+    }
+    free(after);
+    return check_end(&uc, NULL, NULL, rc, why, whylen);
+}
+
+/* ---- stopping and logging ------------------------------------------------------- */
+
+static int check_sigint_unix(const struct unix_kind *k, const char *command, char *why,
+                             size_t whylen)
+{
+    struct unix_check uc;
+    struct server s;
+    if (check_begin(&uc, why, whylen) < 0)
+        return -1;
+    if (server_on(k, command, &uc, uc.sock, NULL, "server.stderr", &s, why, whylen) < 0)
+        return check_end(&uc, NULL, NULL, -1, why, whylen);
+    int rc = server_stop(&s, SIGINT, STOP_TIMEOUT_MS, why, whylen);
+    if (rc == 0 && access(uc.sock, F_OK) == 0) {
+        snprintf(why, whylen, "stopped by SIGINT, the server left its socket file behind");
+        rc = -1;
+    }
+    return release_server(&s, &uc.tmp, rc, why, whylen);
+}
+
+/* The log line one exchange must leave (before the stop line). */
+static void expected_log(const struct unix_kind *k, const struct unix_check *uc, char *buf,
+                         size_t len)
+{
+    char cred[96];
+    switch (k->proto) {
+    case PROTO_STREAM:
+        snprintf(buf, len, "%s: connection from unnamed\n%s: unnamed: closed, %zu bytes echoed\n",
+                 k->server, k->server, strlen(LINE));
+        break;
+    case PROTO_SEQPACKET:
+        snprintf(buf, len, "%s: connection from unnamed\n%s: unnamed: closed, 1 messages echoed\n",
+                 k->server, k->server);
+        break;
+    case PROTO_DGRAM: /* unix_exchange binds <scratch>/harness.<pid>.sock */
+        snprintf(buf, len, "%s: %zu bytes from %s/harness.%d.sock\n", k->server, strlen(LINE),
+                 uc->tmp.dir, (int)getpid());
+        break;
+    case PROTO_FDPASS:
+        snprintf(buf, len, "%s: passed %s to unnamed\n", k->server, uc->served);
+        break;
+    case PROTO_PEERCRED:
+        cred_line(getpid(), getuid(), getgid(), cred, sizeof cred);
+        snprintf(buf, len, "%s: %s", k->server, cred);
+        break;
+    }
+}
+
+static int logs_after_exchange(const struct unix_kind *k, struct unix_check *uc, struct server *s,
+                               char *why, size_t whylen)
+{
+    int rc = exchange(k, uc, uc->sock, why, whylen);
+    if (rc == 0)
+        rc = server_stop(s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+    if (rc < 0)
+        return -1;
+    char want[800];
+    unsigned char *log = NULL;
+    size_t len = 0;
+    expected_log(k, uc, want, sizeof want);
+    if (read_file(s->err_path, 1 << 16, &log, &len) < 0 || !starts_with(log, len, want) ||
+        count_lines(log, len) != count_lines((const unsigned char *)want, strlen(want)) + 1 ||
+        !logged_stop_as(log, len, k->server)) {
+        snprintf(why, whylen, "want the log \"%s%s: stopping on SIGTERM\", got \"%.*s\"", want,
+                 k->server, (int)(len > 400 ? 400 : len), log ? (const char *)log : "");
+        rc = -1;
+    }
+    free(log);
+    return rc;
+}
+
+static int check_logs(const struct unix_kind *k, const char *command, char *why, size_t whylen)
+{
+    return with_server(k, command, NULL, logs_after_exchange, why, whylen);
+}
+
+/* SIGTERM while a client is connected and half-way through: exit 0, file gone. */
+static int stop_mid_client(const struct unix_kind *k, struct unix_check *uc, struct server *s,
+                           char *why, size_t whylen)
+{
+    (void)s;
+    unsigned char echo[5];
+    int fd = unix_connect(unix_proto_type(k->proto), uc->sock);
+    int rc = -1;
+    if (fd < 0)
+        snprintf(why, whylen, "cannot connect to the server: %s", strerror(errno));
+    else if (send_all(fd, "hello", 5, 5000) < 0 || recv_until_eof(fd, echo, 5, 10000) != 5)
+        snprintf(why, whylen, "no echo of a first 5 bytes");
+    else
+        rc = 0; /* the server is serving us, waiting for more; check_end stops it */
+    if (fd >= 0 && rc == 0) {
+        rc = server_stop(s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+        if (rc == 0 && access(uc->sock, F_OK) == 0) {
+            snprintf(why, whylen, "stopped mid-client, the server left its socket file behind");
+            rc = -1;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static int check_stop_while_serving(const struct unix_kind *k, const char *command, char *why,
+                                    size_t whylen)
+{
+    struct unix_check uc;
+    struct server s;
+    if (check_begin(&uc, why, whylen) < 0)
+        return -1;
+    if (server_on(k, command, &uc, uc.sock, NULL, "server.stderr", &s, why, whylen) < 0)
+        return check_end(&uc, NULL, NULL, -1, why, whylen);
+    int rc = stop_mid_client(k, &uc, &s, why, whylen);
+    return release_server(&s, &uc.tmp, rc, why, whylen);
+}
+
+/* ---- misbehaving peers ---------------------------------------------------------- */
+
+/* A client that sends until the server blocks writing back, then vanishes. */
+static int after_vanished_client(const struct unix_kind *k, struct unix_check *uc,
+                                 struct server *s, char *why, size_t whylen)
+{
+    (void)s;
+    int fd = unix_connect(SOCK_STREAM, uc->sock);
+    if (fd >= 0) {
+        send_until_stalled(fd, 64u << 20, 300);
+        close(fd);
+    }
+    return exchange(k, uc, uc->sock, why, whylen);
+}
+
+static int check_survives_vanish(const struct unix_kind *k, const char *command, char *why,
+                                 size_t whylen)
+{
+    return with_server(k, command, NULL, after_vanished_client, why, whylen);
+}
+
+/* A datagram from an unbound socket: the server cannot answer it, logs it,
+ * and goes on. */
+static int after_unnamed_sender(const struct unix_kind *k, struct unix_check *uc,
+                                struct server *s, char *why, size_t whylen)
+{
+    struct sockaddr_un sa;
+    int len = unix_addr(uc->sock, &sa);
+    int fd = unix_socket(SOCK_DGRAM, NULL);
+    if (fd < 0 || sendto(fd, LINE, strlen(LINE), 0, (struct sockaddr *)&sa, (socklen_t)len) < 0) {
+        snprintf(why, whylen, "harness: cannot send from an unnamed socket: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    int rc = exchange(k, uc, uc->sock, why, whylen);
+    unsigned char *log = NULL;
+    size_t loglen = 0;
+    char want[128];
+    snprintf(want, sizeof want, "%s: %zu bytes from unnamed: no address to reply to\n", k->server,
+             strlen(LINE));
+    if (rc == 0 && (read_file(s->err_path, 1 << 16, &log, &loglen) < 0 ||
+                    !contains(log, loglen, want))) {
+        snprintf(why, whylen, "the log does not say \"%.*s\"", (int)strlen(want) - 1, want);
+        rc = -1;
+    }
+    free(log);
+    return rc;
+}
+
+static int check_unnamed_sender(const struct unix_kind *k, const char *command, char *why,
+                                size_t whylen)
+{
+    return with_server(k, command, NULL, after_unnamed_sender, why, whylen);
+}
+
+#define FLOOD_COUNT 200
+#define FLOOD_STALL_MS 3000
+
+/* A client that sends many datagrams and never reads the replies: its queue
+ * fills (net.unix.max_dgram_qlen, 10 by default), and a server that waited
+ * for room would stall. It must drop those replies and go on serving. */
+static int after_unread_replies(const struct unix_kind *k, struct unix_check *uc,
+                                struct server *s, char *why, size_t whylen)
+{
+    (void)s;
+    char own[320];
+    int fd = unix_socket(SOCK_DGRAM, scratch_path(&uc->tmp, "flood.sock", own, sizeof own));
+    struct sockaddr_un sa;
+    int len = unix_addr(uc->sock, &sa);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, (socklen_t)len) < 0) {
+        snprintf(why, whylen, "harness: cannot connect a flooding socket: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < FLOOD_COUNT; i++) {
+        /* our sends wait only while the server's own queue is full */
+        if (poll_until(fd, POLLOUT, now_ms() + FLOOD_STALL_MS) < 0 ||
+            send(fd, "x", 1, MSG_DONTWAIT) < 0) {
+            snprintf(why, whylen, "after %d unread replies the server stopped receiving: "
+                     "is it blocked sending to a client that does not read?", i);
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        rc = exchange(k, uc, uc->sock, why, whylen);
+    close(fd);
+    return rc;
+}
+
+static int check_unread_replies(const struct unix_kind *k, const char *command, char *why,
+                                size_t whylen)
+{
+    return with_server(k, command, NULL, after_unread_replies, why, whylen);
+}
+
+/* fd_server needs --file; one it cannot open is a start-up failure. */
+static int check_bad_file(const char *command, char *why, size_t whylen)
+{
+    struct unix_check uc;
+    struct ran r;
+    char missing[320];
+    if (check_begin(&uc, why, whylen) < 0)
+        return -1;
+    int rc = expect_usage_error(command, (const char *[]){"--path", uc.sock, NULL}, why, whylen);
+    if (rc == 0)
+        rc = run_once(command, (const char *[]){"--path", uc.sock, "--file",
+                                                scratch_path(&uc.tmp, "missing", missing,
+                                                             sizeof missing), NULL},
+                      "", &r, why, whylen);
+    if (rc == 0) {
+        rc = expect_one_line_error(&r, "a --file that does not exist", why, whylen);
+        ran_free(&r);
+    }
+    return check_end(&uc, NULL, NULL, rc, why, whylen);
+}
+
+/* A client running as nobody is told nobody's uid and gid, and its own pid. */
+static int nobody_credentials(const struct unix_kind *k, struct unix_check *uc, struct server *s,
+                              char *why, size_t whylen)
+{
+    (void)k, (void)s;
+    uid_t uid;
+    gid_t gid;
+    int pipefd[2];
+    if (nobody(&uid, &gid) < 0 || chmod(uc->tmp.dir, 0711) < 0 || pipe(pipefd) < 0) {
+        snprintf(why, whylen, "harness: cannot prepare a client as nobody");
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pipefd[0]);
+        unsigned char line[128];
+        long n = -1;
+        int fd = -1;
+        if (setgroups(0, NULL) == 0 && setgid(gid) == 0 && setuid(uid) == 0 &&
+            (fd = unix_connect(SOCK_STREAM, uc->sock)) >= 0)
+            n = recv_until_eof(fd, line, sizeof line, 10000);
+        _exit(n > 0 && write(pipefd[1], line, (size_t)n) == n ? 0 : 1);
+    }
+    close(pipefd[1]);
+    char got[128] = "", want[96];
+    ssize_t n = pid > 0 ? read(pipefd[0], got, sizeof got - 1) : -1;
+    close(pipefd[0]);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    got[n > 0 ? n : 0] = '\0';
+    cred_line(pid, uid, gid, want, sizeof want);
+    if (strcmp(got, want)) {
+        snprintf(why, whylen, "a client running as nobody (pid %d) was told \"%s\", want \"%.*s\"",
+                 (int)pid, got, (int)strlen(want) - 1, want);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_nobody_credentials(const struct unix_kind *k, const char *command, char *why,
+                                    size_t whylen)
+{
+    if (geteuid() != 0) {
+        snprintf(why, whylen, "needs root, to run a client as user nobody");
+        return CHECK_SKIPPED;
+    }
+    return with_server(k, command, "666", nobody_credentials, why, whylen);
+}
+
+/* ---- clients ---------------------------------------------------------------------- */
+
+/* Runs the client with --path path and stdin `input` (extra arguments after);
+ * unix clients get a TMPDIR of their own, which must hold no dgram_client
+ * file afterwards. Returns 0 with r filled, or -1 with why. */
+static int run_client(const char *command, const char *path, const char *extra,
+                      const void *input, size_t inlen, struct ran *r, char *why, size_t whylen)
+{
+    struct scratch tmp;
+    struct started p;
+    char name[256];
+    if (scratch_create(&tmp) < 0) {
+        snprintf(why, whylen, "harness: cannot create a scratch directory");
+        return -1;
+    }
+    setenv("TMPDIR", tmp.dir, 1); /* this check's process only */
+    int rc = start_program(&p, command, (const char *[]){"--path", path, extra ? "--timeout" : NULL,
+                                                         extra, NULL},
+                           input, inlen, why, whylen);
+    unsetenv("TMPDIR");
+    if (rc == 0) {
+        if (!finish_program(&p, 20000)) {
+            snprintf(why, whylen, "the client did not finish within 20 s");
+            rc = -1;
+        }
+        started_cleanup(&p);
+        *r = p.r;
+    }
+    if (rc == 0 && find_entry(tmp.dir, "dgram_client", name, sizeof name)) {
+        snprintf(why, whylen, "the client left %s in its TMPDIR", name);
+        ran_free(r);
+        rc = -1;
+    }
+    scratch_remove(&tmp);
+    return rc;
+}
+
+static int client_fails(const char *command, const char *path, const char *timeout,
+                        const char *situation, char *why, size_t whylen)
+{
+    struct ran r;
+    if (run_client(command, path, timeout, LINE, strlen(LINE), &r, why, whylen) < 0)
+        return -1;
+    int rc = expect_one_line_error(&r, situation, why, whylen);
+    ran_free(&r);
+    return rc;
+}
+
+static int check_client_missing(const char *command, char *why, size_t whylen)
+{
+    struct scratch tmp;
+    char path[320];
+    if (scratch_create(&tmp) < 0)
+        return -1;
+    int rc = client_fails(command, scratch_path(&tmp, "nothing.sock", path, sizeof path), NULL,
+                          "no socket at the path", why, whylen);
+    scratch_remove(&tmp);
+    return rc;
+}
+
+static int check_client_stale(const char *command, char *why, size_t whylen)
+{
+    struct scratch tmp;
+    char path[320];
+    if (scratch_create(&tmp) < 0)
+        return -1;
+    int rc = unix_make_stale(scratch_path(&tmp, "stale.sock", path, sizeof path));
+    if (rc < 0)
+        snprintf(why, whylen, "harness: cannot leave a stale socket file");
+    else
+        rc = client_fails(command, path, NULL, "a stale socket file", why, whylen);
+    scratch_remove(&tmp);
+    return rc;
+}
+
+/* A server that receives and never answers: the client gives up after its
+ * timeout, with one line, and removes its own socket file. */
+static int check_client_timeout(const char *command, char *why, size_t whylen)
+{
+    struct scratch tmp;
+    char path[320];
+    if (scratch_create(&tmp) < 0)
+        return -1;
+    int fd = unix_socket(SOCK_DGRAM, scratch_path(&tmp, "mute.sock", path, sizeof path));
+    int rc = -1;
+    long long start = now_ms();
+    if (fd < 0)
+        snprintf(why, whylen, "harness: cannot bind a mute server");
+    else
+        rc = client_fails(command, path, "0.3", "no reply", why, whylen);
+    if (rc == 0 && now_ms() - start > 10000) {
+        snprintf(why, whylen, "with --timeout 0.3, the client took %lld ms to give up",
+                 now_ms() - start);
+        rc = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    scratch_remove(&tmp);
+    return rc;
+}
+
+/* More than 65,536 bytes: exit 2, and nothing reaches the server. */
+static int check_client_oversize(const char *command, char *why, size_t whylen)
+{
+    struct scratch tmp;
+    char path[320], status[96];
+    static unsigned char big[65537];
+    if (scratch_create(&tmp) < 0)
+        return -1;
+    int fd = unix_socket(SOCK_DGRAM, scratch_path(&tmp, "server.sock", path, sizeof path));
+    struct ran r;
+    int rc = fd < 0 ? -1 : run_client(command, path, NULL, big, sizeof big, &r, why, whylen);
+    if (rc == 0) {
+        unsigned char got[16];
+        if (!child_exited_with(&r.proc, 2) || r.outlen) {
+            snprintf(why, whylen, "with 65537 bytes on stdin: %s, want exit 2 and nothing on stdout",
+                     child_describe(&r.proc, status, sizeof status));
+            rc = -1;
+        } else if (recv(fd, got, sizeof got, MSG_DONTWAIT) >= 0) {
+            snprintf(why, whylen, "with 65537 bytes on stdin, the client still sent a datagram");
+            rc = -1;
+        }
+        ran_free(&r);
+    }
+    if (fd >= 0)
+        close(fd);
+    scratch_remove(&tmp);
+    return rc;
+}
+
+/* A server that sends its byte without a descriptor. */
+static int check_client_no_fd(const char *command, char *why, size_t whylen)
+{
+    struct scratch tmp;
+    struct started client;
+    char path[320];
+    if (scratch_create(&tmp) < 0)
+        return -1;
+    int lfd = unix_socket(SOCK_STREAM, scratch_path(&tmp, "server.sock", path, sizeof path));
+    int rc = lfd < 0 || listen(lfd, 1) < 0 ? -1 : 0;
+    if (rc == 0)
+        rc = start_program(&client, command, (const char *[]){"--path", path, NULL}, "", 0, why,
+                           whylen);
+    else
+        snprintf(why, whylen, "harness: cannot listen on %s", path);
+    if (rc == 0) {
+        int cfd = -1;
+        if (poll_until(lfd, POLLIN, now_ms() + READY_TIMEOUT_MS) == 0 &&
+            (cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+            send_all(cfd, "F", 1, 5000);
+            close(cfd);
+        }
+        if (cfd < 0) {
+            snprintf(why, whylen, "the client never connected");
+            rc = -1;
+        } else if (!finish_program(&client, 20000)) {
+            snprintf(why, whylen, "the client did not exit within 20 s");
+            rc = -1;
+        } else {
+            rc = expect_one_line_error(&client.r, "a message without a descriptor", why, whylen);
+        }
+        started_cleanup(&client);
+        ran_free(&client.r);
+    }
+    if (lfd >= 0)
+        close(lfd);
+    scratch_remove(&tmp);
+    return rc;
+}
+
+/* An empty message would read as the peer closing: the client refuses it. */
+static int check_client_empty(const char *command, char *why, size_t whylen)
+{
+    struct ran r;
+    char status[96];
+    if (run_client(command, "@socketbook-unused", NULL, "", 0, &r, why, whylen) < 0)
+        return -1;
+    int rc = 0;
+    if (!child_exited_with(&r.proc, 2)) {
+        snprintf(why, whylen, "with empty stdin: %s, want exit 2",
+                 child_describe(&r.proc, status, sizeof status));
+        rc = -1;
+    }
+    ran_free(&r);
+    return rc;
+}
+
+/* ---- the registry ------------------------------------------------------------------ */
+
+/* Each kind-specific check, as the plain function single_check wants. */
+#define FOR_KIND(kind, check)                                                                    \
+    static int kind##_##check(const char *command, char *why, size_t whylen)                     \
+    {                                                                                            \
+        return check(&kind, command, why, whylen);                                               \
+    }
+
+/* The checks every Unix-domain server has. */
+#define SERVER_CHECKS(kind)                                                                      \
+    FOR_KIND(kind, path_107)                                                                     \
+    FOR_KIND(kind, check_mode)                                                                   \
+    FOR_KIND(kind, check_permission)                                                             \
+    FOR_KIND(kind, check_stale)                                                                  \
+    FOR_KIND(kind, check_live)                                                                   \
+    FOR_KIND(kind, check_abstract_live)                                                          \
+    FOR_KIND(kind, check_not_socket)                                                             \
+    FOR_KIND(kind, check_sigint_unix)                                                            \
+    FOR_KIND(kind, check_logs)
+
+#define SERVER_CHECK_ROWS(kind)                                                                  \
+    {"help", "any", check_help}, {"bad_flag", "any", check_bad_flag},                            \
+        {"no_path", "any", check_no_path}, {"long_path", "any", check_long_path},                \
+        {"path_107", "server", kind##_path_107}, {"mode", "server", kind##_check_mode},          \
+        {"permission", "server", kind##_check_permission},                                       \
+        {"stale", "server", kind##_check_stale}, {"live", "server", kind##_check_live},          \
+        {"abstract_live", "server", kind##_check_abstract_live},                                 \
+        {"not_socket", "server", kind##_check_not_socket},                                       \
+        {"sigint", "server", kind##_check_sigint_unix}, {"logs", "server", kind##_check_logs},   \
+        {"missing", "client", check_client_missing}, {"stale", "client", check_client_stale}
+
+SERVER_CHECKS(STREAM)
+FOR_KIND(STREAM, check_stop_while_serving)
+FOR_KIND(STREAM, check_survives_vanish)
+SERVER_CHECKS(DGRAM)
+FOR_KIND(DGRAM, check_unnamed_sender)
+FOR_KIND(DGRAM, check_unread_replies)
+SERVER_CHECKS(SEQPACKET)
+FOR_KIND(SEQPACKET, check_stop_while_serving)
+SERVER_CHECKS(FDPASS)
+SERVER_CHECKS(PEERCRED)
+FOR_KIND(PEERCRED, check_nobody_credentials)
+
+#define CASES(n) n, sizeof n / sizeof *n
+#define CHECKS(n) n, sizeof n / sizeof *n
+
+static const struct pair_case STREAM_CASES[] = {
+    {.name = "empty", .make = make_empty},
+    {.name = "line", .make = make_line},
+    {.name = "bytes", .make = make_bytes},
+    {.name = "16mib", .make = make_16mib},
+    {.name = "abstract", .make = make_line, .abstract = true},
+};
+
+static const struct single_check STREAM_CHECKS[] = {
+    SERVER_CHECK_ROWS(STREAM),
+    {"stop_while_serving", "server", STREAM_check_stop_while_serving},
+    {"survives_vanish", "server", STREAM_check_survives_vanish},
+};
+
+const struct kind_spec UNIX_STREAM_SPEC = {
+    "unix-stream", CASES(STREAM_CASES), CHECKS(STREAM_CHECKS), NULL, ADDR_UNIX, OUT_ECHO,
+};
+
+static const struct pair_case DGRAM_CASES[] = {
+    {.name = "empty", .make = make_empty},
+    {.name = "byte", .make = make_byte},
+    {.name = "bytes", .make = make_bytes},
+    {.name = "65536", .make = make_65536},
+    {.name = "abstract", .make = make_line, .abstract = true},
+};
+
+static const struct single_check DGRAM_CHECKS[] = {
+    SERVER_CHECK_ROWS(DGRAM),
+    {"unnamed_sender", "server", DGRAM_check_unnamed_sender},
+    {"unread_replies", "server", DGRAM_check_unread_replies},
+    {"timeout", "client", check_client_timeout},
+    {"oversize", "client", check_client_oversize},
+};
+
+const struct kind_spec UNIX_DGRAM_SPEC = {
+    "unix-dgram", CASES(DGRAM_CASES), CHECKS(DGRAM_CHECKS), NULL, ADDR_UNIX, OUT_ECHO,
+};
+
+static const struct pair_case SEQPACKET_CASES[] = {
+    {.name = "byte", .make = make_byte},
+    {.name = "line", .make = make_line},
+    {.name = "bytes", .make = make_bytes},
+    {.name = "65536", .make = make_65536},
+    {.name = "abstract", .make = make_line, .abstract = true},
+};
+
+static const struct single_check SEQPACKET_CHECKS[] = {
+    SERVER_CHECK_ROWS(SEQPACKET),
+    {"stop_while_serving", "server", SEQPACKET_check_stop_while_serving},
+    {"empty", "client", check_client_empty},
+};
+
+const struct kind_spec UNIX_SEQPACKET_SPEC = {
+    "unix-seqpacket", CASES(SEQPACKET_CASES), CHECKS(SEQPACKET_CHECKS), NULL, ADDR_UNIX, OUT_ECHO,
+};
+
+static const struct pair_case FDPASS_CASES[] = {
+    {.name = "empty", .make = make_empty},
+    {.name = "line", .make = make_line},
+    {.name = "bytes", .make = make_bytes},
+    {.name = "abstract", .make = make_line, .abstract = true},
+};
+
+static const struct single_check FDPASS_CHECKS[] = {
+    SERVER_CHECK_ROWS(FDPASS),
+    {"bad_file", "server", check_bad_file},
+    {"no_fd", "client", check_client_no_fd},
+};
+
+const struct kind_spec FDPASS_SPEC = {
+    "fdpass", CASES(FDPASS_CASES), CHECKS(FDPASS_CHECKS), NULL, ADDR_UNIX, OUT_FILE,
+};
+
+static const struct pair_case PEERCRED_CASES[] = {
+    {.name = "file", .make = make_empty},
+    {.name = "abstract", .make = make_empty, .abstract = true},
+};
+
+static const struct single_check PEERCRED_CHECKS[] = {
+    SERVER_CHECK_ROWS(PEERCRED),
+    {"nobody", "server", PEERCRED_check_nobody_credentials},
+};
+
+const struct kind_spec PEERCRED_SPEC = {
+    "peercred", CASES(PEERCRED_CASES), CHECKS(PEERCRED_CHECKS), NULL, ADDR_UNIX, OUT_CRED,
+};
+
+/* ---- bench (a program) ----------------------------------------------------------- */
+
+#define BENCH_BYTES 8388608
+
+/* "<label> <N> bytes in <s> s: <rate> MiB/s": the right label and count, and
+ * numbers that make sense. Returns the rate, or -1. */
+static double bench_line(const char *line, const char *label)
+{
+    char got[32];
+    size_t bytes;
+    double secs, rate;
+    if (sscanf(line, "%31s %zu bytes in %lf s: %lf MiB/s", got, &bytes, &secs, &rate) != 4 ||
+        strcmp(got, label) || bytes != BENCH_BYTES || secs <= 0 || rate <= 0)
+        return -1;
+    return rate;
+}
+
+static int check_bench(const char *command, char *why, size_t whylen)
+{
+    struct ran r;
+    char status[96], lines[3][128] = {"", "", ""};
+    if (expect_usage_error(command, (const char *[]){"--bytes", "0", NULL}, why, whylen) < 0 ||
+        expect_usage_error(command, (const char *[]){"--bytes", "lots", NULL}, why, whylen) < 0 ||
+        run_once(command, (const char *[]){"--bytes", "8388608", NULL}, "", &r, why, whylen) < 0)
+        return -1;
+    int rc = -1;
+    double ratio = 0;
+    if (!child_exited_with(&r.proc, 0) || count_lines(r.out, r.outlen) != 3) {
+        snprintf(why, whylen, "%s with %zu lines on stdout, want exit 0 and 3 lines",
+                 child_describe(&r.proc, status, sizeof status), count_lines(r.out, r.outlen));
+    } else {
+        sscanf((const char *)r.out, "%127[^\n]\n%127[^\n]\n%127[^\n]", lines[0], lines[1], lines[2]);
+        if (bench_line(lines[0], "unix-stream") < 0 || bench_line(lines[1], "tcp-loopback") < 0 ||
+            sscanf(lines[2], "unix/tcp: %lfx", &ratio) != 1 || ratio <= 0)
+            snprintf(why, whylen, "want the three lines of CONTRACT.md 8.8 for %d bytes, got "
+                     "\"%s | %s | %s\"", BENCH_BYTES, lines[0], lines[1], lines[2]);
+        else
+            rc = 0;
+    }
+    ran_free(&r);
+    return rc;
+}
+
+static const struct single_check BENCH_CHECKS[] = {
+    {"help", "program", check_help},
+    {"bad_flag", "program", check_bad_flag},
+    {"measures", "program", check_bench},
+};
+
+static const char *const BENCH_DEMO[] = {"", NULL};
+
+const struct kind_spec BENCH_SPEC = {
+    "bench", NULL, 0, CHECKS(BENCH_CHECKS), BENCH_DEMO, ADDR_UNIX, OUT_ECHO,
+};
