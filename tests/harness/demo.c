@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cases.h"
 #include "results.h"
@@ -62,14 +63,64 @@ static int demo_stop(struct server *s, const char *prefix)
     return rc;
 }
 
+/* Where a demonstration's server listens: its arguments, shown and passed. */
+struct demo_addr {
+    const char *args[7];
+    char shown[700];
+    char sock[320], file[320];
+};
+
+/* --port 0, or for chapter 4 a socket in the scratch directory (and, for
+ * fd_server, the file it passes). */
+static void demo_server_addr(const struct kind_spec *spec, const struct impl *server,
+                             struct scratch *tmp, struct demo_addr *a)
+{
+    if (!spec || spec->addressing == ADDR_INET) {
+        memcpy(a->args, (const char *[]){"--port", "0", NULL}, 3 * sizeof *a->args);
+        snprintf(a->shown, sizeof a->shown, "--port 0");
+        return;
+    }
+    char name[64], content[128];
+    snprintf(name, sizeof name, "%s.sock", server->lang);
+    scratch_path(tmp, name, a->sock, sizeof a->sock);
+    memcpy(a->args, (const char *[]){"--path", a->sock, NULL}, 3 * sizeof *a->args);
+    snprintf(a->shown, sizeof a->shown, "--path %s", a->sock);
+    if (spec->output == OUT_FILE) {
+        snprintf(content, sizeof content, "Read through a descriptor the %s fd_server opened.\n",
+                 server->lang);
+        write_file(scratch_path(tmp, "passed.txt", a->file, sizeof a->file), content,
+                   strlen(content));
+        a->args[2] = "--file";
+        a->args[3] = a->file;
+        a->args[4] = NULL;
+        snprintf(a->shown, sizeof a->shown, "--path %s --file %s", a->sock, a->file);
+    }
+}
+
+/* "srw------- path": the socket file's type and permissions, as ls shows them. */
+static void print_mode(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return;
+    char m[11] = "?---------";
+    m[0] = S_ISSOCK(st.st_mode) ? 's' : '-';
+    for (int i = 0; i < 9; i++)
+        if (st.st_mode & (0400 >> i))
+            m[1 + i] = "rwx"[i % 3];
+    printf("$ stat -c '%%A %%n' %s\n%s %s\n", path, m, path);
+}
+
 /* One language's server and client talking -- through the datagram relay
- * if `via` (a case with relay arguments) is given. Returns 0 if the echo
- * came back. */
-static int demo_pair(const struct impl *server, const struct impl *client,
-                     const struct pair_case *via, struct scratch *tmp)
+ * if `via` (a case with relay arguments) is given. Returns 0 if the client
+ * succeeded. */
+static int demo_pair(const struct kind_spec *spec, const struct impl *server,
+                     const struct impl *client, const struct pair_case *via, struct scratch *tmp)
 {
     char in[320], out[320], cerr[320], serr[320], rerr[320], status[96];
     char message[128], port[8], to[300], relay_cmd[512], client_cmd[1024], shown[400];
+    bool unix_kind = spec && spec->addressing == ADDR_UNIX;
+    bool sends_stdin = !spec || spec->output == OUT_ECHO;
     snprintf(message, sizeof message, "Hello from the %s client!\n", client->lang);
     write_file(scratch_path(tmp, "stdin", in, sizeof in), message, strlen(message));
     scratch_path(tmp, "stdout", out, sizeof out);
@@ -80,11 +131,14 @@ static int demo_pair(const struct impl *server, const struct impl *client,
     printf("=== %s%s: %s server, %s client ===\n", server->kind,
            via ? " through the relay" : "", server->lang, client->lang);
     struct server s, relay = {.out = -1, .proc = {.pid = -1}};
-    if (demo_start(&s, server->command, (const char *[]){"--port", "0", NULL}, "--port 0", serr,
-                   "server") < 0) {
+    struct demo_addr addr;
+    demo_server_addr(spec, server, tmp, &addr);
+    if (demo_start(&s, server->command, addr.args, addr.shown, serr, "server") < 0) {
         print_indented(serr, "  [server stderr] ");
         return -1;
     }
+    if (unix_kind && spec->output == OUT_ECHO && !strcmp(spec->kind, "unix-stream"))
+        print_mode(addr.sock);
     const struct ready *target = &s.addr;
     if (via) {
         snprintf(to, sizeof to, strchr(s.addr.host, ':') ? "[%s]:%d" : "%s:%d", s.addr.host,
@@ -102,16 +156,22 @@ static int demo_pair(const struct impl *server, const struct impl *client,
     snprintf(port, sizeof port, "%d", target->port);
     snprintf(client_cmd, sizeof client_cmd, "%s%s%s", client->command,
              via && via->client_args ? " " : "", via && via->client_args ? via->client_args : "");
-    printf("$ printf '%.*s\\n' | %s --port %s\n", (int)strlen(message) - 1, message, client_cmd,
-           port);
+    const char *flag = unix_kind ? "--path" : "--port", *value = unix_kind ? target->host : port;
+    if (sends_stdin)
+        printf("$ printf '%.*s\\n' | %s %s %s\n", (int)strlen(message) - 1, message, client_cmd,
+               flag, value);
+    else
+        printf("$ %s %s %s\n", client_cmd, flag, value);
     struct child c;
-    bool done = run_to_end(&c, client_cmd, (const char *[]){"--port", port, NULL}, in, out, cerr,
-                           CLIENT_TIMEOUT_MS);
+    bool done = run_to_end(&c, client_cmd, (const char *[]){flag, value, NULL},
+                           sends_stdin ? in : NULL, out, cerr, CLIENT_TIMEOUT_MS);
     print_indented(out, "");
     print_indented(cerr, "  [client stderr] ");
     int rc = done && child_exited_with(&c, 0) ? 0 : -1;
     if (rc < 0)
         printf("  client failed: %s\n", done ? child_describe(&c, status, sizeof status) : "timed out");
+    else if (spec && spec->output == OUT_CRED)
+        printf("  (the client's pid was %d)\n", (int)c.pid);
     if (via && demo_stop(&relay, "  [relay] ") < 0)
         rc = -1;
     if (demo_stop(&s, "  [server stderr] ") < 0)
@@ -142,7 +202,7 @@ static int demo_program(const struct impl *program, const char *const *args, str
         snprintf(words, sizeof words, "%s", *args);
         if (split_words(words, argv, MAX_ARGS) < 0)
             return -1;
-        printf("$ %s %s\n", program->command, *args);
+        printf("$ %s%s%s\n", program->command, **args ? " " : "", *args);
         struct child c;
         bool done = run_to_end(&c, program->command, (const char *const *)argv, NULL, out, err,
                                CLIENT_TIMEOUT_MS);
@@ -202,7 +262,7 @@ int main(int argc, char *argv[])
             if (!strcmp(row->role, "server")) {
                 const struct impl *client = table_find(&t, row->kind, row->lang, "client");
                 if (client)
-                    failures += demo_pair(row, client, NULL, &tmp) < 0;
+                    failures += demo_pair(spec, row, client, NULL, &tmp) < 0;
             } else if (!strcmp(row->role, "program") && spec && spec->demo_args) {
                 failures += demo_program(row, spec->demo_args, &tmp) < 0;
             }
@@ -218,7 +278,7 @@ int main(int argc, char *argv[])
             client = table_find(&t, server->kind, server->lang, "client");
         struct scratch tmp;
         if (client && scratch_create(&tmp) == 0) {
-            failures += demo_pair(server, client, via, &tmp) < 0;
+            failures += demo_pair(spec, server, client, via, &tmp) < 0;
             scratch_remove(&tmp);
         }
         print_grid(argv[k]);

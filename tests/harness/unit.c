@@ -21,6 +21,7 @@
 #include "results.h"
 #include "run.h"
 #include "table.h"
+#include "unixnet.h"
 
 /* ---- READY parsing -------------------------------------------------------- */
 
@@ -387,4 +388,63 @@ Test(relay, a_seed_makes_runs_repeatable)
     }
     cr_assert_eq(through[0], through[1], "seed 42 let %d then %d of 40 through", through[0], through[1]);
     cr_assert(through[0] > 5 && through[0] < 35, "--drop 0.5 let %d of 40 through", through[0]);
+}
+
+/* ---- Unix-domain helpers ---------------------------------------------------- */
+
+Test(unixnet, abstract_addresses_have_the_exact_length)
+{
+    struct sockaddr_un sa;
+    int len = unix_addr("@demo", &sa);
+    cr_assert_eq(len, (int)(offsetof(struct sockaddr_un, sun_path) + 5));
+    cr_assert_eq(sa.sun_path[0], '\0');
+    cr_assert_eq(memcmp(sa.sun_path + 1, "demo", 4), 0);
+    cr_assert_eq(unix_addr("/tmp/x.sock", &sa), (int)sizeof sa);
+    cr_assert_str_eq(sa.sun_path, "/tmp/x.sock");
+}
+
+Test(unixnet, paths_longer_than_107_bytes_do_not_fit)
+{
+    struct sockaddr_un sa;
+    char path[110];
+    memset(path, 'x', sizeof path);
+    path[0] = '/';
+    path[107] = '\0';
+    cr_assert_gt(unix_addr(path, &sa), 0, "107 bytes fit, with the terminating NUL");
+    path[107] = 'x';
+    path[108] = '\0';
+    cr_assert_eq(unix_addr(path, &sa), -1);
+    cr_assert_eq(unix_addr("", &sa), -1);
+}
+
+Test(unixnet, a_stale_file_refuses_and_a_bound_abstract_name_answers)
+{
+    struct scratch tmp;
+    char path[320], name[64];
+    cr_assert_eq(scratch_create(&tmp), 0);
+    cr_assert_eq(unix_make_stale(scratch_path(&tmp, "stale.sock", path, sizeof path)), 0);
+    cr_assert_eq(unix_connect(SOCK_STREAM, path), -1);
+    cr_assert_eq(errno, ECONNREFUSED);
+    snprintf(name, sizeof name, "@socketbook-unit-%d", (int)getpid());
+    int l = unix_socket(SOCK_STREAM, name);
+    cr_assert_geq(l, 0);
+    cr_assert_eq(listen(l, 1), 0);
+    int c = unix_connect(SOCK_STREAM, name);
+    cr_assert_geq(c, 0, "connecting to %s: %s", name, strerror(errno));
+    close(c);
+    close(l);
+    scratch_remove(&tmp);
+}
+
+Test(run, find_entry_matches_a_prefix)
+{
+    struct scratch tmp;
+    char path[320], name[256];
+    cr_assert_eq(scratch_create(&tmp), 0);
+    cr_assert_null(find_entry(tmp.dir, "", name, sizeof name), "an empty directory");
+    cr_assert_eq(write_file(scratch_path(&tmp, "dgram_client.42.sock", path, sizeof path), "", 0), 0);
+    cr_assert_null(find_entry(tmp.dir, "other", name, sizeof name));
+    cr_assert_not_null(find_entry(tmp.dir, "dgram_client", name, sizeof name));
+    cr_assert_str_eq(name, "dgram_client.42.sock");
+    scratch_remove(&tmp);
 }
