@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int start_program(struct started *p, const char *command, const char *const args[],
                   const void *input, size_t len, char *why, size_t whylen)
@@ -254,4 +255,19 @@ int server_log_after(const char *command,
         rc = -1;
     }
     return release_server(&s, &tmp, rc, why, whylen);
+}
+
+bool log_shows(const char *path, const char *want, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        unsigned char *log = NULL;
+        size_t len = 0;
+        bool found = read_file(path, 1 << 16, &log, &len) == 0 && contains(log, len, want);
+        free(log);
+        if (found || now_ms() >= deadline)
+            return found;
+        /* a server logs after it answers: look again shortly */
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
 }

@@ -55,6 +55,10 @@ int server_log_after(const char *command,
                      int (*exchange)(const struct ready *addr, char *why, size_t whylen),
                      unsigned char **log, size_t *len, char *why, size_t whylen);
 
+/* Whether the log file at path contains `want`, looking again until it does
+ * or timeout_ms pass: a server may log an event just after its peer saw it. */
+bool log_shows(const char *path, const char *want, int timeout_ms);
+
 bool starts_with(const unsigned char *data, size_t len, const char *prefix);
 bool contains(const unsigned char *data, size_t len, const char *needle);
 

@@ -466,15 +466,17 @@ static void expected_log(const struct unix_kind *k, const struct unix_check *uc,
 static int logs_after_exchange(const struct unix_kind *k, struct unix_check *uc, struct server *s,
                                char *why, size_t whylen)
 {
-    int rc = exchange(k, uc, uc->sock, why, whylen);
-    if (rc == 0)
-        rc = server_stop(s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
-    if (rc < 0)
-        return -1;
     char want[800];
     unsigned char *log = NULL;
     size_t len = 0;
     expected_log(k, uc, want, sizeof want);
+    int rc = exchange(k, uc, uc->sock, why, whylen);
+    if (rc == 0)
+        log_shows(s->err_path, want, 5000); /* the verdict below says what is missing */
+    if (rc == 0)
+        rc = server_stop(s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+    if (rc < 0)
+        return -1;
     if (read_file(s->err_path, 1 << 16, &log, &len) < 0 || !starts_with(log, len, want) ||
         count_lines(log, len) != count_lines((const unsigned char *)want, strlen(want)) + 1 ||
         !logged_stop_as(log, len, k->server)) {

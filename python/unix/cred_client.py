@@ -1,0 +1,138 @@
+# cred_client.py -- a client of cred_server: connect, and print who the kernel says we are
+#
+# Run it as `python3 python/unix/cred_client.py --path P`; it connects, writes
+# the line the server sends back (`pid=<pid> uid=<uid> gid=<gid>`: our own
+# process, as the kernel recorded it at connect()) to stdout, and exits 0.
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+
+USAGE = "usage: cred_client --path P"
+CHUNK = 64 * 1024
+
+# sun_path is 108 bytes; a path needs its terminating NUL, an abstract name its
+# leading NUL, so either way 107 bytes are left for the name.
+MAX_PATH = 107
+
+
+def usage_error(message):
+    print(f"cred_client: {message}", file=sys.stderr)
+    print(USAGE, file=sys.stderr)
+    sys.exit(2)
+
+
+def check_path(path):
+    """A usage error unless --path fits in sun_path: 1 to 107 bytes, after any '@'."""
+    # The kernel counts bytes, not characters: "é" is two bytes in UTF-8.
+    size = len(os.fsencode(path.removeprefix("@")))
+    if size == 0:
+        usage_error("--path needs a name after the @" if path else "--path is empty")
+    if size > MAX_PATH:
+        usage_error(f"--path is {size} bytes; a socket address holds at most {MAX_PATH}")
+
+
+def parse_args(argv):
+    path = None
+    args = iter(argv)
+    for arg in args:
+        if arg == "--help":
+            print(USAGE)
+            sys.exit(0)
+        if arg != "--path":
+            usage_error(f"unexpected argument: {arg}")
+        value = next(args, None)
+        if value is None:
+            usage_error(f"{arg} needs a value")
+        check_path(value)
+        path = value
+    if path is None:
+        usage_error("--path is required")
+    return path
+
+
+class Failure(Exception):
+    """Something went wrong; the message is the one line the client prints."""
+
+
+@contextlib.contextmanager
+def step(what):
+    """Turn an OSError inside the block into a Failure saying what we were doing."""
+    try:
+        yield
+    except OSError as e:
+        raise Failure(f"{what}: {e.strerror or e}") from None
+
+
+# ANCHOR: connect
+def connect(path):
+    """Return a stream socket connected to the Unix-domain address --path."""
+    if path.startswith("@"):
+        # An abstract name: sun_path is a NUL byte and then the name, and the
+        # address length counts exactly those bytes -- no trailing NUL, no
+        # padding. Python passes an address that starts with NUL with exactly
+        # its own length.
+        address = b"\0" + os.fsencode(path[1:])
+    else:
+        address = path
+    # AF_UNIX: a socket between processes on this machine, named by a path.
+    # No resolving, no list of addresses to try: a path is the whole address.
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        # connect() reaches the server listening on that address. No file there
+        # is ENOENT; a file that nobody listens on any more (a crashed server's
+        # leftover) is ECONNREFUSED; a file we may not write to is EACCES. We
+        # never bind() an address of our own: the server sees us as "unnamed".
+        with step(f"connect to {path}"):
+            sock.connect(address)
+    except Failure:
+        sock.close()
+        raise
+    return sock
+# ANCHOR_END: connect
+
+
+# ANCHOR: receive
+def receive(sock):
+    """Copy everything the server sends to stdout, until it closes the connection."""
+    # We send nothing: connect() itself is what the server asks the kernel
+    # about. Our own buffered binary writer on stdout: its write() writes
+    # every byte.
+    with step("open stdout"):
+        out = open(sys.stdout.fileno(), "wb", closefd=False)
+    while True:
+        with step("receive"):
+            # recv() returns whatever has arrived; b"" means the server has
+            # closed the connection: the line is complete.
+            data = sock.recv(CHUNK)
+        if not data:
+            break
+        with step("write stdout"):
+            out.write(data)
+    with step("write stdout"):
+        out.flush()
+# ANCHOR_END: receive
+
+
+def main():
+    path = parse_args(sys.argv[1:])
+    # Ctrl-C (SIGINT) should just end the client, as it would a C program,
+    # rather than raise KeyboardInterrupt in whichever line we happen to be.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        if sys.stdout is None:  # started with fd 1 closed
+            raise Failure("stdout must be open")
+        with connect(path) as sock:
+            receive(sock)
+    except Failure as f:
+        print(f"cred_client: {f}", file=sys.stderr, flush=True)
+        # os._exit() skips Python's clean-up, which would try again to flush
+        # a stdout that has just failed and print a second error.
+        os._exit(1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

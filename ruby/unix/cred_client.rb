@@ -1,0 +1,141 @@
+# cred_client.rb -- a client whose identity the server learns from the kernel (SO_PEERCRED): connect, then read to end-of-file
+#
+# Usage: ruby ruby/unix/cred_client.rb --path P
+#
+# It connects to cred_server at --path ("@name" for Linux's abstract
+# namespace) and copies what the server sends -- one line saying which
+# process, user and group we are -- to stdout until the server closes. It
+# sends nothing: connecting is enough, because the kernel records who
+# called connect. Any failure: one line on stderr and exit status 1.
+
+require 'socket'
+
+USAGE = 'usage: cred_client --path P'
+CHUNK = 65_536 # read at most 64 KiB at a time
+
+# sun_path, where struct sockaddr_un keeps the path, is 108 bytes, and a
+# filesystem path needs a terminating NUL there: 107 bytes of path at most.
+# An abstract name gets the same limit after its "@".
+MAX_PATH = 107
+
+# A bad command line: say what is wrong, then the usage, both on stderr.
+def usage_error(message)
+  warn "cred_client: #{message}"
+  warn USAGE
+  exit 2
+end
+
+# Refuse a path the kernel could not take whole, rather than cut it short.
+# The limit is in bytes, so a UTF-8 name may have fewer characters.
+def check_path(path)
+  usage_error('the path is empty') if path.empty?
+  name = path.start_with?('@') ? path.byteslice(1..) : path
+  usage_error("the abstract name is empty: #{path}") if name.empty?
+  return if name.bytesize <= MAX_PATH
+
+  what = path.start_with?('@') ? 'abstract name' : 'path'
+  usage_error("the #{what} is #{name.bytesize} bytes, more than the #{MAX_PATH} a socket address can hold")
+end
+
+def parse_args(argv)
+  path = nil
+  args = argv.dup
+  until args.empty?
+    flag = args.shift
+    case flag
+    when '--help'
+      puts USAGE
+      exit 0
+    when '--path'
+      usage_error("option #{flag} needs a value") if args.empty?
+      path = args.shift
+    when /\A-/
+      usage_error("unknown option: #{flag}")
+    else
+      usage_error("unexpected argument: #{flag}")
+    end
+  end
+  usage_error('missing --path') unless path
+  check_path(path)
+  path
+end
+
+# Report a failure on one stderr line and end the process with status 1.
+def die(message)
+  warn "cred_client: #{message}"
+  exit 1
+end
+
+# Ruby adds detail to the system's message ("Connection refused -
+# connect(2) for ...", "Broken pipe @ io_write"); keep the strerror text.
+def reason(error)
+  error.message.sub(/ [-@] .*\z/m, '')
+end
+
+# ANCHOR: connect
+# The kernel address for --path, a packed struct sockaddr_un: the family
+# AF_UNIX, then the path in its 108-byte sun_path. For "@name", an abstract
+# address: a NUL byte, then the name, with the address length counting
+# exactly those bytes (offsetof(sun_path) + 1 + the name's length), because
+# the kernel takes every byte the length covers as part of the name.
+# Socket.sockaddr_un sees the leading NUL and packs exactly that length.
+def unix_address(path)
+  Socket.sockaddr_un(path.start_with?('@') ? "\0#{path.byteslice(1..)}" : path)
+end
+
+def connect_to(path)
+  # socket(2) with the family AF_UNIX (:UNIX), and connect(2) to the
+  # server's socket (no file: ENOENT; a stale one: ECONNREFUSED; no write
+  # permission on it: EACCES). At this moment the kernel notes our pid,
+  # uid and gid on the connection, where the server can ask for them.
+  sock = Socket.new(:UNIX, :STREAM, 0)
+  begin
+    sock.connect(unix_address(path))
+  rescue SystemCallError => e
+    sock.close
+    die "connect to #{path}: #{reason(e)}"
+  end
+  sock
+end
+# ANCHOR_END: connect
+
+# ANCHOR: receive
+# readpartial returns as soon as some bytes have arrived (up to CHUNK) and
+# raises EOFError once the server has closed and we have read everything.
+def receive_all(sock)
+  loop do
+    data = begin
+      sock.readpartial(CHUNK)
+    rescue EOFError
+      break
+    rescue SystemCallError, IOError => e
+      die "receive: #{reason(e)}"
+    end
+    begin
+      $stdout.write(data)
+    rescue SystemCallError, IOError => e
+      die "write to stdout: #{reason(e)}"
+    end
+  end
+  begin
+    $stdout.flush
+  rescue SystemCallError, IOError => e
+    die "write to stdout: #{reason(e)}"
+  end
+end
+# ANCHOR_END: receive
+
+def main
+  path = parse_args(ARGV)
+  # Bytes out: no encoding conversion, no newline translation.
+  $stdout.binmode
+  # Let Ctrl-C end us the way it ends a C program, instead of raising
+  # Interrupt and printing a backtrace.
+  Signal.trap('INT', 'SYSTEM_DEFAULT')
+
+  sock = connect_to(path)
+  receive_all(sock)
+  sock.close
+end
+
+main

@@ -1,0 +1,321 @@
+# fd_server.rb -- passing an open file descriptor to another process: sendmsg with SCM_RIGHTS over a Unix-domain socket
+#
+# Usage: ruby ruby/unix/fd_server.rb --path P --file F [--mode M]
+#
+# For each client that connects, it opens the file F and sends the client
+# the open descriptor itself, not the file's contents: the client can then
+# read a file it could not open, and never learns its name. The server
+# sends one message of one data byte carrying the descriptor, closes its
+# own copy and the connection, and serves the next client. A path that
+# starts with "@" names a socket in Linux's abstract namespace, which has
+# no file. SIGTERM or SIGINT stops it with exit status 0 and removes the
+# socket file.
+
+require 'socket'
+
+USAGE = 'usage: fd_server --path P --file F [--mode M]'
+
+# sun_path, where struct sockaddr_un keeps the path, is 108 bytes, and a
+# filesystem path needs a terminating NUL there: 107 bytes of path at most.
+# An abstract name gets the same limit after its "@".
+MAX_PATH = 107
+
+# A bad command line: say what is wrong, then the usage, both on stderr.
+def usage_error(message)
+  warn "fd_server: #{message}"
+  warn USAGE
+  exit 2
+end
+
+# Refuse, before any socket exists, a path the kernel could not take whole:
+# Ruby would raise, and C's strncpy would silently cut it short. The limit
+# is in bytes, so a UTF-8 name may have fewer characters than that.
+def check_path(path)
+  usage_error('the path is empty') if path.empty?
+  name = path.start_with?('@') ? path.byteslice(1..) : path
+  usage_error("the abstract name is empty: #{path}") if name.empty?
+  return if name.bytesize <= MAX_PATH
+
+  what = path.start_with?('@') ? 'abstract name' : 'path'
+  usage_error("the #{what} is #{name.bytesize} bytes, more than the #{MAX_PATH} a socket address can hold")
+end
+
+def parse_args(argv)
+  path = nil
+  file = nil
+  mode = 0o600 # only the owner may connect
+  args = argv.dup
+  until args.empty?
+    flag = args.shift
+    case flag
+    when '--help'
+      puts USAGE
+      exit 0
+    when '--path', '--file', '--mode'
+      usage_error("option #{flag} needs a value") if args.empty?
+      value = args.shift
+      case flag
+      when '--path'
+        path = value
+      when '--file'
+        file = value
+      else
+        # Permission bits, exactly three octal digits: 600, 660, 666.
+        usage_error("bad mode: #{value}") unless value.match?(/\A[0-7]{3}\z/)
+        mode = value.to_i(8)
+      end
+    when /\A-/
+      usage_error("unknown option: #{flag}")
+    else
+      usage_error("unexpected argument: #{flag}")
+    end
+  end
+  usage_error('missing --path') unless path
+  usage_error('missing --file') unless file
+  check_path(path)
+  [path, file, mode]
+end
+
+# A server that cannot start says why on one line and exits 1.
+def die(message)
+  warn "fd_server: #{message}"
+  exit 1
+end
+
+# Ruby adds detail to the system's message ("No such file or directory @
+# rb_sysopen - F", "Address already in use - bind(2) for ..."); keep the
+# strerror text.
+def reason(error)
+  error.message.sub(/ [-@] .*\z/m, '')
+end
+
+def abstract?(path)
+  path.start_with?('@')
+end
+
+# An Addrinfo as text: its path, "@name" for an abstract name, or "unnamed"
+# for a socket that never bound an address (the usual client): the kernel
+# then reports no more than the address family, or an empty path.
+def show(addr)
+  raw = addr.to_sockaddr
+  return 'unnamed' if raw.bytesize <= 2 # sizeof(sa_family_t): no path at all
+
+  path = addr.unix_path
+  return 'unnamed' if path.empty?
+
+  path = path.start_with?("\0") ? "@#{path.byteslice(1..)}" : path
+  path.force_encoding(Encoding::UTF_8)
+end
+
+# ANCHOR: bind
+# The kernel address for --path, a packed struct sockaddr_un: the family
+# AF_UNIX, then the path in sun_path. For "@name" it is an abstract address:
+# sun_path[0] is a NUL byte, then the name, and no terminating NUL. There
+# the address length says where the name ends -- every byte it covers is
+# part of the name -- so it must be exactly offsetof(sun_path) + 1 + the
+# name's length (7 bytes for "@demo"), not sizeof(struct sockaddr_un): a
+# length padded with NULs would name a different socket. Socket.sockaddr_un
+# sees the leading NUL and packs exactly that length; for a filesystem path
+# it packs the whole 110-byte structure, NUL-terminated.
+def unix_address(path)
+  Socket.sockaddr_un(abstract?(path) ? "\0#{path.byteslice(1..)}" : path)
+end
+
+# bind(2) creates the socket file, with permissions 0777 minus the umask.
+# Setting the umask to 077 first makes it 0700 (only we may connect) from
+# the moment it exists; chmod then opens it as far as --mode says. A
+# chmod alone would leave a moment in which anybody could connect.
+def bind_private(sock, addr)
+  old_umask = File.umask(0o077)
+  begin
+    sock.bind(addr)
+  ensure
+    File.umask(old_umask)
+  end
+end
+
+# bind failed with EADDRINUSE: a file is already there. It may be the socket
+# of a server that crashed before it could remove it -- nothing would ever
+# answer there again -- or the socket of a server that is running. Return
+# if the file was stale (and is removed now); otherwise refuse to start.
+def remove_stale(path)
+  # lstat(2), not stat: a symlink is not a socket, whatever it points to.
+  # A regular file, a directory, ... is none of our business: leave it.
+  begin
+    die "#{path}: exists and is not a socket" unless File.lstat(path).socket?
+  rescue Errno::ENOENT
+    return # removed meanwhile: just bind again
+  end
+
+  # The probe: connect a socket of our own type. ECONNREFUSED means nobody
+  # is listening on that file any more: it is stale. Connecting, or any
+  # other error (EPROTOTYPE: a live socket of another type), means it is in
+  # use.
+  probe = Socket.new(:UNIX, :STREAM, 0)
+  begin
+    probe.connect(unix_address(path))
+  rescue Errno::ECONNREFUSED
+    warn "fd_server: #{path}: removing stale socket file"
+    # unlink(2) removes the file's name; bind can then make a new one.
+    File.unlink(path)
+    return
+  rescue SystemCallError
+    # in use: refuse, below
+  ensure
+    probe.close
+  end
+  die "#{path}: another server is listening there"
+end
+
+def listen_on(path, mode)
+  addr = unix_address(path)
+  # socket(2) with the family AF_UNIX (:UNIX): only a Unix-domain socket
+  # can carry descriptors, because both ends are on the same machine.
+  server = Socket.new(:UNIX, :STREAM, 0)
+  removed_stale = false
+  begin
+    bind_private(server, addr)
+  rescue Errno::EADDRINUSE => e
+    # An abstract name in use is always held by a live socket: the kernel
+    # frees it when the last socket bound to it closes.
+    die "#{path}: another server is listening there" if abstract?(path)
+    # Removed a stale file and still in use: someone else was quicker.
+    die "bind #{path}: #{reason(e)}" if removed_stale
+    remove_stale(path)
+    removed_stale = true
+    retry
+  rescue SystemCallError => e
+    die "bind #{path}: #{reason(e)}"
+  end
+
+  begin
+    # chmod(2): connecting to a socket file needs write permission on it.
+    # An abstract name has no file and no permissions: --mode is ignored.
+    File.chmod(mode, path) unless abstract?(path)
+    # listen(2) makes it a passive socket that queues connections.
+    server.listen(Socket::SOMAXCONN)
+  rescue SystemCallError => e
+    File.unlink(path) unless abstract?(path)
+    die "#{path}: #{reason(e)}"
+  end
+  server
+end
+# ANCHOR_END: bind
+
+# ANCHOR: send_fd
+# sendmsg(2) sends ordinary data and, beside it, ancillary ("control")
+# data. A control message of type SCM_RIGHTS at level SOL_SOCKET carries
+# descriptors: the kernel installs a duplicate of each in the receiving
+# process, which gets its own number for the same open file (and the same
+# file offset). AncillaryData.unix_rights builds that message from IO
+# objects. At least one byte of ordinary data must go with it on a stream
+# socket; we send exactly one, "F", whose value means nothing. (Ruby's
+# UNIXSocket#send_io does all this in one call, but sends a NUL byte.)
+def send_fd(conn, file_io)
+  conn.sendmsg('F', 0, nil, Socket::AncillaryData.unix_rights(file_io))
+end
+# ANCHOR_END: send_fd
+
+# ANCHOR: accept
+def accept_loop(server, file)
+  loop do
+    # accept(2) waits for the next connection and returns a new socket for
+    # it, plus the client's address (usually "unnamed").
+    conn, peer = server.accept
+    begin
+      # Open the file afresh for this client, so that each client gets its
+      # own file offset and reads from the start. It may have gone since we
+      # started: log that and serve the next client.
+      begin
+        file_io = File.open(file, 'rb')
+      rescue SystemCallError => e
+        warn "fd_server: #{show(peer)}: open #{file}: #{reason(e)}"
+        next
+      end
+      begin
+        send_fd(conn, file_io)
+      rescue SystemCallError, IOError => e
+        # A client that has gone (EPIPE; Ruby ignores SIGPIPE) is this
+        # client's problem only: log it and serve the next.
+        warn "fd_server: #{show(peer)}: send: #{reason(e)}"
+        next
+      ensure
+        # Our copy of the descriptor: the client has its own now.
+        file_io.close
+      end
+    ensure
+      conn.close
+    end
+    warn "fd_server: passed #{file} to #{show(peer)}"
+  end
+end
+# ANCHOR_END: accept
+
+# ANCHOR: stop
+# What the signal handlers raise. It derives from Exception, not
+# StandardError, so the per-client `rescue` above lets it pass.
+class Stop < Exception; end
+
+# Ruby runs a trap block in the main thread as soon as the signal arrives,
+# even while that thread is blocked in accept. Raising Stop there unwinds
+# the stack through every `ensure`, closing the sockets and removing the
+# socket file; main rescues it and returns, and the process exits with
+# status 0. A second signal during that cleanup is ignored, so that it
+# cannot cut the cleanup short.
+def trap_stop_signals
+  stopping = false
+  %w[TERM INT].each do |name|
+    Signal.trap(name) do
+      next if stopping
+
+      stopping = true
+      raise Stop, "SIG#{name}"
+    end
+  end
+end
+
+# Closing a socket does not remove its file: the name stays in the
+# directory, and the next bind there fails with EADDRINUSE. So a server
+# unlinks the file it bound when it stops (the stale-file probe above is
+# for one that crashed and could not). An abstract name has no file: it is
+# gone as soon as the socket is closed.
+def remove_socket_file(path)
+  File.unlink(path) unless abstract?(path)
+rescue SystemCallError
+  # Already gone: nothing to do.
+end
+# ANCHOR_END: stop
+
+def main
+  path, file, mode = parse_args(ARGV)
+  # Before the socket exists, so that a signal always finds our handlers.
+  trap_stop_signals
+  # Check once, at start-up, that we can open the file at all: better to
+  # refuse to start than to fail every client.
+  begin
+    File.open(file, 'rb').close
+  rescue SystemCallError => e
+    die "#{file}: #{reason(e)}"
+  end
+  server = listen_on(path, mode)
+  begin
+    # ANCHOR: ready
+    # getsockname(2) (local_address) is the address we bound: the path as
+    # we gave it, or "@name" for an abstract one. The READY line tells
+    # whoever started us that clients can connect now; flush it, or it
+    # could sit in our stdout buffer.
+    puts "READY #{show(server.local_address)}"
+    $stdout.flush
+    # ANCHOR_END: ready
+    accept_loop(server, file)
+  ensure
+    server.close
+    remove_socket_file(path)
+  end
+rescue Stop => e
+  warn "fd_server: stopping on #{e.message}"
+rescue SystemCallError, IOError => e
+  die reason(e)
+end
+
+main
