@@ -20,6 +20,7 @@
 #define NAME_LEN 112       /* room for "@", any 108 bytes of sun_path, and a NUL */
 #define USAGE "usage: stream_server --path P [--mode M]\n"
 
+// ANCHOR: address
 /* A Unix-domain address is a struct sockaddr_un: sun_family = AF_UNIX and
    sun_path, a 108-byte array. Two kinds of name fit in it. A filesystem path
    ("/tmp/echo.sock") is a NUL-terminated string, and bind() creates a file of
@@ -42,6 +43,7 @@ static socklen_t make_addr(const char *path, struct sockaddr_un *addr)
     memcpy(addr->sun_path, path, len + 1); /* the path and its terminating NUL */
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
 }
+// ANCHOR_END: address
 
 /* Format an address the kernel gave us (getsockname, accept) as the path, as
    "@name" for an abstract one, or as "unnamed": a socket that never bound a name

@@ -138,6 +138,7 @@ public interface Libc extends Library {
 
     // ---- The structs ---------------------------------------------------------------
 
+    // ANCHOR: sockaddr
     // struct sockaddr_un { sa_family_t sun_family; char sun_path[108]; } -- 110 bytes.
     // A filesystem address is the path and a NUL; an address in Linux's abstract
     // namespace is a NUL and then the name, and there the address LENGTH says
@@ -174,6 +175,7 @@ public interface Libc extends Library {
             sa.path = path;
             return sa;
         }
+    // ANCHOR_END: sockaddr
 
         // Not C fields (JNA maps only the public fields named in FieldOrder).
         private boolean isAbstract;

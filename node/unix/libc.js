@@ -113,6 +113,7 @@ Object.assign(module.exports, {
 });
 
 // ---------------------------------------------------------------------------
+// ANCHOR: sockaddr
 // Addresses: struct sockaddr_un.
 //
 //     struct sockaddr_un {
@@ -166,6 +167,7 @@ function sockaddrUn(path) {
   name.copy(addr, SUN_PATH_OFFSET); // the NUL after it is already there
   return { addr, len: SUN_PATH_OFFSET + name.length + 1 };
 }
+// ANCHOR_END: sockaddr
 
 // A Buffer for an address the kernel fills in (accept(), recvfrom()).
 function sockaddrUnBuffer() {

@@ -85,6 +85,7 @@ class StartError(Exception):
 
 
 # ANCHOR: bind
+# ANCHOR: address
 def kernel_address(path):
     """The address to give bind() or connect() for --path."""
     if path.startswith("@"):
@@ -94,6 +95,7 @@ def kernel_address(path):
         # address that starts with NUL with exactly its own length.
         return b"\0" + os.fsencode(path[1:])
     return path
+# ANCHOR_END: address
 
 
 def bind_private(sock, address):
