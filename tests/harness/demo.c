@@ -282,6 +282,8 @@ int main(int argc, char *argv[])
             scratch_remove(&tmp);
         }
         print_grid(argv[k]);
+        if (k + 1 < argc)
+            printf("\n");
     }
     table_free(&t);
     if (failures)
