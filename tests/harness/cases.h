@@ -30,6 +30,9 @@ struct pair_case {
  * run() returns 0 (pass), -1 (fail) or CHECK_SKIPPED (this harness cannot run
  * it, e.g. it needs root), with the reason in why. */
 #define CHECK_SKIPPED 1
+/* ... or CHECK_UNSUPPORTED: the program says it does not do this (e.g. a ping
+ * without IPv6), and why is its reason. Shown as "unsupported", never a pass. */
+#define CHECK_UNSUPPORTED 2
 struct single_check {
     const char *name;
     const char *role;
@@ -40,6 +43,7 @@ struct single_check {
 enum addressing {
     ADDR_INET, /* --host H --port P */
     ADDR_UNIX, /* --path P */
+    ADDR_RAW,  /* --host A: a raw socket bound to A, in a network namespace of the test's own */
 };
 
 /* What a pair's client must print. */

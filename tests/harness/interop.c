@@ -20,6 +20,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #include "results.h"
 #include "run.h"
 #include "table.h"
+#include "rawnet.h"
 #include "unixnet.h"
 
 #define OUTSIDE_LANG "yours" /* how an outside implementation appears in the grid, */
@@ -185,11 +187,13 @@ static struct pair_param *make_pair_params(size_t *count)
             continue;
         if (spec->ncases == 0)
             continue; /* a kind of single programs, like lookup */
-        any_cases = true;
         /* An outside server is tested against every reference client, and vice versa. */
         size_t ns = impls_for(&sel, spec->kind, "server", servers, 64);
         size_t nc = impls_for(&sel, spec->kind, "client", clients, 64);
         size_t add = ns * nc * spec->ncases;
+        if (add == 0)
+            continue; /* no servers or no clients of this kind in the table */
+        any_cases = true;
         struct pair_param *grown = realloc(params, (n + add) * sizeof *grown);
         if (!grown)
             break;
@@ -234,7 +238,7 @@ ParameterizedTestParameters(pairs, echo)
 
 /* Everything one pair test produced, for the verdict and the report. */
 struct pair_run {
-    bool ok;
+    bool ok, skipped;
     char why[2048];
 };
 
@@ -298,7 +302,7 @@ struct pair_setup {
     unsigned char *payload;
     size_t len;
     char in[320], out[320], cerr[320], serr[320], rerr[320];
-    char sock[320];       /* unix kinds: the server's --path */
+    char sock[320];       /* unix kinds: the server's --path; raw: its --host */
     char served[320];     /* fdpass: the server's --file */
     char client_tmp[320]; /* unix kinds: the client's TMPDIR, which must stay empty */
 };
@@ -309,6 +313,11 @@ static void server_args(const struct kind_spec *spec, const struct pair_case *c,
 {
     if (spec->addressing == ADDR_INET) {
         memcpy(args, (const char *[]){"--host", c->host, "--port", "0", NULL}, 5 * sizeof *args);
+        return;
+    }
+    if (spec->addressing == ADDR_RAW) { /* an address of this test's own */
+        own_loopback(s->sock, sizeof s->sock);
+        memcpy(args, (const char *[]){"--host", s->sock, NULL}, 3 * sizeof *args);
         return;
     }
     if (c->abstract) /* one name per test process: tests run in parallel */
@@ -341,7 +350,11 @@ static int pair_prepare(const struct pair_param *p, const struct kind_spec *spec
     server_args(spec, c, s, args);
     if (server_start(&s->srv, p->server.command, args, s->serr, READY_TIMEOUT_MS, why, whylen) < 0)
         return -1;
-    if (spec->addressing == ADDR_UNIX && strcmp(s->srv.addr.host, s->sock)) {
+    if (spec->addressing == ADDR_INET && s->srv.addr.port == 0) {
+        snprintf(why, whylen, "READY says \"%s\", with no port", s->srv.ready_line);
+        return -1;
+    }
+    if (spec->addressing != ADDR_INET && strcmp(s->srv.addr.host, s->sock)) {
         snprintf(why, whylen, "READY says \"%s\", want \"READY %s\"", s->srv.ready_line, s->sock);
         return -1;
     }
@@ -370,6 +383,9 @@ static bool pair_run_client(const struct pair_param *p, const struct kind_spec *
     if (spec->addressing == ADDR_INET)
         return run_to_end(client, client_cmd,
                           (const char *[]){"--host", target->host, "--port", port, NULL}, in,
+                          s->out, s->cerr, CLIENT_TIMEOUT_MS);
+    if (spec->addressing == ADDR_RAW)
+        return run_to_end(client, client_cmd, (const char *[]){"--host", target->host, NULL}, in,
                           s->out, s->cerr, CLIENT_TIMEOUT_MS);
     /* Each test is its own process, so this TMPDIR is the client's alone. */
     char *saved = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
@@ -463,8 +479,22 @@ static void run_pair(const struct pair_param *p, const struct kind_spec *spec,
                            .relay = {.out = -1, .proc = {.pid = -1, .pidfd = -1}}};
     struct child client;
     bool client_ran = false;
-    r->ok = false;
+    r->ok = r->skipped = false;
     r->why[0] = '\0';
+    if (spec->addressing == ADDR_RAW) {
+        /* Raw sockets need CAP_NET_RAW; each raw test gets a network namespace
+         * of its own, so no other test's packets reach it. */
+        if (!raw_privileged()) {
+            snprintf(r->why, sizeof r->why, "needs CAP_NET_RAW (run as root)");
+            r->skipped = true;
+            return;
+        }
+        if (private_netns() < 0) {
+            snprintf(r->why, sizeof r->why, "harness: cannot create a network namespace: %s",
+                     strerror(errno));
+            return;
+        }
+    }
 
     if (pair_prepare(p, spec, c, &s, r->why, sizeof r->why) < 0)
         goto done;
@@ -522,8 +552,11 @@ ParameterizedTest(struct pair_param *p, pairs, echo, .timeout = 180)
     long long start = now_ms();
     struct pair_run r;
     run_pair(p, spec, &spec->cases[p->case_index], &r);
-    record(p->kind, "pair", p->server.lang, p->client.lang, p->case_name, r.ok ? "pass" : "fail",
-           (long)(now_ms() - start), r.why);
+    record(p->kind, "pair", p->server.lang, p->client.lang, p->case_name,
+           r.ok ? "pass" : r.skipped ? "skipped" : "fail", (long)(now_ms() - start), r.why);
+    if (r.skipped)
+        cr_skip_test("%s server=%s client=%s case=%s: skipped: %s", p->kind, p->server.lang,
+                     p->client.lang, p->case_name, r.why);
     cr_assert(r.ok, "%s server=%s client=%s case=%s: %s\n    server: %s\n    client: %s",
               p->kind, p->server.lang, p->client.lang, p->case_name, r.why, p->server.command,
               p->client.command);
@@ -598,10 +631,11 @@ ParameterizedTest(struct check_param *p, checks, contract, .timeout = 120)
     long long start = now_ms();
     int rc = spec->checks[p->check_index].run(p->impl.command, why, sizeof why);
     record(p->impl.kind, p->impl.role, p->impl.lang, "-", p->check,
-           rc == 0 ? "pass" : rc == CHECK_SKIPPED ? "skipped" : "fail", (long)(now_ms() - start), why);
-    if (rc == CHECK_SKIPPED) /* visible in the grid and the summary, never a pass */
-        cr_skip_test("%s %s %s, check %s: skipped: %s", p->impl.kind, p->impl.lang, p->impl.role,
-                     p->check, why);
+           rc == 0 ? "pass" : rc == CHECK_SKIPPED ? "skipped" : rc == CHECK_UNSUPPORTED ? "unsupported" : "fail",
+           (long)(now_ms() - start), why);
+    if (rc == CHECK_SKIPPED || rc == CHECK_UNSUPPORTED) /* in the grid and summary, never a pass */
+        cr_skip_test("%s %s %s, check %s: %s: %s", p->impl.kind, p->impl.lang, p->impl.role,
+                     p->check, rc == CHECK_SKIPPED ? "skipped" : "unsupported", why);
     cr_assert(rc == 0, "%s %s %s, check %s: %s\n    command: %s", p->impl.kind, p->impl.lang,
               p->impl.role, p->check, why, p->impl.command);
 }

@@ -26,6 +26,7 @@ size_t make_byte(unsigned char **data) { return copy_of("!", 1, data); }
 size_t make_1472(unsigned char **data) { return random_bytes(1472, 1472, data); }
 size_t make_65507(unsigned char **data) { return random_bytes(65507, 65507, data); }
 size_t make_65536(unsigned char **data) { return random_bytes(65536, 65536, data); }
+size_t make_1400(unsigned char **data) { return random_bytes(1400, 1400, data); }
 size_t make_16mib(unsigned char **data) { return random_bytes(16u << 20, 0x50C7B00CULL, data); }
 
 size_t make_bytes(unsigned char **data)

@@ -15,6 +15,7 @@ size_t make_bytes(unsigned char **data);  /* all 256 byte values, in order */
 size_t make_1472(unsigned char **data);   /* pseudo-random, one Ethernet frame over IPv4 */
 size_t make_65507(unsigned char **data);  /* pseudo-random, the largest IPv4 UDP datagram */
 size_t make_65536(unsigned char **data);  /* pseudo-random, the largest Unix-domain message here */
+size_t make_1400(unsigned char **data);   /* pseudo-random, the largest protocol-253 payload */
 size_t make_16mib(unsigned char **data);  /* pseudo-random */
 
 /* Deterministic pseudo-random bytes (xorshift64*), for reproducible payloads. */

@@ -3,6 +3,7 @@
 #include "ready.h"
 #include "proc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -48,6 +49,12 @@ int ready_parse(const char *line, struct ready *r)
         colon = close + 1;
     } else { /* v4:port -- exactly one colon */
         colon = strchr(addr, ':');
+        struct in_addr bare;
+        if (!colon && inet_pton(AF_INET, addr, &bare) == 1) { /* a bare IPv4 address (raw sockets) */
+            memcpy(r->host, addr, n + 1);
+            r->port = 0;
+            return 0;
+        }
         if (!colon || strchr(colon + 1, ':'))
             return -1;
         host_len = (size_t)(colon - addr);

@@ -5,7 +5,8 @@
 #include <stddef.h>
 
 /* A parsed READY line: "READY 127.0.0.1:40123", "READY [::1]:40123" or
- * "READY /tmp/x.sock" (a Unix-domain path, port 0). */
+ * "READY /tmp/x.sock" (a Unix-domain path, port 0) or "READY 127.53.0.1" (the
+ * address a raw socket is bound to: no port). */
 struct ready {
     char host[256]; /* without brackets, or the path */
     int port;       /* 0 for a path */

@@ -21,6 +21,7 @@
 #include "results.h"
 #include "run.h"
 #include "table.h"
+#include "rawnet.h"
 #include "unixnet.h"
 
 /* ---- READY parsing -------------------------------------------------------- */
@@ -56,7 +57,7 @@ Test(ready, rejects_malformed_lines)
     struct ready r;
     const char *bad[] = {
         "",                     "READY",          "READY ",          "ready 127.0.0.1:1",
-        "READY 127.0.0.1",      "READY 127.0.0.1:", "READY 127.0.0.1:0", "READY 127.0.0.1:65536",
+        "READY 127.0.0.1.",     "READY 127.0.0.1:", "READY 127.0.0.1:0", "READY 127.0.0.1:65536",
         "READY 127.0.0.1:12ab", "READY ::1:80",   "READY [::1]80",   "READY [::1]:",
         "READY :80",            "READY 1.2.3.4:5 extra", " READY 1.2.3.4:5",
     };
@@ -447,4 +448,53 @@ Test(run, find_entry_matches_a_prefix)
     cr_assert_not_null(find_entry(tmp.dir, "dgram_client", name, sizeof name));
     cr_assert_str_eq(name, "dgram_client.42.sock");
     scratch_remove(&tmp);
+}
+
+/* ---- raw-socket helpers ------------------------------------------------------- */
+
+Test(ready, parses_a_bare_ipv4_address)
+{
+    struct ready r;
+    cr_assert_eq(ready_parse("READY 127.53.1.2", &r), 0);
+    cr_assert_str_eq(r.host, "127.53.1.2");
+    cr_assert_eq(r.port, 0);
+    cr_assert_eq(ready_parse("READY localhost", &r), -1, "a name is not an address");
+}
+
+Test(rawnet, own_loopback_is_in_127_and_per_process)
+{
+    char a[32];
+    own_loopback(a, sizeof a);
+    cr_assert_eq(strncmp(a, "127.53.", 7), 0);
+    cr_assert(strcmp(a + strlen(a) - 2, ".0") && strcmp(a + strlen(a) - 4, ".255"));
+}
+
+/* The isolation the raw tests rely on: a raw socket in a test's own network
+ * namespace does not see a protocol-253 packet sent in the host's. */
+Test(rawnet, a_private_namespace_sees_no_packets_from_outside)
+{
+    if (!raw_privileged())
+        cr_skip_test("needs root");
+    int ready[2];
+    cr_assert_eq(pipe(ready), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = private_netns() == 0 ? socket(AF_INET, SOCK_RAW, RAW_PROTO) : -1;
+        (void)!write(ready[1], "x", 1);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        _exit(fd < 0 ? 2 : poll(&p, 1, 500) == 0 ? 0 : 1); /* 0: saw nothing */
+    }
+    char x;
+    cr_assert_eq(read(ready[0], &x, 1), 1);
+    /* and the same socket in our namespace does see it */
+    int here = socket(AF_INET, SOCK_RAW, RAW_PROTO);
+    cr_assert_geq(here, 0);
+    cr_assert_eq(raw_send(NULL, "127.0.0.1", 1, 7, "hi", 2), 0);
+    struct pollfd p = {.fd = here, .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, 2000), 1, "the host's own raw socket saw the packet");
+    close(here);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the namespaced socket saw a packet from outside (status %d)", status);
 }

@@ -1,0 +1,202 @@
+/* rawnet.c -- the harness's own raw-socket peers. */
+#define _GNU_SOURCE
+#include "rawnet.h"
+
+#include "proc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define EXCHANGE_TIMEOUT_MS 1500
+#define EXCHANGE_ATTEMPTS 4
+
+int raw_privileged(void)
+{
+    return geteuid() == 0;
+}
+
+int private_netns(void)
+{
+    if (unshare(CLONE_NEWNET) < 0)
+        return -1;
+    /* A new namespace has only lo, and it is down: bring it up. */
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    int rc = fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -1 : 0;
+    if (rc == 0) {
+        ifr.ifr_flags |= IFF_UP;
+        rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+void own_loopback(char *buf, size_t len)
+{
+    unsigned pid = (unsigned)getpid();
+    unsigned x = (pid >> 8) & 0xff, y = pid & 0xff;
+    snprintf(buf, len, "127.53.%u.%u", x, y == 0 || y == 255 ? 1 : y);
+}
+
+static int raw_socket_from(const char *src)
+{
+    int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, RAW_PROTO);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    if (fd >= 0 && src &&
+        (inet_pton(AF_INET, src, &sa.sin_addr) != 1 ||
+         bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int send_bytes(int fd, const char *dst, const void *msg, size_t len)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    if (inet_pton(AF_INET, dst, &sa.sin_addr) != 1)
+        return -1;
+    return sendto(fd, msg, len, 0, (struct sockaddr *)&sa, sizeof sa) == (ssize_t)len ? 0 : -1;
+}
+
+/* header + payload into buf; returns the length */
+static size_t build(unsigned char *buf, int type, uint16_t id, const void *payload, size_t len)
+{
+    buf[0] = (unsigned char)type;
+    buf[1] = 0;
+    buf[2] = (unsigned char)(id >> 8);
+    buf[3] = (unsigned char)id;
+    memcpy(buf + 4, payload, len);
+    return 4 + len;
+}
+
+int raw_send(const char *src, const char *dst, int type, uint16_t id, const void *payload,
+             size_t len)
+{
+    unsigned char buf[4 + 2 * RAW_MAX_PAYLOAD];
+    if (len > sizeof buf - 4)
+        return -1;
+    int fd = raw_socket_from(src);
+    int rc = fd < 0 ? -1 : send_bytes(fd, dst, buf, build(buf, type, id, payload, len));
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Waits for a type-2 reply with id from addr; returns the payload length or -1. */
+static long await_reply(int fd, const char *addr, uint16_t id, unsigned char *out, size_t max)
+{
+    unsigned char pkt[65536];
+    long long deadline = now_ms() + EXCHANGE_TIMEOUT_MS;
+    while (poll_until(fd, POLLIN, deadline) == 0) {
+        struct sockaddr_in from;
+        socklen_t fromlen = sizeof from;
+        ssize_t n = recvfrom(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&from, &fromlen);
+        char who[INET_ADDRSTRLEN];
+        if (n < 20 || !inet_ntop(AF_INET, &from.sin_addr, who, sizeof who) || strcmp(who, addr))
+            continue;
+        size_t ihl = (size_t)(pkt[0] & 0x0f) * 4; /* the kernel hands us the IP header */
+        if ((size_t)n < ihl + 4 || pkt[ihl] != 2 || pkt[ihl + 1] != 0 ||
+            ((pkt[ihl + 2] << 8) | pkt[ihl + 3]) != id)
+            continue;
+        size_t len = (size_t)n - ihl - 4;
+        if (len > max)
+            return -1;
+        memcpy(out, pkt + ihl + 4, len);
+        return (long)len;
+    }
+    return -1;
+}
+
+int raw_exchange(const char *addr, const char *msg, char *why, size_t whylen)
+{
+    unsigned char got[RAW_MAX_PAYLOAD + 1];
+    uint16_t id = (uint16_t)(getpid() ^ 0x5a5a);
+    int fd = raw_socket_from(NULL);
+    if (fd < 0) {
+        snprintf(why, whylen, "harness: cannot open a raw socket: %s", strerror(errno));
+        return -1;
+    }
+    unsigned char req[4 + RAW_MAX_PAYLOAD];
+    size_t n = strlen(msg);
+    long len = -1;
+    /* Like a real client, it sends again if no reply comes: a server's socket
+     * buffer may be full of a burst the test just sent, and then the kernel
+     * drops the request. */
+    for (int attempt = 0; len < 0 && attempt < EXCHANGE_ATTEMPTS; attempt++)
+        if (send_bytes(fd, addr, req, build(req, 1, id, msg, n)) == 0)
+            len = await_reply(fd, addr, id, got, sizeof got);
+    close(fd);
+    if (len < 0) {
+        snprintf(why, whylen, "no reply from %s to the harness's request (id %u)", addr, id);
+        return -1;
+    }
+    if ((size_t)len != n || memcmp(got, msg, n)) {
+        snprintf(why, whylen, "the reply from %s carried %ld bytes, not the %zu sent", addr, len, n);
+        return -1;
+    }
+    return 0;
+}
+
+int raw_garbage(const char *addr, int n)
+{
+    static unsigned char junk[2 * RAW_MAX_PAYLOAD];
+    int fd = raw_socket_from(NULL), sent = 0;
+    for (int i = 0; fd >= 0 && i < n; i++) {
+        size_t len;
+        switch (i % 5) {
+        case 0: /* too short for the header */
+            len = (size_t)(i % 4);
+            break;
+        case 1: /* an unknown type */
+            len = build(junk, 7 + i % 200, (uint16_t)i, "x", 1);
+            break;
+        case 2: /* the reserved byte set */
+            len = build(junk, 1, (uint16_t)i, "x", 1);
+            junk[1] = 0xff;
+            break;
+        case 3: { /* a payload over the limit */
+            static const unsigned char big[RAW_MAX_PAYLOAD + 1];
+            len = build(junk, 1, (uint16_t)i, big, sizeof big);
+            break;
+        }
+        default: /* a reply, which a server must not answer */
+            len = build(junk, 2, (uint16_t)i, "reply", 5);
+        }
+        sent += send_bytes(fd, addr, junk, len) == 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    return sent;
+}
+
+int drop_net_raw_for_children(void)
+{
+    return prctl(PR_CAPBSET_DROP, CAP_NET_RAW, 0, 0, 0);
+}
+
+int netns_sysctl(const char *name, const char *value)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/proc/sys/%s", name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int rc = fd >= 0 && write(fd, value, strlen(value)) == (ssize_t)strlen(value) ? 0 : -1;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
