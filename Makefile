@@ -26,7 +26,7 @@ INTEROP_OUT := $(if $(SERVER)$(CLIENT),$(BUILD)/interop/custom,$(BUILD)/interop)
 export PYTHONPYCACHEPREFIX := $(BUILD)/pycache
 
 .PHONY: all help toolchains examples $(LANGUAGES) harness test unit c-clang interop \
-        sanitize chapters chapter1 chapter2 chapter3 chapter4 book book-check browser-test clean
+        sanitize chapters chapter1 chapter2 chapter3 chapter4 chapter5 book book-check browser-test clean
 
 ## all: install missing toolchains, build every example, the harness and the book (the default)
 all: examples harness book
@@ -86,7 +86,7 @@ sanitize: examples harness
 	$(call interop,$(SANITIZE_OUT),INTEROP_TABLE='$(SANITIZE_OUT)/table.tsv' INTEROP_LANGS=c)
 
 ## chapters: run every chapter's demonstration
-chapters: chapter1 chapter2 chapter3 chapter4
+chapters: chapter1 chapter2 chapter3 chapter4 chapter5
 
 ## chapter1: sockets and addresses -- each language's lookup resolving names
 chapter1: examples harness
@@ -103,6 +103,10 @@ chapter3: examples harness
 ## chapter4: Unix-domain sockets -- stream, datagram, seqpacket, descriptor passing, credentials, Unix vs TCP speed
 chapter4: examples harness
 	@$(TESTBIN)/demo unix-stream unix-dgram unix-seqpacket fdpass peercred bench
+
+## chapter5: raw sockets -- ping in each language, the protocol-253 exchange, and the sniffer's view of both (needs root)
+chapter5: examples harness
+	@$(TESTBIN)/demo icmp raw sniffer
 
 ## book: the book from chapters/ into build/book/ (HTML site, single page, EPUB)
 book: examples harness

@@ -18,6 +18,7 @@
 
 #define TABLE "tests/interop/implementations.tsv"
 #define RESULTS "build/interop/results.tsv"
+#define DEMO_RAW_HOST "127.53.0.1" /* where chapter 5's raw servers listen */
 
 /* Prints a file's lines, each behind a prefix. */
 static void print_indented(const char *path, const char *prefix)
@@ -78,6 +79,11 @@ static void demo_server_addr(const struct kind_spec *spec, const struct impl *se
     if (!spec || spec->addressing == ADDR_INET) {
         memcpy(a->args, (const char *[]){"--port", "0", NULL}, 3 * sizeof *a->args);
         snprintf(a->shown, sizeof a->shown, "--port 0");
+        return;
+    }
+    if (spec->addressing == ADDR_RAW) { /* an address of the demo's own on loopback */
+        memcpy(a->args, (const char *[]){"--host", DEMO_RAW_HOST, NULL}, 3 * sizeof *a->args);
+        snprintf(a->shown, sizeof a->shown, "--host %s", DEMO_RAW_HOST);
         return;
     }
     char name[64], content[128];
@@ -156,7 +162,9 @@ static int demo_pair(const struct kind_spec *spec, const struct impl *server,
     snprintf(port, sizeof port, "%d", target->port);
     snprintf(client_cmd, sizeof client_cmd, "%s%s%s", client->command,
              via && via->client_args ? " " : "", via && via->client_args ? via->client_args : "");
-    const char *flag = unix_kind ? "--path" : "--port", *value = unix_kind ? target->host : port;
+    bool raw_kind = spec && spec->addressing == ADDR_RAW;
+    const char *flag = unix_kind ? "--path" : raw_kind ? "--host" : "--port",
+               *value = unix_kind || raw_kind ? target->host : port;
     if (sends_stdin)
         printf("$ printf '%.*s\\n' | %s %s %s\n", (int)strlen(message) - 1, message, client_cmd,
                flag, value);
@@ -217,6 +225,74 @@ static int demo_program(const struct impl *program, const char *const *args, str
     return rc;
 }
 
+/* Runs a command to its end with stdin from a string, printing a transcript. */
+static int demo_run(const char *command, const char *const args[], const char *shown,
+                    const char *input, struct scratch *tmp)
+{
+    char in[320], out[320], err[320], status[96];
+    write_file(scratch_path(tmp, "run.stdin", in, sizeof in), input, strlen(input));
+    scratch_path(tmp, "run.stdout", out, sizeof out);
+    scratch_path(tmp, "run.stderr", err, sizeof err);
+    if (*input)
+        printf("$ printf '%.*s\\n' | %s %s\n", (int)strlen(input) - 1, input, command, shown);
+    else
+        printf("$ %s %s\n", command, shown);
+    struct child c;
+    bool done = run_to_end(&c, command, args, in, out, err, CLIENT_TIMEOUT_MS);
+    print_indented(out, "");
+    print_indented(err, "  [stderr] ");
+    if (done && child_exited_with(&c, 0))
+        return 0;
+    printf("  failed: %s\n", done ? child_describe(&c, status, sizeof status) : "timed out");
+    return -1;
+}
+
+/* Chapter 5's last act: the C sniffer watches lo while the C ping and the C
+ * protocol-253 pair run, then shows what it saw. */
+static int demo_sniffer(const struct table *t)
+{
+    const struct impl *sniffer = table_find(t, "sniffer", "c", "program"),
+                      *ping = table_find(t, "icmp", "c", "client"),
+                      *server = table_find(t, "raw", "c", "server"),
+                      *client = table_find(t, "raw", "c", "client");
+    struct scratch tmp;
+    if (!sniffer || !ping || !server || !client || scratch_create(&tmp) < 0)
+        return -1;
+    char serr[320], rerr[320], why[512], seen[16384];
+    printf("=== sniffer: the C sniffer on lo, while the C ping and the C raw pair run ===\n");
+    struct server sn, rs;
+    int rc = -1;
+    printf("$ %s --interface lo &\n", sniffer->command);
+    if (watcher_start(&sn, sniffer->command, (const char *[]){"--interface", "lo", NULL},
+                      scratch_path(&tmp, "sniffer.stderr", serr, sizeof serr), READY_TIMEOUT_MS,
+                      why, sizeof why) < 0) {
+        printf("  sniffer failed to start: %s\n", why);
+        print_indented(serr, "  [sniffer stderr] ");
+        scratch_remove(&tmp);
+        return -1;
+    }
+    printf("%s\n", sn.ready_line);
+    if (demo_run(ping->command, (const char *[]){"--host", "127.0.0.1", "--count", "1", NULL},
+                 "--host 127.0.0.1 --count 1", "", &tmp) == 0 &&
+        demo_start(&rs, server->command, (const char *[]){"--host", DEMO_RAW_HOST, NULL},
+                   "--host " DEMO_RAW_HOST, scratch_path(&tmp, "raw.stderr", rerr, sizeof rerr),
+                   "server") == 0) {
+        rc = demo_run(client->command, (const char *[]){"--host", DEMO_RAW_HOST, NULL},
+                      "--host " DEMO_RAW_HOST, "Hello, protocol 253!\n", &tmp);
+        if (demo_stop(&rs, "  [server stderr] ") < 0)
+            rc = -1;
+    }
+    printf("$ kill -TERM %d    # the sniffer saw:\n", (int)sn.proc.pid);
+    child_signal(&sn.proc, SIGTERM);
+    read_rest(sn.out, seen, sizeof seen, 5000);
+    fputs(seen, stdout);
+    print_indented(serr, "  [sniffer stderr] ");
+    server_cleanup(&sn);
+    scratch_remove(&tmp);
+    printf("\n");
+    return rc;
+}
+
 static void print_grid(const char *kind)
 {
     struct results rs;
@@ -263,11 +339,17 @@ int main(int argc, char *argv[])
                 const struct impl *client = table_find(&t, row->kind, row->lang, "client");
                 if (client)
                     failures += demo_pair(spec, row, client, NULL, &tmp) < 0;
-            } else if (!strcmp(row->role, "program") && spec && spec->demo_args) {
+            } else if (spec && spec->demo_args &&
+                       (!strcmp(row->role, "program") ||
+                        (!strcmp(row->role, "client") &&
+                         !table_find(&t, row->kind, row->lang, "server")))) {
+                /* a program, or a client with no server of its own (ping) */
                 failures += demo_program(row, spec->demo_args, &tmp) < 0;
             }
             scratch_remove(&tmp);
         }
+        if (!strcmp(argv[k], "sniffer"))
+            failures += demo_sniffer(&t) < 0;
         /* Loss you can see: the first language's pair again, through the relay. */
         const struct pair_case *via = relay_case(spec);
         const struct impl *server = NULL, *client = NULL;

@@ -396,8 +396,11 @@ static const struct single_check ICMP_CHECKS[] = {
     {"unprivileged", "client", check_unprivileged},
 };
 
+static const char *const ICMP_DEMO[] = {"--host 127.0.0.1 --count 3", NULL};
+
 const struct kind_spec ICMP_SPEC = {
-    "icmp", NULL, 0, ICMP_CHECKS, sizeof ICMP_CHECKS / sizeof *ICMP_CHECKS, NULL, ADDR_RAW, OUT_ECHO,
+    "icmp", NULL, 0, ICMP_CHECKS, sizeof ICMP_CHECKS / sizeof *ICMP_CHECKS, ICMP_DEMO, ADDR_RAW,
+    OUT_ECHO,
 };
 
 static const struct pair_case RAW_CASES[] = {
@@ -421,4 +424,55 @@ static const struct single_check RAW_CHECKS[] = {
 const struct kind_spec RAW_SPEC = {
     "raw", RAW_CASES, sizeof RAW_CASES / sizeof *RAW_CASES, RAW_CHECKS,
     sizeof RAW_CHECKS / sizeof *RAW_CHECKS, NULL, ADDR_RAW, OUT_ECHO,
+};
+
+/* ---- sniffer (a program) ------------------------------------------------------------ */
+
+/* In the test's own namespace, two protocol-253 packets cross lo: the sniffer
+ * (--count 2) must print them, decoded, and exit 0. */
+static int check_sniffer_sees(const char *command, char *why, size_t whylen)
+{
+    int rc = raw_begin(why, whylen);
+    if (rc)
+        return rc;
+    struct server s;
+    struct scratch tmp;
+    char err[320], out[8192];
+    if (scratch_create(&tmp) < 0)
+        return -1;
+    if (watcher_start(&s, command,
+                      (const char *[]){"--interface", "lo", "--proto", "253", "--count", "2", NULL},
+                      scratch_path(&tmp, "sniffer.stderr", err, sizeof err), READY_TIMEOUT_MS,
+                      why, whylen) < 0) {
+        scratch_remove(&tmp);
+        return -1;
+    }
+    rc = 0;
+    for (int i = 0; rc == 0 && i < 2; i++)
+        if (raw_send(NULL, "127.0.0.1", 1, 0x1234, "sniff me", 8) < 0) {
+            snprintf(why, whylen, "harness: cannot send a protocol-253 packet");
+            rc = -1;
+        }
+    read_rest(s.out, out, sizeof out, 10000);
+    if (rc == 0 && (!child_wait(&s.proc, 5000) || !child_exited_with(&s.proc, 0))) {
+        snprintf(why, whylen, "with --count 2, the sniffer did not exit 0 after two packets");
+        rc = -1;
+    } else if (rc == 0 && (!strstr(out, "proto=253") || !strstr(out, "id=4660") ||
+                           !strstr(out, "payload=8"))) {
+        snprintf(why, whylen, "want the packets decoded (proto=253, id=4660, payload=8), got "
+                 "\"%.300s\"", out);
+        rc = -1;
+    }
+    return release_server(&s, &tmp, rc, why, whylen);
+}
+
+static const struct single_check SNIFFER_CHECKS[] = {
+    {"help", "program", check_help},
+    {"bad_flag", "program", check_bad_flag},
+    {"sees", "program", check_sniffer_sees},
+};
+
+const struct kind_spec SNIFFER_SPEC = {
+    "sniffer", NULL, 0, SNIFFER_CHECKS, sizeof SNIFFER_CHECKS / sizeof *SNIFFER_CHECKS, NULL,
+    ADDR_RAW, OUT_ECHO,
 };

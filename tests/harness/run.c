@@ -78,8 +78,11 @@ static int open_file(const char *path, int flags)
     return open(path, flags | O_CLOEXEC, 0600);
 }
 
-int server_start(struct server *s, const char *command, const char *const extra[],
-                 const char *err_path, int timeout_ms, char *why, size_t whylen)
+/* Starts the program and reads its READY line; with parse, that line must
+ * carry an address. */
+static int start_until_ready(struct server *s, const char *command, const char *const extra[],
+                             const char *err_path, int timeout_ms, bool parse, char *why,
+                             size_t whylen)
 {
     *s = (struct server){.out = -1, .proc = {.pid = -1, .pidfd = -1}};
     snprintf(s->err_path, sizeof s->err_path, "%s", err_path);
@@ -111,7 +114,7 @@ int server_start(struct server *s, const char *command, const char *const extra[
                  timeout_ms, child_describe(&s->proc, status, sizeof status), s->ready_line);
         goto fail;
     }
-    if (ready_parse(s->ready_line, &s->addr) < 0) {
+    if (parse ? ready_parse(s->ready_line, &s->addr) < 0 : strncmp(s->ready_line, "READY ", 6)) {
         snprintf(why, whylen, "malformed READY line: \"%s\"", s->ready_line);
         goto fail;
     }
@@ -124,6 +127,34 @@ fail:
         close(err);
     server_cleanup(s);
     return -1;
+}
+
+int server_start(struct server *s, const char *command, const char *const extra[],
+                 const char *err_path, int timeout_ms, char *why, size_t whylen)
+{
+    return start_until_ready(s, command, extra, err_path, timeout_ms, true, why, whylen);
+}
+
+int watcher_start(struct server *s, const char *command, const char *const extra[],
+                  const char *err_path, int timeout_ms, char *why, size_t whylen)
+{
+    return start_until_ready(s, command, extra, err_path, timeout_ms, false, why, whylen);
+}
+
+long read_rest(int fd, char *buf, size_t len, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    size_t used = 0;
+    while (used + 1 < len && poll_until(fd, POLLIN, deadline) == 0) {
+        ssize_t n = read(fd, buf + used, len - 1 - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    buf[used] = '\0';
+    return (long)used;
 }
 
 /* Whatever is left on the server's stdout after it exited (it should be nothing). */

@@ -46,6 +46,15 @@ struct server {
 int server_start(struct server *s, const char *command, const char *const extra[],
                  const char *err_path, int timeout_ms, char *why, size_t whylen);
 
+/* The same for a program whose READY line names something other than an
+ * address (the sniffer: "READY lo"); s->addr stays empty. */
+int watcher_start(struct server *s, const char *command, const char *const extra[],
+                  const char *err_path, int timeout_ms, char *why, size_t whylen);
+
+/* Reads what is left on fd until end of file (or len - 1 bytes, or
+ * timeout_ms), NUL-terminated. Returns the number of bytes read. */
+long read_rest(int fd, char *buf, size_t len, int timeout_ms);
+
 /* Sends sig and checks the contract: the server exits 0 within timeout_ms and
  * printed nothing after its READY line. Returns 0, or -1 with why. */
 int server_stop(struct server *s, int sig, int timeout_ms, char *why, size_t whylen);
