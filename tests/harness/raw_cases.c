@@ -387,6 +387,71 @@ static int check_ping_no_reply(const char *command, char *why, size_t whylen)
     return rc;
 }
 
+/* ---- the ping socket (icmp-dgram) ---------------------------------------------- */
+
+/* Runs the ping without CAP_NET_RAW in the test's own namespace, after
+ * setting net.ipv4.ping_group_range there (NULL: leave the default, "1 0",
+ * which admits no group). */
+static int unprivileged_ping(const char *command, const char *range, struct ran *r, char *why,
+                             size_t whylen)
+{
+    int rc = raw_begin(why, whylen);
+    if (rc)
+        return rc;
+    if (range && netns_sysctl("net/ipv4/ping_group_range", range) < 0) {
+        snprintf(why, whylen, "harness: cannot set ping_group_range in the test's namespace");
+        return -1;
+    }
+    if (drop_net_raw_for_children() < 0) {
+        snprintf(why, whylen, "harness: cannot drop CAP_NET_RAW: %s", strerror(errno));
+        return -1;
+    }
+    return ping_once(command, "127.0.0.1", "2", "2", r, why, whylen);
+}
+
+/* With the range open, it works without any privilege. */
+static int check_dgram_open(const char *command, char *why, size_t whylen)
+{
+    struct ran r;
+    char status[96];
+    int rc = unprivileged_ping(command, "0 2147483647", &r, why, whylen);
+    if (rc)
+        return rc;
+    if (!child_exited_with(&r.proc, 0)) {
+        snprintf(why, whylen, "with ping_group_range open and no CAP_NET_RAW: %s, want exit 0",
+                 child_describe(&r.proc, status, sizeof status));
+        rc = -1;
+    } else {
+        rc = expect_ping_output(&r, "127.0.0.1", 2, true, why, whylen);
+    }
+    ran_free(&r);
+    return rc;
+}
+
+/* With the range closed (the default), one line and exit 1. */
+static int check_dgram_closed(const char *command, char *why, size_t whylen)
+{
+    struct ran r;
+    int rc = unprivileged_ping(command, NULL, &r, why, whylen);
+    if (rc)
+        return rc;
+    rc = expect_one_line_error(&r, "ping_group_range closed", why, whylen);
+    ran_free(&r);
+    return rc;
+}
+
+static const struct single_check ICMP_DGRAM_CHECKS[] = {
+    {"help", "client", check_help},
+    {"bad_flag", "client", check_bad_flag},
+    {"range_open", "client", check_dgram_open},
+    {"range_closed", "client", check_dgram_closed},
+};
+
+const struct kind_spec ICMP_DGRAM_SPEC = {
+    "icmp-dgram", NULL, 0, ICMP_DGRAM_CHECKS, sizeof ICMP_DGRAM_CHECKS / sizeof *ICMP_DGRAM_CHECKS,
+    NULL, ADDR_RAW, OUT_ECHO,
+};
+
 static const struct single_check ICMP_CHECKS[] = {
     {"help", "client", check_help},
     {"bad_flag", "client", check_bad_flag},
