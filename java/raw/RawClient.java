@@ -1,7 +1,6 @@
 // RawClient.java -- a request/reply client on IP protocol 253: one raw socket, one identifier, retries.
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.ptr.IntByReference;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -191,12 +190,11 @@ public class RawClient {
                     break; // no reply in time: send again
                 }
                 setReceiveTimeout(sock, left);
-                Libc.SockaddrIn from = new Libc.SockaddrIn();
-                IntByReference fromLen = new IntByReference(Libc.SOCKADDR_IN_SIZE);
                 int n;
                 try {
-                    // recvfrom() returns one whole IP packet, header first.
-                    n = (int) Libc.C.recvfrom(sock.fd, buf, buf.length, 0, from, fromLen);
+                    // recvfrom() returns one whole IP packet, header first. We pass
+                    // NULL for the sender's address: the IP header has it too.
+                    n = (int) Libc.C.recvfrom(sock.fd, buf, buf.length, 0, null, null);
                 } catch (LastErrorException e) {
                     if (e.getErrorCode() == Libc.EAGAIN) {
                         break; // SO_RCVTIMEO ran out: send again

@@ -219,8 +219,7 @@ def build_request(family, ident, seq):
     payload = SEND_TIME.pack(time.monotonic_ns()) + FILLER
     # The identifier tells our replies from those of other programs (we use
     # our process id); the sequence number tells one request from the next.
-    # Both are 16 bits, so the & 0xFFFF keeps the low 16.
-    message = ECHO_HEADER.pack(kind, 0, 0, ident, seq & 0xFFFF) + payload
+    message = ECHO_HEADER.pack(kind, 0, 0, ident, seq) + payload
     if family == socket.AF_INET:
         # The checksum covers the whole ICMP message, computed with the
         # checksum field 0 and then written into it (bytes 2 and 3). ICMPv6's
@@ -236,13 +235,21 @@ def build_request(family, ident, seq):
 
 # ANCHOR: send
 def send_request(sock, message, address):
+    """Send one request; False if the kernel would not send it (we say why)."""
     # sendto() on a raw socket without the IP_HDRINCL option: we give it the
     # ICMP message only, and the kernel puts an IP header in front (source
-    # address, protocol 1, TTL, its own checksum). The address's port means
-    # nothing to ICMP; getaddrinfo() left it 0. One call sends the whole
-    # message or nothing.
-    with step(f"send to {address[0]}"):
+    # address, protocol 1 or 58, TTL, its own checksum). The address's port
+    # means nothing to ICMP; getaddrinfo() left it 0. One call sends the
+    # whole message or nothing.
+    try:
         sock.sendto(message, address)
+        return True
+    except OSError as e:
+        # With no route to the address (ENETUNREACH: say, every interface is
+        # down) the request is lost before it leaves. That is one lost
+        # request, like a timeout: say why on stderr, and go on.
+        print(f"ping: send to {address[0]}: {e.strerror}", file=sys.stderr, flush=True)
+        return False
 # ANCHOR_END: send
 
 
@@ -258,7 +265,10 @@ def parse_reply(family, dgram, packet):
     # IHL * 4 bytes in -- 20 bytes, usually. (The high 4 bits are the version.)
     if len(packet) < 20 or packet[0] >> 4 != 4:
         return None
-    return packet[(packet[0] & 0x0F) * 4:]
+    header_length = (packet[0] & 0x0F) * 4
+    if not 20 <= header_length <= len(packet):
+        return None
+    return packet[header_length:]
 
 
 def wait_for_reply(sock, family, dgram, ident, seq, timeout):
@@ -289,7 +299,7 @@ def wait_for_reply(sock, family, dgram, ident, seq, timeout):
         # identifier and the sequence number we are waiting for; a late reply
         # to an earlier request lands here too, and is dropped.
         kind, code, _, their_ident, their_seq = ECHO_HEADER.unpack_from(message)
-        if kind != reply_type or code != 0 or their_seq != seq & 0xFFFF:
+        if kind != reply_type or code != 0 or their_seq != seq:
             continue
         # A ping socket gets only its own replies, whose identifier the kernel
         # chose, not us: there is nothing to compare.
@@ -300,6 +310,8 @@ def wait_for_reply(sock, family, dgram, ident, seq, timeout):
         # socket (it makes its copy for us first). For ICMPv6 the kernel has
         # already checked it against the pseudo-header and dropped bad ones.
         if family == socket.AF_INET and internet_checksum(message) != 0:
+            print(f"ping: reply from {source[0]}: seq={seq}: bad checksum, dropped",
+                  file=sys.stderr, flush=True)
             continue
         return source[0], message
 # ANCHOR_END: receive
@@ -313,13 +325,18 @@ def ping(host, count, timeout, dgram):
         # every ping running on this host at the same time.
         ident = os.getpid() & 0xFFFF
         received = 0
-        for seq in range(1, count + 1):
+        for number in range(1, count + 1):
+            # Sequence numbers are 16 bits: after 65,535 they wrap around.
+            seq = number & 0xFFFF
             # Requests go one after another, each as soon as the previous one
             # is answered or timed out -- ping(8) waits a second between them;
             # we don't, to keep this quick.
-            send_request(sock, build_request(family, ident, seq), address)
-            with step(f"receive from {address[0]}"):
-                reply = wait_for_reply(sock, family, dgram, ident, seq, timeout)
+            request = build_request(family, ident, seq)
+            if not send_request(sock, request, address):
+                reply = None
+            else:
+                with step(f"receive from {address[0]}"):
+                    reply = wait_for_reply(sock, family, dgram, ident, seq, timeout)
             if reply is None:
                 say(f"no reply from {address[0]}: seq={seq}")
                 continue
@@ -329,6 +346,7 @@ def ping(host, count, timeout, dgram):
             received += 1
             say(f"reply from {source}: seq={seq} bytes={len(message)} "
                 f"time={milliseconds:.3f} ms")
+        # Every request counts as sent, even one the kernel would not send.
         say(f"{count} sent, {received} received, "
             f"{(count - received) * 100 // count}% loss")
         return received == count

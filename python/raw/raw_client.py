@@ -60,6 +60,17 @@ def whole_number(text):
         return None
 
 
+def is_ipv4(text):
+    """A numeric IPv4 address in dotted-quad form, "127.53.0.1"."""
+    # inet_pton() turns that text into the 4 bytes of the address; it takes
+    # only four decimal numbers, no names, no "127.1" shorthand, no IPv6.
+    try:
+        socket.inet_pton(socket.AF_INET, text)
+        return True
+    except OSError:
+        return False
+
+
 def parse_args(argv):
     host, timeout, retries = None, 1.0, 3
     args = iter(argv)
@@ -73,6 +84,10 @@ def parse_args(argv):
         if value is None:
             usage_error(f"{arg} needs a value")
         if arg == "--host":
+            # Protocol 253 travels here over IPv4, to an address, not a name:
+            # there is nothing to look up.
+            if not is_ipv4(value):
+                usage_error(f"bad host (not a numeric IPv4 address): {value}")
             host = value
         elif arg == "--timeout":
             timeout = parse_timeout(value)
@@ -98,14 +113,6 @@ def step(what):
         yield
     except OSError as e:
         raise Failure(f"{what}: {e.strerror or e}") from None
-
-
-def resolve(host):
-    """The IPv4 address of `host`, as a string: '127.53.0.1'."""
-    # Protocol 253 is carried here over IPv4 only, so we ask for AF_INET.
-    with step(f"resolve {host}"):
-        infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_RAW)
-    return infos[0][4][0]
 
 
 # ANCHOR: open
@@ -181,10 +188,13 @@ def parse_reply(packet, address, ident):
     # words, so our message starts IHL * 4 bytes in -- 20, usually.
     if len(packet) < 20 or packet[0] >> 4 != 4:
         return None
-    # Bytes 12-15 are the source address: only the server we asked counts.
-    if packet[12:16] != socket.inet_aton(address):
+    header_length = (packet[0] & 0x0F) * 4
+    if not 20 <= header_length <= len(packet):
         return None
-    message = packet[(packet[0] & 0x0F) * 4:]
+    # Bytes 12-15 are the source address: only the server we asked counts.
+    if packet[12:16] != socket.inet_pton(socket.AF_INET, address):
+        return None
+    message = packet[header_length:]
     if len(message) < HEADER.size:
         return None
     kind, zero, their_ident = HEADER.unpack_from(message)
@@ -230,14 +240,13 @@ def exchange(sock, payload, address, timeout, retries):
 
 
 def main():
-    host, timeout, retries = parse_args(sys.argv[1:])
+    address, timeout, retries = parse_args(sys.argv[1:])
     # Ctrl-C (SIGINT) should just end the client, as it would a C program,
     # rather than raise KeyboardInterrupt in whichever line we happen to be.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         if sys.stdin is None or sys.stdout is None:  # started with fd 0 or 1 closed
             raise Failure("stdin and stdout must be open")
-        address = resolve(host)
         with open_socket() as sock:
             drop_privileges()
             payload = read_payload()

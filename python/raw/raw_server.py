@@ -37,6 +37,17 @@ def usage_error(message):
     sys.exit(2)
 
 
+def is_ipv4(text):
+    """A numeric IPv4 address in dotted-quad form, "127.53.0.1"."""
+    # inet_pton() turns that text into the 4 bytes of the address; it takes
+    # only four decimal numbers, no names, no "127.1" shorthand, no IPv6.
+    try:
+        socket.inet_pton(socket.AF_INET, text)
+        return True
+    except OSError:
+        return False
+
+
 def parse_args(argv):
     host = "127.0.0.1"
     args = iter(argv)
@@ -49,21 +60,15 @@ def parse_args(argv):
         host = next(args, None)
         if host is None:
             usage_error(f"{arg} needs a value")
+        # Protocol 253 travels here over IPv4, to an address, not a name:
+        # there is nothing to look up.
+        if not is_ipv4(host):
+            usage_error(f"bad host (not a numeric IPv4 address): {host}")
     return host
 
 
 class StartError(Exception):
     """The server could not start; the message is the one line to print."""
-
-
-def resolve(host):
-    """The IPv4 address of `host`, as a string: '127.53.0.1'."""
-    # Protocol 253 is carried here over IPv4 only, so we ask for AF_INET.
-    try:
-        infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_RAW)
-    except socket.gaierror as e:
-        raise StartError(f"resolve {host}: {e.strerror}") from None
-    return infos[0][4][0]
 
 
 # ANCHOR: open
@@ -128,12 +133,15 @@ def parse_request(packet, address):
     # words, so our message starts IHL * 4 bytes in -- 20, usually.
     if len(packet) < 20 or packet[0] >> 4 != 4:
         return None
+    header_length = (packet[0] & 0x0F) * 4
+    if not 20 <= header_length <= len(packet):
+        return None
     # Bytes 16-19 are the destination address. bind() sees to it that only
     # packets to our address come in -- but the socket existed for a moment
     # before bind(), and anything that arrived then is waiting in its queue.
-    if packet[16:20] != socket.inet_aton(address):
+    if packet[16:20] != socket.inet_pton(socket.AF_INET, address):
         return None
-    message = packet[(packet[0] & 0x0F) * 4:]
+    message = packet[header_length:]
     # Anything else with protocol 253 comes in here too, replies included: on
     # loopback, our own replies are packets like any other. Only a request
     # that follows the rules gets an answer.
@@ -148,8 +156,8 @@ def parse_request(packet, address):
 def answer_requests(sock, address):
     """Answer every well-formed request that comes in, forever."""
     while True:
-        # recvfrom() takes one packet -- IP header and all -- and the
-        # address it came from (the header's source address, bytes 12-15).
+        # recvfrom() takes one packet -- IP header and all -- and the address
+        # it came from (the header's source address, bytes 12-15).
         packet, (source, _) = sock.recvfrom(BUFSIZE)
         request = parse_request(packet, address)
         if request is None:
@@ -157,18 +165,17 @@ def answer_requests(sock, address):
         ident, payload = request
         log(f"{len(payload)} bytes from {source}")
         try:
-            # sendto() without the IP_HDRINCL option: we give it our
-            # message, and the kernel puts the IP header in front --
-            # protocol 253 (the socket's), source address ours, as bound.
-            # A failure loses this reply only: log it and go on.
+            # sendto() without the IP_HDRINCL option: we give it our message,
+            # and the kernel puts the IP header in front -- protocol 253 (the
+            # socket's), source address ours, as bound. A failure loses this
+            # reply only: log it and go on.
             sock.sendto(HEADER.pack(REPLY, 0, ident) + payload, (source, 0))
         except OSError as e:
             log(f"{source}: {e.strerror}")
 # ANCHOR_END: serve
 
 
-def serve(host):
-    address = resolve(host)
+def serve(address):
     with open_socket(address) as sock:
         drop_privileges()
 
@@ -201,13 +208,13 @@ def stop(signum, frame):
 
 
 def main():
-    host = parse_args(sys.argv[1:])
+    address = parse_args(sys.argv[1:])
     # Install the handlers before opening the socket, so they are in place by
     # the time anyone has seen the READY line. SIGINT is what Ctrl-C sends.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        serve(host)
+        serve(address)
     except Stopped as s:
         log(f"stopping on {s}")
         return 0
