@@ -484,16 +484,10 @@ static void run_pair(const struct pair_param *p, const struct kind_spec *spec,
     if (spec->addressing == ADDR_RAW) {
         /* Raw sockets need CAP_NET_RAW; each raw test gets a network namespace
          * of its own, so no other test's packets reach it. */
-        if (!raw_privileged()) {
-            snprintf(r->why, sizeof r->why, "needs CAP_NET_RAW (run as root)");
-            r->skipped = true;
+        int rc = raw_isolate(r->why, sizeof r->why);
+        r->skipped = rc == RAW_NOT_ROOT;
+        if (rc != 0)
             return;
-        }
-        if (private_netns() < 0) {
-            snprintf(r->why, sizeof r->why, "harness: cannot create a network namespace: %s",
-                     strerror(errno));
-            return;
-        }
     }
 
     if (pair_prepare(p, spec, c, &s, r->why, sizeof r->why) < 0)

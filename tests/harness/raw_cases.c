@@ -1,7 +1,9 @@
 /* raw_cases.c -- chapter 5's kinds: `raw` (the protocol-253 request/reply) and
  * `icmp` (ping), CONTRACT.md section 9. Every test that opens a raw socket
- * runs in a network namespace of its own (private_netns), so parallel tests
- * never see each other's packets; without root they are reported as skipped. */
+ * runs in a network namespace of its own, so parallel tests never see each
+ * other's packets, and from a checkout only root may enter, so a program that
+ * still needs its own files after giving up root fails (raw_isolate); without
+ * root they are reported as skipped. */
 #define _GNU_SOURCE
 #include "cases.h"
 #include "checks.h"
@@ -19,20 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Every raw check starts here: root, and a namespace of its own. Returns 0,
- * CHECK_SKIPPED or -1, with why. */
-static int raw_begin(char *why, size_t whylen)
-{
-    if (!raw_privileged()) {
-        snprintf(why, whylen, "needs CAP_NET_RAW (run as root)");
-        return CHECK_SKIPPED;
-    }
-    if (private_netns() < 0) {
-        snprintf(why, whylen, "harness: cannot create a network namespace: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
+_Static_assert(RAW_NOT_ROOT == CHECK_SKIPPED, "a raw check without root is skipped");
 
 /* ---- raw_server --------------------------------------------------------------- */
 
@@ -64,7 +53,7 @@ static int with_raw_server(const char *command,
                            int (*fn)(struct server *, const char *addr, char *, size_t), char *why,
                            size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     if (rc)
         return rc;
     struct server s;
@@ -128,7 +117,7 @@ static int check_bound(const char *command, char *why, size_t whylen)
 
 static int check_raw_sigint(const char *command, char *why, size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     if (rc)
         return rc;
     struct server s;
@@ -143,7 +132,7 @@ static int check_raw_sigint(const char *command, char *why, size_t whylen)
 /* Without CAP_NET_RAW: exit 1 with one line, for a server or a client. */
 static int check_unprivileged(const char *command, char *why, size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     if (rc)
         return rc;
     char addr[32];
@@ -164,7 +153,7 @@ static int check_unprivileged(const char *command, char *why, size_t whylen)
 
 static int check_client_oversize(const char *command, char *why, size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     if (rc)
         return rc;
     char big[RAW_MAX_PAYLOAD + 2], status[96];
@@ -185,7 +174,7 @@ static int check_client_oversize(const char *command, char *why, size_t whylen)
 /* Nobody answers: after its retries, one line and exit 1. */
 static int check_client_no_reply(const char *command, char *why, size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     if (rc)
         return rc;
     char addr[32];
@@ -244,7 +233,7 @@ static int answer_with_decoys(const char *addr, struct started *client, char *wh
 
 static int check_client_decoys(const char *command, char *why, size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     if (rc)
         return rc;
     char addr[32], status[96];
@@ -321,7 +310,7 @@ static int ping_once(const char *command, const char *host, const char *count, c
 
 static int check_ping_v4(const char *command, char *why, size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     struct ran r;
     char status[96];
     if (rc || ping_once(command, "127.0.0.1", "3", "2", &r, why, whylen) < 0)
@@ -342,7 +331,7 @@ static int check_ping_v4(const char *command, char *why, size_t whylen)
  * a usage error (exit 2), which the grid shows as unsupported. */
 static int check_ping_v6(const char *command, char *why, size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     struct ran r;
     char status[96];
     if (rc || ping_once(command, "::1", "2", "2", &r, why, whylen) < 0)
@@ -365,7 +354,7 @@ static int check_ping_v6(const char *command, char *why, size_t whylen)
 /* The namespace's kernel ignores echo requests: every one times out. */
 static int check_ping_no_reply(const char *command, char *why, size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     struct ran r;
     char status[96];
     if (rc)
@@ -395,7 +384,7 @@ static int check_ping_no_reply(const char *command, char *why, size_t whylen)
 static int unprivileged_ping(const char *command, const char *range, struct ran *r, char *why,
                              size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     if (rc)
         return rc;
     if (range && netns_sysctl("net/ipv4/ping_group_range", range) < 0) {
@@ -497,7 +486,7 @@ const struct kind_spec RAW_SPEC = {
  * (--count 2) must print them, decoded, and exit 0. */
 static int check_sniffer_sees(const char *command, char *why, size_t whylen)
 {
-    int rc = raw_begin(why, whylen);
+    int rc = raw_isolate(why, whylen);
     if (rc)
         return rc;
     struct server s;

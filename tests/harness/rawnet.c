@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -16,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -44,6 +47,49 @@ int private_netns(void)
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+/* mkdir that accepts a directory already there. */
+static int ensure_dir(const char *path, mode_t mode)
+{
+    return mkdir(path, mode) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+int root_only_checkout(void)
+{
+    char here[PATH_MAX], top[PATH_MAX + 64], view[PATH_MAX + 80];
+    if (getcwd(here, sizeof here) == NULL)
+        return -1;
+    snprintf(top, sizeof top, "%s/%s", here, ROOT_ONLY_DIR);
+    snprintf(view, sizeof view, "%s/checkout", top);
+    /* Our mounts stay in our namespace: nothing propagates back to the host. */
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return -1;
+    if (ensure_dir("build", 0755) < 0 || ensure_dir("build/interop", 0755) < 0 ||
+        ensure_dir(ROOT_ONLY_DIR, 0755) < 0)
+        return -1;
+    if (mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k") < 0 ||
+        ensure_dir(view, 0755) < 0 || mount(here, view, NULL, MS_BIND, NULL) < 0)
+        return -1;
+    return chdir(view);
+}
+
+int raw_isolate(char *why, size_t whylen)
+{
+    if (!raw_privileged()) {
+        snprintf(why, whylen, "needs CAP_NET_RAW (run as root)");
+        return RAW_NOT_ROOT;
+    }
+    if (private_netns() < 0) {
+        snprintf(why, whylen, "harness: cannot create a network namespace: %s", strerror(errno));
+        return -1;
+    }
+    if (root_only_checkout() < 0) {
+        snprintf(why, whylen, "harness: cannot mount a root-only view of the checkout: %s",
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 void own_loopback(char *buf, size_t len)

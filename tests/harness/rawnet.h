@@ -17,6 +17,24 @@ int raw_privileged(void);
  * namespace of its own, with its loopback interface up. Returns 0 or -1. */
 int private_netns(void);
 
+/* Where root_only_checkout mounts its directory, relative to the checkout. */
+#define ROOT_ONLY_DIR "build/interop/root-only"
+
+/* Moves this test process (and every program it starts) into a mount
+ * namespace of its own in which the checkout, the current directory, is seen
+ * again below a directory that only root may enter (ROOT_ONLY_DIR, a tmpfs of
+ * mode 0700), and makes that view the current directory. A program that gives
+ * up root and then opens one of its own files by absolute path fails here, as
+ * it would in a checkout under /root. Returns 0 or -1. */
+int root_only_checkout(void);
+
+/* Where every raw test starts: checks that this process is root, then moves it
+ * into a network namespace of its own (private_netns) and a root-only view of
+ * the checkout (root_only_checkout). Returns 0, RAW_NOT_ROOT (the test is
+ * skipped) or -1, with why. */
+#define RAW_NOT_ROOT 1
+int raw_isolate(char *why, size_t whylen);
+
 /* An address on 127.0.0.0/8 for this test process alone ("127.53.x.y"). */
 void own_loopback(char *buf, size_t len);
 

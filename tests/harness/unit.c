@@ -3,7 +3,10 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -497,4 +500,34 @@ Test(rawnet, a_private_namespace_sees_no_packets_from_outside)
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "the namespaced socket saw a packet from outside (status %d)", status);
+}
+
+/* The view raw tests run in: after root_only_checkout, a process that gave up
+ * root can no longer open a file of the checkout by its absolute path (the way
+ * the JVM finds its classes), though root can, and so can a relative path,
+ * which starts from the current directory and never passes the locked one. */
+Test(rawnet, the_root_only_checkout_locks_out_absolute_paths_after_setuid)
+{
+    if (!raw_privileged())
+        cr_skip_test("needs root");
+    const struct passwd *nobody = getpwnam("nobody");
+    cr_assert_not_null(nobody);
+    pid_t pid = fork();
+    if (pid == 0) {
+        const char *file = "tests/interop/implementations.tsv";
+        char here[PATH_MAX], absolute[PATH_MAX + 64];
+        if (root_only_checkout() < 0 || getcwd(here, sizeof here) == NULL)
+            _exit(2);
+        snprintf(absolute, sizeof absolute, "%s/%s", here, file);
+        int as_root = open(absolute, O_RDONLY);
+        if (as_root < 0 || setgid(nobody->pw_gid) < 0 || setuid(nobody->pw_uid) < 0)
+            _exit(3);
+        int absolute_fd = open(absolute, O_RDONLY), absolute_errno = errno;
+        int relative_fd = open(file, O_RDONLY);
+        _exit(absolute_fd < 0 && absolute_errno == EACCES && relative_fd >= 0 ? 0 : 1);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "want: absolute path refused to nobody, relative path allowed (status %d)", status);
 }
