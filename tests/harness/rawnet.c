@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,23 +56,89 @@ static int ensure_dir(const char *path, mode_t mode)
     return mkdir(path, mode) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-int root_only_checkout(void)
+static bool is_octal(char c)
+{
+    return c >= '0' && c <= '7';
+}
+
+/* Undoes mountinfo's octal escapes ("\040" for a space) in place. */
+static void unescape_mountinfo(char *s)
+{
+    char *out = s;
+    for (; *s; s++) {
+        if (s[0] == '\\' && is_octal(s[1]) && is_octal(s[2]) && is_octal(s[3])) {
+            *out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *out++ = *s;
+        }
+    }
+    *out = '\0';
+}
+
+/* Whether the topmost mount at path propagates to other namespaces, as
+ * /proc/self/mountinfo says ("shared:N" among its optional fields): 1, 0, or
+ * -1 if there is no mount there. */
+static int mount_is_shared(const char *path)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (f == NULL)
+        return -1;
+    char line[8192], point[PATH_MAX];
+    int shared = -1;
+    while (fgets(line, sizeof line, f)) {
+        /* id parent major:minor root mount-point options [optional...] - ... */
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+            continue;
+        unescape_mountinfo(point);
+        char *dash = strstr(line, " - ");
+        if (strcmp(point, path) == 0 && dash) {
+            *dash = '\0';
+            shared = strstr(line, " shared:") != NULL; /* a later line is mounted on top */
+        }
+    }
+    fclose(f);
+    return shared;
+}
+
+/* Fails root_only_checkout with a reason and errno's text. */
+static int view_failed(const char *what, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "harness: root-only view of the checkout: %s: %s", what,
+             strerror(errno));
+    return -1;
+}
+
+int root_only_checkout(char *why, size_t whylen)
 {
     char here[PATH_MAX], top[PATH_MAX + 64], view[PATH_MAX + 80];
     if (getcwd(here, sizeof here) == NULL)
-        return -1;
+        return view_failed("getcwd", why, whylen);
     snprintf(top, sizeof top, "%s/%s", here, ROOT_ONLY_DIR);
     snprintf(view, sizeof view, "%s/checkout", top);
-    /* Our mounts stay in our namespace: nothing propagates back to the host. */
-    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return -1;
+    if (unshare(CLONE_NEWNS) < 0)
+        return view_failed("unshare(CLONE_NEWNS)", why, whylen);
+    /* Our mounts must stay in our namespace. Making every mount private does
+     * that; in a chroot, whose "/" is no mount, that fails, and we check
+     * instead that our tmpfs came out private (a mount under a shared parent
+     * is shared, and would have appeared on the host too: then undo it). */
+    bool all_private = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
     if (ensure_dir("build", 0755) < 0 || ensure_dir("build/interop", 0755) < 0 ||
         ensure_dir(ROOT_ONLY_DIR, 0755) < 0)
+        return view_failed("mkdir " ROOT_ONLY_DIR, why, whylen);
+    if (mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k") < 0)
+        return view_failed("mount tmpfs", why, whylen);
+    if (!all_private && mount_is_shared(top) != 0) {
+        umount2(top, 0);
+        snprintf(why, whylen, "harness: root-only view of the checkout: %s is on a shared "
+                 "mount in a chroot, and a mount there would reach the host", here);
         return -1;
-    if (mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k") < 0 ||
-        ensure_dir(view, 0755) < 0 || mount(here, view, NULL, MS_BIND, NULL) < 0)
-        return -1;
-    return chdir(view);
+    }
+    if (ensure_dir(view, 0755) < 0 || mount(here, view, NULL, MS_BIND, NULL) < 0)
+        return view_failed("bind mount", why, whylen);
+    if (chdir(view) < 0)
+        return view_failed("chdir", why, whylen);
+    return 0;
 }
 
 int raw_isolate(char *why, size_t whylen)
@@ -84,11 +151,8 @@ int raw_isolate(char *why, size_t whylen)
         snprintf(why, whylen, "harness: cannot create a network namespace: %s", strerror(errno));
         return -1;
     }
-    if (root_only_checkout() < 0) {
-        snprintf(why, whylen, "harness: cannot mount a root-only view of the checkout: %s",
-                 strerror(errno));
+    if (root_only_checkout(why, whylen) < 0)
         return -1;
-    }
     return 0;
 }
 

@@ -25,8 +25,8 @@ int private_netns(void);
  * again below a directory that only root may enter (ROOT_ONLY_DIR, a tmpfs of
  * mode 0700), and makes that view the current directory. A program that gives
  * up root and then opens one of its own files by absolute path fails here, as
- * it would in a checkout under /root. Returns 0 or -1. */
-int root_only_checkout(void);
+ * it would in a checkout under /root. Returns 0, or -1 with why. */
+int root_only_checkout(char *why, size_t whylen);
 
 /* Where every raw test starts: checks that this process is root, then moves it
  * into a network namespace of its own (private_netns) and a root-only view of

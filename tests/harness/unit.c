@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -515,9 +516,11 @@ Test(rawnet, the_root_only_checkout_locks_out_absolute_paths_after_setuid)
     pid_t pid = fork();
     if (pid == 0) {
         const char *file = "tests/interop/implementations.tsv";
-        char here[PATH_MAX], absolute[PATH_MAX + 64];
-        if (root_only_checkout() < 0 || getcwd(here, sizeof here) == NULL)
+        char here[PATH_MAX], absolute[PATH_MAX + 64], why[512];
+        if (root_only_checkout(why, sizeof why) < 0 || getcwd(here, sizeof here) == NULL) {
+            fprintf(stderr, "%s\n", why);
             _exit(2);
+        }
         snprintf(absolute, sizeof absolute, "%s/%s", here, file);
         int as_root = open(absolute, O_RDONLY);
         if (as_root < 0 || setgid(nobody->pw_gid) < 0 || setuid(nobody->pw_uid) < 0)
