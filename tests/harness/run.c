@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,19 +41,21 @@ const char *scratch_path(const struct scratch *s, const char *name, char *out, s
     return out;
 }
 
+/* nftw callback: removes one entry; directories come after their contents (FTW_DEPTH). */
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
 void scratch_remove(struct scratch *s)
 {
     if (!s->dir[0])
         return;
-    DIR *d = opendir(s->dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-                unlinkat(dirfd(d), e->d_name, 0);
-        closedir(d);
-    }
-    rmdir(s->dir);
+    /* FTW_PHYS: a symbolic link is removed itself, never followed. */
+    if (nftw(s->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+        fprintf(stderr, "harness: cannot remove %s: %s\n", s->dir, strerror(errno));
     s->dir[0] = '\0';
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -254,8 +255,30 @@ Test(proc, server_start_fails_cleanly_without_a_ready_line)
     cr_assert(strstr(why, "malformed READY line"), "%s", why);
     cr_assert_eq(server_start(&s, "sleep 5", NULL, err, 100, why, sizeof why), -1);
     cr_assert(strstr(why, "no READY line within 100 ms"), "%s", why);
+    char dir[sizeof tmp.dir];
+    snprintf(dir, sizeof dir, "%s", tmp.dir); /* scratch_remove blanks tmp.dir */
     scratch_remove(&tmp);
-    cr_assert_eq(access(tmp.dir, F_OK), -1, "scratch directory left behind");
+    cr_assert_eq(access(dir, F_OK), -1, "scratch directory %s left behind", dir);
+}
+
+/* A scratch directory goes with everything in it, subdirectories too (a unix
+ * client's TMPDIR is one), and symbolic links are removed, not followed. */
+Test(scratch, removes_nested_directories_and_not_what_links_point_to)
+{
+    struct scratch tmp, outside;
+    char path[320], dir[sizeof tmp.dir], kept[320];
+    cr_assert_eq(scratch_create(&tmp), 0);
+    cr_assert_eq(scratch_create(&outside), 0);
+    cr_assert_eq(write_file(scratch_path(&outside, "kept", kept, sizeof kept), "x", 1), 0);
+    cr_assert_eq(mkdir(scratch_path(&tmp, "client-tmp", path, sizeof path), 0700), 0);
+    cr_assert_eq(mkdir(scratch_path(&tmp, "client-tmp/deeper", path, sizeof path), 0700), 0);
+    cr_assert_eq(write_file(scratch_path(&tmp, "client-tmp/deeper/file", path, sizeof path), "x", 1), 0);
+    cr_assert_eq(symlink(outside.dir, scratch_path(&tmp, "link", path, sizeof path)), 0);
+    snprintf(dir, sizeof dir, "%s", tmp.dir);
+    scratch_remove(&tmp);
+    cr_expect_eq(access(dir, F_OK), -1, "scratch directory %s left behind", dir);
+    cr_expect_eq(access(kept, F_OK), 0, "removing a link removed what it points to");
+    scratch_remove(&outside);
 }
 
 /* ---- results -------------------------------------------------------------- */
