@@ -193,17 +193,15 @@ static int check_client_no_reply(const char *command, char *why, size_t whylen)
  * plays the server and answers each request three times: from another
  * address, then from the right address with another identifier, then
  * correctly. A client that takes the first two is matching on too little. */
-static int answer_with_decoys(const char *addr, struct started *client, char *why, size_t whylen)
+static int answer_with_decoys(int fd, const char *addr, struct started *client, char *why,
+                              size_t whylen)
 {
     static const char wrong[] = "a decoy's payload\n";
-    int fd = -1;
     unsigned char pkt[65536];
     long long deadline = now_ms() + READY_TIMEOUT_MS;
     int rc = -1;
     snprintf(why, whylen, "the client's request never arrived");
-    /* an unbound raw socket: it sees the client's request */
-    fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, RAW_PROTO);
-    while (fd >= 0 && poll_until(fd, POLLIN, deadline) == 0) {
+    while (poll_until(fd, POLLIN, deadline) == 0) {
         ssize_t n = recv(fd, pkt, sizeof pkt, 0);
         size_t ihl = n > 0 ? (size_t)(pkt[0] & 0x0f) * 4 : 0;
         if (n < 0 || (size_t)n < ihl + 4 || pkt[ihl] != 1)
@@ -222,8 +220,6 @@ static int answer_with_decoys(const char *addr, struct started *client, char *wh
         rc = 0;
         break;
     }
-    if (fd >= 0)
-        close(fd);
     if (rc == 0 && !finish_program(client, 20000)) {
         snprintf(why, whylen, "the client did not finish within 20 s");
         rc = -1;
@@ -239,11 +235,22 @@ static int check_client_decoys(const char *command, char *why, size_t whylen)
     char addr[32], status[96];
     struct started client;
     own_loopback(addr, sizeof addr);
-    if (start_program(&client, command,
-                      (const char *[]){"--host", addr, "--timeout", "2", "--retries", "0", NULL},
-                      LINE, strlen(LINE), why, whylen) < 0)
+    /* An unbound raw socket sees the client's request; it is opened before the
+     * client starts, so a fast client's first packet cannot come too early.
+     * The long timeout only matters to a client that fails. */
+    int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, RAW_PROTO);
+    if (fd < 0) {
+        snprintf(why, whylen, "harness: raw socket: %s", strerror(errno));
         return -1;
-    rc = answer_with_decoys(addr, &client, why, whylen);
+    }
+    if (start_program(&client, command,
+                      (const char *[]){"--host", addr, "--timeout", "10", "--retries", "0", NULL},
+                      LINE, strlen(LINE), why, whylen) < 0) {
+        close(fd);
+        return -1;
+    }
+    rc = answer_with_decoys(fd, addr, &client, why, whylen);
+    close(fd);
     if (rc == 0 && (!child_exited_with(&client.r.proc, 0) || client.r.outlen != strlen(LINE) ||
                     memcmp(client.r.out, LINE, strlen(LINE)))) {
         snprintf(why, whylen, "after two decoy replies and the real one: %s, printed \"%.*s\"; "
