@@ -533,7 +533,10 @@ static void record(const char *kind, const char *role, const char *lang, const c
     snprintf(res.peer, sizeof res.peer, "%s", peer);
     snprintf(res.name, sizeof res.name, "%s", name);
     snprintf(res.status, sizeof res.status, "%s", status);
-    snprintf(res.detail, sizeof res.detail, "%s", strcmp(status, "pass") ? why : "");
+    if (strcmp(status, "pass"))
+        snprintf(res.detail, sizeof res.detail, "%s", why);
+    else if (warnings()[0])
+        snprintf(res.detail, sizeof res.detail, "warning: %s", warnings());
     results_append(results_path(), &res);
 }
 

@@ -49,6 +49,15 @@ void results_print_grid(const struct results *rs, const char *kind, FILE *out);
  * failures. */
 size_t results_print_summary(const struct results *rs, FILE *out);
 
+/* Warnings of the current test (each test is a process of its own): a strict
+ * figure of the contract was missed while the generous deadline that decides
+ * pass or fail was met. Recorded with a passing result, never a failure. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "" if there was none; warnings are separated by "; ". */
+const char *warnings(void);
+/* Whether a result carries a warning (a pass whose detail starts "warning: "). */
+int result_has_warning(const struct result *r);
+
 /* Replaces tabs, newlines and control characters with spaces (in place). */
 void one_line(char *s);
 

@@ -101,6 +101,7 @@ static int start_until_ready(struct server *s, const char *command, const char *
         goto fail;
     }
     s->out = pipefd[0];
+    long long started = now_ms();
     if (child_start(&s->proc, argv, (struct stdio_fds){-1, pipefd[1], err}) < 0) {
         snprintf(why, whylen, "cannot start %s: %s", command, strerror(errno));
         goto fail;
@@ -117,6 +118,7 @@ static int start_until_ready(struct server *s, const char *command, const char *
                  timeout_ms, child_describe(&s->proc, status, sizeof status), s->ready_line);
         goto fail;
     }
+    s->ready_ms = (long)(now_ms() - started);
     if (parse ? ready_parse(s->ready_line, &s->addr) < 0 : strncmp(s->ready_line, "READY ", 6)) {
         snprintf(why, whylen, "malformed READY line: \"%s\"", s->ready_line);
         goto fail;
@@ -175,15 +177,27 @@ static size_t drain(int fd, char *buf, size_t len)
     return used;
 }
 
+long stop_deadline_ms(const struct server *s, int contract_ms)
+{
+    long floor = 2L * contract_ms, scaled = STOP_STARTUP_FACTOR * s->ready_ms;
+    return scaled > floor ? scaled : floor;
+}
+
 int server_stop(struct server *s, int sig, int timeout_ms, char *why, size_t whylen)
 {
     char status[96], extra[256];
+    long deadline = stop_deadline_ms(s, timeout_ms);
+    long long sent = now_ms();
     child_signal(&s->proc, sig);
-    if (!child_wait(&s->proc, timeout_ms)) {
-        snprintf(why, whylen, "server still running %d ms after %s", timeout_ms,
-                 sigabbrev_np(sig));
+    if (!child_wait(&s->proc, (int)deadline)) {
+        snprintf(why, whylen, "server still running %ld ms after %s (the contract says %d ms; "
+                 "it started in %ld ms)", deadline, sigabbrev_np(sig), timeout_ms, s->ready_ms);
         return -1;
     }
+    long took = (long)(now_ms() - sent);
+    if (took > timeout_ms)
+        warn("stopped %ld ms after SIG%s, past the contract's %d ms (it started in %ld ms)", took,
+             sigabbrev_np(sig), timeout_ms, s->ready_ms);
     if (!child_exited_with(&s->proc, 0)) {
         snprintf(why, whylen, "server stopped by SIG%s ended with %s, not exit 0",
                  sigabbrev_np(sig), child_describe(&s->proc, status, sizeof status));

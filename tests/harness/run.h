@@ -38,7 +38,14 @@ struct server {
     char err_path[320]; /* its stderr, a file */
     char ready_line[512];
     struct ready addr;
+    long ready_ms; /* from start to its READY line: this runtime's start-up under the current load */
 };
+
+/* How long a server may take to stop before it fails (CONTRACT.md, "Deadlines"):
+ * the contract's figure doubled, or STOP_STARTUP_FACTOR times its own measured
+ * start-up, whichever is longer. Past the contract's figure alone it is a warning. */
+#define STOP_STARTUP_FACTOR 3
+long stop_deadline_ms(const struct server *s, int contract_ms);
 
 /* Starts `command extra...`, stderr to err_path, and waits up to timeout_ms
  * for its READY line. Returns 0 when it is ready; otherwise -1 with the reason
@@ -55,8 +62,10 @@ int watcher_start(struct server *s, const char *command, const char *const extra
  * timeout_ms), NUL-terminated. Returns the number of bytes read. */
 long read_rest(int fd, char *buf, size_t len, int timeout_ms);
 
-/* Sends sig and checks the contract: the server exits 0 within timeout_ms and
- * printed nothing after its READY line. Returns 0, or -1 with why. */
+/* Sends sig and checks the contract: the server exits 0 within timeout_ms (the
+ * contract's figure; stop_deadline_ms says how far past it a loaded machine may
+ * take it, with a warning) and printed nothing after its READY line. Returns 0,
+ * or -1 with why. */
 int server_stop(struct server *s, int sig, int timeout_ms, char *why, size_t whylen);
 
 /* Kills the server's process group if still running and closes its stdout. */

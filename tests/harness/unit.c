@@ -281,6 +281,81 @@ Test(scratch, removes_nested_directories_and_not_what_links_point_to)
     scratch_remove(&outside);
 }
 
+/* ---- deadlines: they still fail a broken program (CONTRACT.md, "Deadlines") --- */
+
+#define MUTANTS "tests/harness/mutants/"
+
+/* Starts a mutant server, stops it with SIGTERM under the contract's 1 s, and
+ * returns server_stop's verdict; why says what happened, warnings() any warning. */
+static int stop_mutant(const char *command, char *why, size_t whylen)
+{
+    struct scratch tmp;
+    struct server s;
+    char err[320];
+    cr_assert_eq(scratch_create(&tmp), 0);
+    cr_assert_eq(server_start(&s, command, NULL, scratch_path(&tmp, "err", err, sizeof err),
+                              READY_TIMEOUT_MS, why, whylen), 0, "%s: %s", command, why);
+    int rc = server_stop(&s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+    server_cleanup(&s);
+    scratch_remove(&tmp);
+    return rc;
+}
+
+Test(deadlines, a_prompt_stop_passes_without_a_warning)
+{
+    char why[512] = "";
+    cr_assert_eq(stop_mutant(MUTANTS "stops_at_once.sh", why, sizeof why), 0, "%s", why);
+    cr_assert_str_eq(warnings(), "");
+}
+
+Test(deadlines, a_server_that_ignores_sigterm_fails)
+{
+    char why[512] = "";
+    cr_assert_eq(stop_mutant(MUTANTS "ignores_term.sh", why, sizeof why), -1);
+    cr_assert(strstr(why, "still running"), "%s", why);
+}
+
+Test(deadlines, a_server_that_needs_5_s_to_stop_fails)
+{
+    char why[512] = "";
+    cr_assert_eq(stop_mutant(MUTANTS "stops_late.sh 5", why, sizeof why), -1);
+    cr_assert(strstr(why, "still running"), "%s", why);
+}
+
+Test(deadlines, a_stop_past_the_contract_but_within_the_deadline_is_a_warning)
+{
+    char why[512] = "";
+    cr_assert_eq(stop_mutant(MUTANTS "stops_late.sh 1.3", why, sizeof why), 0, "%s", why);
+    cr_assert(strstr(warnings(), "past the contract's 1000 ms"), "warnings: \"%s\"", warnings());
+}
+
+/* The deadline grows with the server's own start-up: 1 s to start buys 3 s to stop. */
+Test(deadlines, a_slow_starter_gets_three_times_its_start_up)
+{
+    char why[512] = "";
+    cr_assert_eq(stop_mutant(MUTANTS "starts_slowly.sh 1 2.3", why, sizeof why), 0, "%s", why);
+    cr_assert_neq(warnings()[0], '\0');
+}
+
+Test(deadlines, stop_deadline_is_the_larger_of_the_floor_and_the_scaled_start_up)
+{
+    struct server s = {.ready_ms = 100};
+    cr_assert_eq(stop_deadline_ms(&s, 1000), 2000);
+    s.ready_ms = 4000;
+    cr_assert_eq(stop_deadline_ms(&s, 1000), 12000);
+}
+
+Test(deadlines, a_client_that_never_exits_is_killed_and_fails)
+{
+    struct child c;
+    long long start = now_ms();
+    cr_assert_not(run_to_end(&c, "sleep 60", NULL, NULL, NULL, NULL, 500));
+    cr_assert_lt(now_ms() - start, 5000);
+    char status[96];
+    cr_assert(c.reaped && WIFSIGNALED(c.status), "the client was not killed: %s",
+              child_describe(&c, status, sizeof status));
+}
+
 /* ---- results -------------------------------------------------------------- */
 
 Test(results, round_trip_through_the_file_and_json)
