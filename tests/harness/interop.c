@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cases.h"
+#include "progress.h"
 #include "compare.h"
 #include "results.h"
 #include "run.h"
@@ -638,6 +639,37 @@ ParameterizedTest(struct check_param *p, checks, contract, .timeout = 120)
 }
 
 /* ---- the runner ----------------------------------------------------------- */
+
+/* Progress, in the runner process: Criterion calls these hooks there as each
+ * test ends; a failure's own message is printed by Criterion as it happens. */
+static struct progress progress;
+
+/* The number of tests to come: Criterion asks for the parameters where it
+ * needs them, so the runner counts them itself. */
+static size_t planned_tests(void)
+{
+    size_t pairs = 0, checks = 0;
+    cr_free(make_pair_params(&pairs));
+    cr_free(make_check_params(&checks));
+    return pairs + checks;
+}
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+    (void)set;
+    progress_begin(&progress, "interop", planned_tests(), stderr, isatty(STDERR_FILENO), now_ms());
+}
+
+ReportHook(POST_TEST)(struct criterion_test_stats *stats)
+{
+    progress_step(&progress, stats->test_status == CR_STATUS_FAILED, now_ms());
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+    (void)stats;
+    progress_end(&progress, now_ms());
+}
 
 /* Writes results.json and prints the grid of every kind that ran. */
 static void report(void)

@@ -22,6 +22,7 @@
 #include "net.h"
 #include "payloads.h"
 #include "proc.h"
+#include "progress.h"
 #include "ready.h"
 #include "results.h"
 #include "run.h"
@@ -354,6 +355,38 @@ Test(deadlines, a_client_that_never_exits_is_killed_and_fails)
     char status[96];
     cr_assert(c.reaped && WIFSIGNALED(c.status), "the client was not killed: %s",
               child_describe(&c, status, sizeof status));
+}
+
+/* ---- progress --------------------------------------------------------------- */
+
+Test(progress, formats_counts_elapsed_and_an_estimate)
+{
+    struct progress p;
+    char line[160];
+    progress_begin(&p, "interop", 400, stderr, false, 0);
+    cr_assert_str_eq(progress_format(&p, 5000, line, sizeof line),
+                     "interop: 0/400 tests, 0 failed, 5s elapsed");
+    p.last_ms = 121000; /* so that a step prints nothing now */
+    for (int i = 0; i < 100; i++)
+        progress_step(&p, i == 7, 121000);
+    cr_assert_str_eq(progress_format(&p, 121000, line, sizeof line),
+                     "interop: 100/400 tests, 1 failed, 2m01s elapsed, about 6m03s left");
+}
+
+/* Off a terminal, a line only every PROGRESS_EVERY_MS, however many tests end. */
+Test(progress, prints_a_line_every_ten_seconds_when_not_a_terminal)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    struct progress p;
+    progress_begin(&p, "t", 1000, out, false, 0);
+    for (long long t = 0; t < 25000; t += 10)
+        progress_step(&p, false, t);
+    fflush(out);
+    cr_assert_eq(count_lines((const unsigned char *)text, len), 2, "%s", text);
+    fclose(out);
+    free(text);
 }
 
 /* ---- results -------------------------------------------------------------- */
