@@ -25,7 +25,14 @@ INTEROP_OUT := $(if $(SERVER)$(CLIENT),$(BUILD)/interop/custom,$(BUILD)/interop)
 # The book build's Python must not leave bytecode beside its sources.
 export PYTHONPYCACHEPREFIX := $(BUILD)/pycache
 
-.PHONY: all help toolchains examples $(LANGUAGES) harness test unit c-clang interop \
+# `python3` in the table is Debian's /usr/bin/python3: Debian's python3-*
+# packages install for it, and it starts in about 40 ms where a version
+# manager's shim earlier on PATH (pyenv's is a shell script) takes 250 ms, on
+# every one of the thousands of starts in a test run. build/bin comes first.
+PYTHON3 := /usr/bin/python3
+export PATH := $(BUILD)/bin:$(PATH)
+
+.PHONY: all help toolchains examples $(LANGUAGES) harness test test-suites unit c-clang interop \
         sanitize chapters chapter1 chapter2 chapter3 chapter4 chapter5 book book-check browser-test clean
 
 ## all: install missing toolchains, build every example, the harness and the book (the default)
@@ -38,6 +45,7 @@ help:
 ## toolchains: install missing compilers and libraries from Debian (needs root or sudo)
 toolchains:
 	@tools/ensure-toolchains
+	@mkdir -p $(BUILD)/bin && ln -sfn $(PYTHON3) $(BUILD)/bin/python3
 
 ## examples: build the examples in every language
 examples: $(LANGUAGES)
@@ -51,12 +59,20 @@ harness: toolchains
 	@$(MAKE) --no-print-directory -C tests/harness BUILD=$(TESTBIN)
 	@$(MAKE) --no-print-directory -C tests/relay BUILD=$(TESTBIN)
 
-## test: everything: harness unit tests, clang build, interop matrix, sanitizers, chapters, book
-test: unit c-clang interop sanitize chapters book-check browser-test
+## test: everything: unit tests, clang build, interop matrix, sanitizers, chapters, book; then nothing may be left behind
+test:
+	@mkdir -p $(BUILD)
+	@python3 tools/leftovers.py snapshot $(BUILD)/leftovers.json
+	@$(MAKE) --no-print-directory test-suites
+	@python3 tools/leftovers.py check $(BUILD)/leftovers.json
 
-## unit: the harness's own unit tests
+# What `make test` runs between its snapshot and its check.
+test-suites: unit c-clang interop sanitize chapters book-check browser-test
+
+## unit: the harness's own unit tests, and those of tools/
 unit: harness
 	$(TESTBIN)/unit --jobs=$(JOBS)
+	python3 -m unittest discover -s tools -p 'test_*.py'
 
 ## c-clang: build the C examples with clang too (-Wall -Wextra -Werror)
 c-clang: toolchains
