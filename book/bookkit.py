@@ -5,6 +5,8 @@ that chapters use instead of pasted code.
 Standard library only (any Python 3.11+).
 """
 
+import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,3 +147,53 @@ def is_multi_language(file_attr):
 def chapter_files(root):
     """The chapters' Markdown files, in book order (folders sort by number)."""
     return sorted(Path(root, "chapters").glob("*/README.md"))
+
+
+# ---- captured command output ------------------------------------------------
+
+def newest_mtime(paths, skip=("node_modules", ".git")):
+    """The latest modification time of any file under paths (files or folders),
+    not descending into folders named in skip; 0 if there is none."""
+    newest = 0.0
+    for top in paths:
+        top = Path(top)
+        if top.is_file():
+            newest = max(newest, top.stat().st_mtime)
+            continue
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if d not in skip]
+            for name in files:
+                try:
+                    newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime)
+                except OSError:
+                    pass  # removed while we looked
+    return newest
+
+
+class RunCache:
+    """The output of each command a chapter shows, kept in folder and used
+    again until something it may depend on (any file under inputs) is newer."""
+
+    def __init__(self, folder, inputs):
+        self.folder = Path(folder)
+        self.inputs = inputs
+        self._newest = None
+
+    def _path(self, command):
+        return self.folder / (hashlib.sha1(command.encode()).hexdigest()[:16] + ".txt")
+
+    def get(self, command):
+        path = self._path(command)
+        if not path.exists():
+            return None
+        if self._newest is None:
+            self._newest = newest_mtime(self.inputs)
+        if path.stat().st_mtime <= self._newest:
+            return None
+        text = path.read_text(encoding="utf-8")
+        first, _, output = text.partition("\n")
+        return output if first == command else None  # a hash collision is a miss
+
+    def put(self, command, output):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._path(command).write_text(f"{command}\n{output}", encoding="utf-8")

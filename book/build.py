@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bookkit import (LANGUAGES, LANGUAGE_NAMES, BookError, chapter_files,  # noqa: E402
-                     highlighter, is_multi_language, parse_directive, region_text,
+from bookkit import (LANGUAGES, LANGUAGE_NAMES, BookError, RunCache,  # noqa: E402
+                     chapter_files, highlighter, is_multi_language, parse_directive, region_text,
                      source_file)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,13 @@ OUT = ROOT / "build" / "book"
 HTML = OUT / "html"
 TITLE = "The Socket Book"
 RESULTS = ROOT / "build" / "interop" / "results.json"
+# A chapter's commands (`make chapterN`, the demo runner) run the examples, the
+# harness and what they build; their output is captured once and used again
+# until one of these changes. The interop results they print a grid from are
+# left out on purpose: a transcript shows the grid of its own day.
+RUN_INPUTS = [ROOT / d for d in ("c", "python", "java", "node", "haskell", "ruby", "tests",
+                                 "Makefile", "build/c", "build/java", "build/haskell",
+                                 "build/tests", "build/bin")]
 
 
 # ---- chapters -------------------------------------------------------------
@@ -112,6 +119,7 @@ class Context:
     command output already captured (each command runs once per build)."""
     sources: set = field(default_factory=set)
     runs: dict = field(default_factory=dict)
+    cache: RunCache = field(default_factory=lambda: RunCache(OUT / "runs", RUN_INPUTS))
 
 
 def fence(text, attrs):
@@ -150,6 +158,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 def run_md(attrs, ctx):
     """The real output of a command, run from the repository root."""
     command = attrs["command"]
+    if command not in ctx.runs and (cached := ctx.cache.get(command)) is not None:
+        ctx.runs[command] = cached
     if command not in ctx.runs:
         # As a reader would run it: not as a sub-make of `make book` (which would
         # add "Entering directory" lines to the output).
@@ -163,6 +173,7 @@ def run_md(attrs, ctx):
         if done.returncode != 0:
             raise BookError(f"{command!r} exited {done.returncode}:\n{output[-2000:]}")
         ctx.runs[command] = output
+        ctx.cache.put(command, output)
     return fence(f"$ {command}\n{ctx.runs[command]}", ".output")
 
 

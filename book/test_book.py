@@ -3,6 +3,7 @@
 usage: python3 -m unittest discover -s book -p 'test_*.py'
 """
 
+import os
 import sys
 import tempfile
 import unittest
@@ -191,6 +192,35 @@ class Checker(unittest.TestCase):
         (self.html / "preface.html").write_text("<main><p>words</p></main>")
         problems = check.chapter_problems(check.load_pages(self.html))
         self.assertEqual(problems, ["empty.html: a chapter with no listing"])
+
+
+class Runs(unittest.TestCase):
+    """A command's output is used again until one of its inputs is newer."""
+
+    def test_a_capture_is_reused_until_an_input_changes(self):
+        from bookkit import RunCache
+        with tempfile.TemporaryDirectory() as d:
+            source = Path(d) / "src" / "echo.c"
+            source.parent.mkdir()
+            source.write_text("int main;")
+            os.utime(source, (1000, 1000))
+            cache = RunCache(Path(d) / "runs", [source.parent])
+            self.assertIsNone(cache.get("make chapter2"))
+            cache.put("make chapter2", "READY 127.0.0.1:4000\n")
+            self.assertEqual(cache.get("make chapter2"), "READY 127.0.0.1:4000\n")
+            self.assertIsNone(cache.get("make chapter3"))
+            captured = next((Path(d) / "runs").iterdir()).stat().st_mtime
+            os.utime(source, (captured + 1, captured + 1))  # the source changes after the capture
+            self.assertIsNone(RunCache(Path(d) / "runs", [source.parent]).get("make chapter2"))
+
+    def test_newest_mtime_skips_node_modules(self):
+        from bookkit import newest_mtime
+        with tempfile.TemporaryDirectory() as d:
+            (Path(d) / "node_modules").mkdir()
+            (Path(d) / "a.js").write_text("")
+            (Path(d) / "node_modules" / "b.js").write_text("")
+            os.utime(Path(d) / "a.js", (2000, 2000))
+            self.assertEqual(newest_mtime([d]), 2000)
 
 
 if __name__ == "__main__":
