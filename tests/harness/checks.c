@@ -31,12 +31,18 @@ int start_program(struct started *p, const char *command, const char *const args
     int fds[3] = {open(in, O_RDONLY | O_CLOEXEC),
                   open(p->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600),
                   open(p->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
-    int rc = child_start(&p->r.proc, argv, (struct stdio_fds){fds[0], fds[1], fds[2]});
+    int rc = -1;
+    if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) /* never a quiet /dev/null */
+        snprintf(why, whylen, "harness: cannot open %s's stdin, stdout or stderr in %s", command,
+                 p->tmp.dir);
+    else
+        rc = child_start(&p->r.proc, argv, (struct stdio_fds){fds[0], fds[1], fds[2]});
     for (int i = 0; i < 3; i++)
         if (fds[i] >= 0)
             close(fds[i]);
     if (rc < 0) {
-        snprintf(why, whylen, "cannot start %s", command);
+        if (fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0)
+            snprintf(why, whylen, "cannot start %s", command);
         started_cleanup(p);
     }
     return rc;

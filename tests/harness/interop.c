@@ -116,9 +116,10 @@ static int select_impls(struct selection *sel, char *err, size_t errlen)
     return 0;
 }
 
-/* The servers (or clients) of a kind: the outside one if given, else the references. */
+/* The servers (or clients) of a kind: the outside one if given, else the
+ * references. *out has room for every row of the table (impls_alloc). */
 static size_t impls_for(const struct selection *sel, const char *kind, const char *role,
-                        const struct impl *out[], size_t max)
+                        const struct impl **out)
 {
     bool server = !strcmp(role, "server");
     if (server ? sel->has_outside_server : sel->has_outside_client) {
@@ -126,10 +127,20 @@ static size_t impls_for(const struct selection *sel, const char *kind, const cha
         return 1;
     }
     size_t n = 0;
-    for (size_t i = 0; i < sel->table.len && n < max; i++)
+    for (size_t i = 0; i < sel->table.len; i++)
         if (!strcmp(sel->table.rows[i].kind, kind) && !strcmp(sel->table.rows[i].role, role))
             out[n++] = &sel->table.rows[i];
     return n;
+}
+
+/* Room for impls_for's answer: one entry per table row, and one more for an
+ * outside implementation. NULL (with err) if memory ran out. */
+static const struct impl **impls_alloc(const struct selection *sel, char *err, size_t errlen)
+{
+    const struct impl **a = calloc(sel->table.len + 1, sizeof *a);
+    if (!a)
+        snprintf(err, errlen, "harness: out of memory for %zu table rows", sel->table.len);
+    return a;
 }
 
 static bool kind_selected(const struct selection *sel, const char *kind)
@@ -178,7 +189,13 @@ static struct pair_param *make_pair_params(size_t *count)
     if (select_impls(&sel, err, sizeof err) < 0)
         return error_params(sizeof(struct pair_param), offsetof(struct pair_param, error), err, count);
 
-    const struct impl *servers[64], *clients[64];
+    const struct impl **servers = impls_alloc(&sel, err, sizeof err);
+    const struct impl **clients = servers ? impls_alloc(&sel, err, sizeof err) : NULL;
+    if (!clients) {
+        free(servers);
+        table_free(&sel.table);
+        return error_params(sizeof(struct pair_param), offsetof(struct pair_param, error), err, count);
+    }
     struct pair_param *params = NULL;
     size_t n = 0;
     bool any_cases = false;
@@ -189,15 +206,21 @@ static struct pair_param *make_pair_params(size_t *count)
         if (spec->ncases == 0)
             continue; /* a kind of single programs, like lookup */
         /* An outside server is tested against every reference client, and vice versa. */
-        size_t ns = impls_for(&sel, spec->kind, "server", servers, 64);
-        size_t nc = impls_for(&sel, spec->kind, "client", clients, 64);
+        size_t ns = impls_for(&sel, spec->kind, "server", servers);
+        size_t nc = impls_for(&sel, spec->kind, "client", clients);
         size_t add = ns * nc * spec->ncases;
         if (add == 0)
             continue; /* no servers or no clients of this kind in the table */
         any_cases = true;
         struct pair_param *grown = realloc(params, (n + add) * sizeof *grown);
-        if (!grown)
-            break;
+        if (!grown) {
+            free(params);
+            free(servers);
+            free(clients);
+            table_free(&sel.table);
+            return error_params(sizeof(struct pair_param), offsetof(struct pair_param, error),
+                                "harness: out of memory for the pair tests", count);
+        }
         params = grown;
         for (size_t s = 0; s < ns; s++)
             for (size_t c = 0; c < nc; c++)
@@ -211,6 +234,8 @@ static struct pair_param *make_pair_params(size_t *count)
                     snprintf(p->case_name, sizeof p->case_name, "%s", spec->cases[i].name);
                 }
     }
+    free(servers);
+    free(clients);
     table_free(&sel.table);
     if (n == 0 && !any_cases) { /* nothing to pair up: no tests, and that is fine */
         *count = 0;
@@ -574,8 +599,13 @@ static struct check_param *make_check_params(size_t *count)
     if (select_impls(&sel, err, sizeof err) < 0)
         return error_params(sizeof(struct check_param), offsetof(struct check_param, error), err, count);
 
-    const struct impl *impls[64];
+    const struct impl **impls = impls_alloc(&sel, err, sizeof err);
+    if (!impls) {
+        table_free(&sel.table);
+        return error_params(sizeof(struct check_param), offsetof(struct check_param, error), err, count);
+    }
     struct check_param *params = NULL;
+    bool out_of_memory = false;
     size_t n = 0;
     const char *roles[] = {"server", "client", "program"};
     bool outside = sel.has_outside_server || sel.has_outside_client;
@@ -586,14 +616,16 @@ static struct check_param *make_check_params(size_t *count)
         for (int r = 0; r < 3; r++) {
             /* With an outside implementation, only it is checked. */
             bool has = (r == 0 && sel.has_outside_server) || (r == 1 && sel.has_outside_client);
-            size_t ni = outside && !has ? 0 : impls_for(&sel, spec->kind, roles[r], impls, 64);
+            size_t ni = outside && !has ? 0 : impls_for(&sel, spec->kind, roles[r], impls);
             for (size_t i = 0; i < ni; i++)
                 for (size_t c = 0; c < spec->nchecks; c++) {
                     if (!check_applies(&spec->checks[c], roles[r]) || !lang_selected(&sel, impls[i]->lang))
                         continue;
                     struct check_param *grown = realloc(params, (n + 1) * sizeof *grown);
-                    if (!grown)
+                    if (!grown) {
+                        out_of_memory = true;
                         goto out;
+                    }
                     params = grown;
                     struct check_param *p = &params[n++];
                     *p = (struct check_param){.impl = *impls[i], .check_index = c};
@@ -602,7 +634,13 @@ static struct check_param *make_check_params(size_t *count)
         }
     }
 out:
+    free(impls);
     table_free(&sel.table);
+    if (out_of_memory) {
+        free(params);
+        return error_params(sizeof(struct check_param), offsetof(struct check_param, error),
+                            "harness: out of memory for the checks", count);
+    }
     if (n == 0) {
         free(params);
         return error_params(sizeof(struct check_param), offsetof(struct check_param, error),
@@ -683,9 +721,14 @@ static void report(void)
     snprintf(json, sizeof json, "%s/results.json", env_or("INTEROP_OUT", "build/interop"));
     if (results_write_json(&rs, json) < 0)
         fprintf(stderr, "interop: cannot write %s\n", json);
-    const char *kinds[16];
+    const char **kinds = calloc(rs.len + 1, sizeof *kinds); /* at most one kind per result */
+    if (!kinds) {
+        fprintf(stderr, "interop: out of memory for the grid\n");
+        results_free(&rs);
+        return;
+    }
     size_t nk = 0;
-    for (size_t i = 0; i < rs.len && nk < 16; i++) {
+    for (size_t i = 0; i < rs.len; i++) {
         bool seen = false;
         for (size_t k = 0; k < nk; k++)
             seen = seen || !strcmp(kinds[k], rs.items[i].kind);
@@ -699,6 +742,7 @@ static void report(void)
     }
     results_print_summary(&rs, stdout);
     printf("results: %s\n", json);
+    free(kinds);
     results_free(&rs);
 }
 

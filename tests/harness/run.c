@@ -230,7 +230,14 @@ bool run_to_end(struct child *c, const char *command, const char *const extra[],
     int in = open_file(in_path, O_RDONLY);
     int out = open_file(out_path, O_WRONLY | O_CREAT | O_TRUNC);
     int err = open_file(err_path, O_WRONLY | O_CREAT | O_TRUNC);
-    int started = child_start(c, argv, (struct stdio_fds){in, out, err});
+    int started = -1;
+    /* A file that cannot be opened is an error, never a quiet /dev/null. */
+    if ((in_path && in < 0) || (out_path && out < 0) || (err_path && err < 0))
+        fprintf(stderr, "harness: cannot open %s: %s\n",
+                in_path && in < 0 ? in_path : out_path && out < 0 ? out_path : err_path,
+                strerror(errno));
+    else
+        started = child_start(c, argv, (struct stdio_fds){in, out, err});
     for (int *fd = (int[]){in, out, err}, i = 0; i < 3; i++)
         if (fd[i] >= 0)
             close(fd[i]);
