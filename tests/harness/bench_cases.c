@@ -58,5 +58,9 @@ static const struct single_check BENCH_CHECKS[] = {
 static const char *const BENCH_DEMO[] = {"", NULL};
 
 const struct kind_spec BENCH_SPEC = {
-    "bench", NULL, 0, BENCH_CHECKS, sizeof BENCH_CHECKS / sizeof *BENCH_CHECKS, BENCH_DEMO, ADDR_INET, OUT_ECHO,
+    .kind = "bench",
+    KIND_CHECKS(BENCH_CHECKS),
+    .demo_args = BENCH_DEMO,
+    .addressing = ADDR_INET,
+    .output = OUT_ECHO,
 };

@@ -68,6 +68,10 @@ struct kind_spec {
     enum expected_output output;
 };
 
+/* For a kind_spec's designated initialisers: an array and its length. */
+#define KIND_CASES(array) .cases = (array), .ncases = sizeof(array) / sizeof *(array)
+#define KIND_CHECKS(array) .checks = (array), .nchecks = sizeof(array) / sizeof *(array)
+
 /* The kinds the harness can test; NULL if unknown. */
 const struct kind_spec *kind_spec_find(const char *kind);
 extern const struct kind_spec *const KIND_SPECS[];

@@ -162,6 +162,9 @@ static const struct single_check LOOKUP_CHECKS[] = {
 static const char *const LOOKUP_DEMO[] = {"--host localhost", "--host ::1", NULL};
 
 const struct kind_spec LOOKUP_SPEC = {
-    "lookup", NULL, 0, LOOKUP_CHECKS, sizeof LOOKUP_CHECKS / sizeof *LOOKUP_CHECKS, LOOKUP_DEMO,
-    ADDR_INET, OUT_ECHO,
+    .kind = "lookup",
+    KIND_CHECKS(LOOKUP_CHECKS),
+    .demo_args = LOOKUP_DEMO,
+    .addressing = ADDR_INET,
+    .output = OUT_ECHO,
 };

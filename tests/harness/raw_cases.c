@@ -444,8 +444,10 @@ static const struct single_check ICMP_DGRAM_CHECKS[] = {
 };
 
 const struct kind_spec ICMP_DGRAM_SPEC = {
-    "icmp-dgram", NULL, 0, ICMP_DGRAM_CHECKS, sizeof ICMP_DGRAM_CHECKS / sizeof *ICMP_DGRAM_CHECKS,
-    NULL, ADDR_RAW, OUT_ECHO,
+    .kind = "icmp-dgram",
+    KIND_CHECKS(ICMP_DGRAM_CHECKS),
+    .addressing = ADDR_RAW,
+    .output = OUT_ECHO,
 };
 
 static const struct single_check ICMP_CHECKS[] = {
@@ -460,8 +462,11 @@ static const struct single_check ICMP_CHECKS[] = {
 static const char *const ICMP_DEMO[] = {"--host 127.0.0.1 --count 3", NULL};
 
 const struct kind_spec ICMP_SPEC = {
-    "icmp", NULL, 0, ICMP_CHECKS, sizeof ICMP_CHECKS / sizeof *ICMP_CHECKS, ICMP_DEMO, ADDR_RAW,
-    OUT_ECHO,
+    .kind = "icmp",
+    KIND_CHECKS(ICMP_CHECKS),
+    .demo_args = ICMP_DEMO,
+    .addressing = ADDR_RAW,
+    .output = OUT_ECHO,
 };
 
 static const struct pair_case RAW_CASES[] = {
@@ -483,8 +488,11 @@ static const struct single_check RAW_CHECKS[] = {
 };
 
 const struct kind_spec RAW_SPEC = {
-    "raw", RAW_CASES, sizeof RAW_CASES / sizeof *RAW_CASES, RAW_CHECKS,
-    sizeof RAW_CHECKS / sizeof *RAW_CHECKS, NULL, ADDR_RAW, OUT_ECHO,
+    .kind = "raw",
+    KIND_CASES(RAW_CASES),
+    KIND_CHECKS(RAW_CHECKS),
+    .addressing = ADDR_RAW,
+    .output = OUT_ECHO,
 };
 
 /* ---- sniffer (a program) ------------------------------------------------------------ */
@@ -534,6 +542,8 @@ static const struct single_check SNIFFER_CHECKS[] = {
 };
 
 const struct kind_spec SNIFFER_SPEC = {
-    "sniffer", NULL, 0, SNIFFER_CHECKS, sizeof SNIFFER_CHECKS / sizeof *SNIFFER_CHECKS, NULL,
-    ADDR_RAW, OUT_ECHO,
+    .kind = "sniffer",
+    KIND_CHECKS(SNIFFER_CHECKS),
+    .addressing = ADDR_RAW,
+    .output = OUT_ECHO,
 };

@@ -234,6 +234,9 @@ static const struct single_check STREAM_CHECKS[] = {
 };
 
 const struct kind_spec STREAM_SPEC = {
-    "tcp", STREAM_CASES, sizeof STREAM_CASES / sizeof *STREAM_CASES,
-    STREAM_CHECKS, sizeof STREAM_CHECKS / sizeof *STREAM_CHECKS, NULL, ADDR_INET, OUT_ECHO,
+    .kind = "tcp",
+    KIND_CASES(STREAM_CASES),
+    KIND_CHECKS(STREAM_CHECKS),
+    .addressing = ADDR_INET,
+    .output = OUT_ECHO,
 };

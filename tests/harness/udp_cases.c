@@ -241,6 +241,9 @@ static const struct single_check UDP_CHECKS[] = {
 };
 
 const struct kind_spec UDP_SPEC = {
-    "udp", UDP_CASES, sizeof UDP_CASES / sizeof *UDP_CASES,
-    UDP_CHECKS, sizeof UDP_CHECKS / sizeof *UDP_CHECKS, NULL, ADDR_INET, OUT_ECHO,
+    .kind = "udp",
+    KIND_CASES(UDP_CASES),
+    KIND_CHECKS(UDP_CHECKS),
+    .addressing = ADDR_INET,
+    .output = OUT_ECHO,
 };

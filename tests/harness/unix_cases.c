@@ -943,8 +943,6 @@ SERVER_CHECKS(FDPASS)
 SERVER_CHECKS(PEERCRED)
 FOR_KIND(PEERCRED, check_nobody_credentials)
 
-#define CASES(n) n, sizeof n / sizeof *n
-#define CHECKS(n) n, sizeof n / sizeof *n
 
 static const struct pair_case STREAM_CASES[] = {
     {.name = "empty", .make = make_empty},
@@ -961,7 +959,11 @@ static const struct single_check STREAM_CHECKS[] = {
 };
 
 const struct kind_spec UNIX_STREAM_SPEC = {
-    "unix-stream", CASES(STREAM_CASES), CHECKS(STREAM_CHECKS), NULL, ADDR_UNIX, OUT_ECHO,
+    .kind = "unix-stream",
+    KIND_CASES(STREAM_CASES),
+    KIND_CHECKS(STREAM_CHECKS),
+    .addressing = ADDR_UNIX,
+    .output = OUT_ECHO,
 };
 
 static const struct pair_case DGRAM_CASES[] = {
@@ -981,7 +983,11 @@ static const struct single_check DGRAM_CHECKS[] = {
 };
 
 const struct kind_spec UNIX_DGRAM_SPEC = {
-    "unix-dgram", CASES(DGRAM_CASES), CHECKS(DGRAM_CHECKS), NULL, ADDR_UNIX, OUT_ECHO,
+    .kind = "unix-dgram",
+    KIND_CASES(DGRAM_CASES),
+    KIND_CHECKS(DGRAM_CHECKS),
+    .addressing = ADDR_UNIX,
+    .output = OUT_ECHO,
 };
 
 static const struct pair_case SEQPACKET_CASES[] = {
@@ -999,7 +1005,11 @@ static const struct single_check SEQPACKET_CHECKS[] = {
 };
 
 const struct kind_spec UNIX_SEQPACKET_SPEC = {
-    "unix-seqpacket", CASES(SEQPACKET_CASES), CHECKS(SEQPACKET_CHECKS), NULL, ADDR_UNIX, OUT_ECHO,
+    .kind = "unix-seqpacket",
+    KIND_CASES(SEQPACKET_CASES),
+    KIND_CHECKS(SEQPACKET_CHECKS),
+    .addressing = ADDR_UNIX,
+    .output = OUT_ECHO,
 };
 
 static const struct pair_case FDPASS_CASES[] = {
@@ -1016,7 +1026,11 @@ static const struct single_check FDPASS_CHECKS[] = {
 };
 
 const struct kind_spec FDPASS_SPEC = {
-    "fdpass", CASES(FDPASS_CASES), CHECKS(FDPASS_CHECKS), NULL, ADDR_UNIX, OUT_FILE,
+    .kind = "fdpass",
+    KIND_CASES(FDPASS_CASES),
+    KIND_CHECKS(FDPASS_CHECKS),
+    .addressing = ADDR_UNIX,
+    .output = OUT_FILE,
 };
 
 static const struct pair_case PEERCRED_CASES[] = {
@@ -1030,5 +1044,9 @@ static const struct single_check PEERCRED_CHECKS[] = {
 };
 
 const struct kind_spec PEERCRED_SPEC = {
-    "peercred", CASES(PEERCRED_CASES), CHECKS(PEERCRED_CHECKS), NULL, ADDR_UNIX, OUT_CRED,
+    .kind = "peercred",
+    KIND_CASES(PEERCRED_CASES),
+    KIND_CHECKS(PEERCRED_CHECKS),
+    .addressing = ADDR_UNIX,
+    .output = OUT_CRED,
 };
