@@ -266,6 +266,7 @@ ParameterizedTestParameters(pairs, echo)
 struct pair_run {
     bool ok, skipped;
     char why[2048];
+    char logs[256]; /* a failure's logs, kept under INTEROP_OUT/logs/ */
 };
 
 static void add_log(char *why, size_t whylen, const char *who, const char *path)
@@ -496,6 +497,50 @@ static int pair_check_leftovers(const struct kind_spec *spec, const struct pair_
     return 0;
 }
 
+/* Creates dir and its parents (mode 0755). Returns 0 or -1. */
+static int make_dirs(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* A failing pair keeps its programs' stderr in INTEROP_OUT/logs/<kind>/
+ * <server>-<client>-<case>/, named in results.json (the scratch directory is
+ * removed). Fills logs with the folder, or leaves it "" if nothing was kept. */
+static void keep_logs(const struct pair_param *p, const struct pair_setup *s, char *logs,
+                      size_t len)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/logs/%s/%s-%s-%s", env_or("INTEROP_OUT", "build/interop"),
+             p->kind, p->server.lang, p->client.lang, p->case_name);
+    if (make_dirs(dir) < 0) {
+        fprintf(stderr, "interop: cannot create %s: %s\n", dir, strerror(errno));
+        return;
+    }
+    const char *files[][2] = {{s->serr, "server.stderr"}, {s->cerr, "client.stderr"},
+                              {s->rerr, "relay.stderr"}};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        unsigned char *data;
+        size_t n;
+        char to[320];
+        if (!files[i][0][0] || read_file(files[i][0], 1 << 20, &data, &n) < 0)
+            continue; /* that program never ran */
+        snprintf(to, sizeof to, "%s/%s", dir, files[i][1]);
+        if (write_file(to, data, n) < 0)
+            fprintf(stderr, "interop: cannot write %s\n", to);
+        free(data);
+    }
+    snprintf(logs, len, "%s", dir);
+}
+
 /* Runs one server/client/case -- through the relay if the case says so --
  * and leaves nothing behind. */
 static void run_pair(const struct pair_param *p, const struct kind_spec *spec,
@@ -506,7 +551,7 @@ static void run_pair(const struct pair_param *p, const struct kind_spec *spec,
     struct child client;
     bool client_ran = false;
     r->ok = r->skipped = false;
-    r->why[0] = '\0';
+    r->why[0] = r->logs[0] = '\0';
     if (spec->addressing == ADDR_RAW) {
         /* Raw sockets need CAP_NET_RAW; each raw test gets a network namespace
          * of its own, so no other test's packets reach it. */
@@ -542,6 +587,8 @@ done:
             add_log(r->why, sizeof r->why, "relay", s.rerr);
         if (client_ran)
             add_log(r->why, sizeof r->why, "client", s.cerr);
+        if (s.tmp.dir[0] && !r->skipped)
+            keep_logs(p, &s, r->logs, sizeof r->logs);
     }
     server_cleanup(&s.relay);
     server_cleanup(&s.srv);
@@ -550,7 +597,8 @@ done:
 }
 
 static void record(const char *kind, const char *role, const char *lang, const char *peer,
-                   const char *name, const char *status, long ms, const char *why)
+                   const char *name, const char *status, long ms, const char *why,
+                   const char *logs)
 {
     struct result res = {.ms = ms};
     snprintf(res.kind, sizeof res.kind, "%s", kind);
@@ -563,7 +611,9 @@ static void record(const char *kind, const char *role, const char *lang, const c
         snprintf(res.detail, sizeof res.detail, "%s", why);
     else if (warnings()[0])
         snprintf(res.detail, sizeof res.detail, "warning: %s", warnings());
-    results_append(results_path(), &res);
+    snprintf(res.logs, sizeof res.logs, "%s", logs);
+    if (results_append(results_path(), &res) < 0)
+        fprintf(stderr, "interop: cannot append to %s: %s\n", results_path(), strerror(errno));
 }
 
 ParameterizedTest(struct pair_param *p, pairs, echo, .timeout = 180)
@@ -576,13 +626,13 @@ ParameterizedTest(struct pair_param *p, pairs, echo, .timeout = 180)
     struct pair_run r;
     run_pair(p, spec, &spec->cases[p->case_index], &r);
     record(p->kind, "pair", p->server.lang, p->client.lang, p->case_name,
-           r.ok ? "pass" : r.skipped ? "skipped" : "fail", (long)(now_ms() - start), r.why);
+           r.ok ? "pass" : r.skipped ? "skipped" : "fail", (long)(now_ms() - start), r.why, r.logs);
     if (r.skipped)
         cr_skip_test("%s server=%s client=%s case=%s: skipped: %s", p->kind, p->server.lang,
                      p->client.lang, p->case_name, r.why);
-    cr_assert(r.ok, "%s server=%s client=%s case=%s: %s\n    server: %s\n    client: %s",
+    cr_assert(r.ok, "%s server=%s client=%s case=%s: %s\n    server: %s\n    client: %s\n    logs: %s",
               p->kind, p->server.lang, p->client.lang, p->case_name, r.why, p->server.command,
-              p->client.command);
+              p->client.command, r.logs[0] ? r.logs : "(none kept)");
 }
 
 /* ---- checks of one program ------------------------------------------------ */
@@ -668,7 +718,7 @@ ParameterizedTest(struct check_param *p, checks, contract, .timeout = 120)
     int rc = spec->checks[p->check_index].run(p->impl.command, why, sizeof why);
     record(p->impl.kind, p->impl.role, p->impl.lang, "-", p->check,
            rc == 0 ? "pass" : rc == CHECK_SKIPPED ? "skipped" : rc == CHECK_UNSUPPORTED ? "unsupported" : "fail",
-           (long)(now_ms() - start), why);
+           (long)(now_ms() - start), why, "");
     if (rc == CHECK_SKIPPED || rc == CHECK_UNSUPPORTED) /* in the grid and summary, never a pass */
         cr_skip_test("%s %s %s, check %s: %s: %s", p->impl.kind, p->impl.lang, p->impl.role,
                      p->check, rc == CHECK_SKIPPED ? "skipped" : "unsupported", why);

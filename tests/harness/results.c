@@ -36,10 +36,11 @@ int results_append(const char *path, const struct result *r)
 {
     struct result copy = *r;
     one_line(copy.detail);
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%s\t%s\t%s\t%s\t%s\t%s\t%ld\t%s\n", copy.kind,
+    one_line(copy.logs);
+    char line[2048];
+    int n = snprintf(line, sizeof line, "%s\t%s\t%s\t%s\t%s\t%s\t%ld\t%s\t%s\n", copy.kind,
                      copy.role, copy.lang, copy.peer, copy.name, copy.status, copy.ms,
-                     copy.detail);
+                     copy.detail, copy.logs);
     if (n < 0 || (size_t)n >= sizeof line)
         return -1;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -73,6 +74,7 @@ static int parse_result_line(char *line, struct result *r)
     copy_str(r->status, sizeof r->status, f[5]);
     r->ms = strtol(f[6], NULL, 10);
     copy_str(r->detail, sizeof r->detail, f[7]);
+    copy_str(r->logs, sizeof r->logs, strsep(&line, "\t")); /* optional */
     return 0;
 }
 
@@ -95,8 +97,13 @@ int results_load(const char *path, struct results *out)
         if (parse_result_line(line, &r) < 0)
             continue; /* a torn line from a test that was killed mid-write */
         struct result *grown = realloc(out->items, (out->len + 1) * sizeof *grown);
-        if (!grown)
-            break;
+        if (!grown) {
+            fprintf(stderr, "results: out of memory after %zu results of %s\n", out->len, path);
+            free(line);
+            fclose(f);
+            results_free(out);
+            return -1;
+        }
         out->items = grown;
         out->items[out->len++] = r;
     }
@@ -160,6 +167,10 @@ int results_write_json(const struct results *rs, const char *path)
         json_string(f, r->status);
         fprintf(f, ", \"ms\": %ld, \"detail\": ", r->ms);
         json_string(f, r->detail);
+        if (r->logs[0]) {
+            fprintf(f, ", \"logs\": ");
+            json_string(f, r->logs);
+        }
         fputc('}', f);
     }
     fprintf(f, "\n  ]\n}\n");

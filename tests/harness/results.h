@@ -20,6 +20,7 @@ struct result {
     char status[16]; /* "pass", "fail", "unsupported" or "skipped" */
     long ms;
     char detail[512]; /* one line */
+    char logs[256];   /* a failure's kept logs (a folder), or "" */
 };
 
 struct results {
@@ -34,7 +35,8 @@ int results_begin(const char *path);
 /* Appends one outcome (a single write, so parallel tests do not interleave). */
 int results_append(const char *path, const struct result *r);
 
-/* Reads a results file. Returns 0, or -1 if it cannot be read. */
+/* Reads a results file. Returns 0, or -1 if it cannot be read (or memory ran
+ * out: then it says so on stderr). */
 int results_load(const char *path, struct results *out);
 void results_free(struct results *rs);
 

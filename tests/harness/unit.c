@@ -398,8 +398,9 @@ Test(results, round_trip_through_the_file_and_json)
     cr_assert_eq(scratch_create(&tmp), 0);
     scratch_path(&tmp, "results.tsv", path, sizeof path);
     cr_assert_eq(results_begin(path), 0);
-    struct result a = {"tcp", "pair", "c", "python", "line", "pass", 12, ""};
-    struct result b = {"tcp", "server", "c", "-", "help", "fail", 3, "want exit 0\n\"quoted\"\ttab"};
+    struct result a = {"tcp", "pair", "c", "python", "line", "pass", 12, "", ""};
+    struct result b = {"tcp", "server", "c", "-", "help", "fail", 3, "want exit 0\n\"quoted\"\ttab",
+                         "build/interop/logs/tcp/c-python-line"};
     cr_assert_eq(results_append(path, &a), 0);
     cr_assert_eq(results_append(path, &b), 0);
 
@@ -409,6 +410,8 @@ Test(results, round_trip_through_the_file_and_json)
     cr_assert_eq(strlen(rs.date), 20, "date \"%s\"", rs.date);
     cr_assert_str_eq(rs.items[1].detail, "want exit 0 \"quoted\" tab");
     cr_assert_eq(rs.items[0].ms, 12);
+    cr_assert_str_eq(rs.items[0].logs, "");
+    cr_assert_str_eq(rs.items[1].logs, "build/interop/logs/tcp/c-python-line");
 
     cr_assert_eq(results_write_json(&rs, scratch_path(&tmp, "r.json", json, sizeof json)), 0);
     unsigned char *data;
@@ -416,6 +419,8 @@ Test(results, round_trip_through_the_file_and_json)
     cr_assert_eq(read_file(json, 1 << 16, &data, &len), 0);
     const char *detail = "\"detail\": \"want exit 0 \\\"quoted\\\" tab\"";
     cr_assert(memmem(data, len, detail, strlen(detail)), "%.*s", (int)len, data);
+    const char *logs = "\"logs\": \"build/interop/logs/tcp/c-python-line\"";
+    cr_assert(memmem(data, len, logs, strlen(logs)), "%.*s", (int)len, data);
     const char *check = "\"type\": \"check\", \"role\": \"server\", \"lang\": \"c\"";
     cr_assert(memmem(data, len, check, strlen(check)), "%.*s", (int)len, data);
     free(data);
@@ -426,11 +431,11 @@ Test(results, round_trip_through_the_file_and_json)
 Test(results, grid_counts_cases_per_pair)
 {
     struct result items[] = {
-        {"tcp", "pair", "c", "ruby", "line", "pass", 1, ""},
-        {"tcp", "pair", "c", "c", "line", "pass", 1, ""},
-        {"tcp", "pair", "c", "c", "bytes", "pass", 1, ""},
-        {"tcp", "pair", "c", "ruby", "bytes", "fail", 1, "x"},
-        {"tcp", "server", "c", "-", "help", "pass", 1, ""},
+        {"tcp", "pair", "c", "ruby", "line", "pass", 1, "", ""},
+        {"tcp", "pair", "c", "c", "line", "pass", 1, "", ""},
+        {"tcp", "pair", "c", "c", "bytes", "pass", 1, "", ""},
+        {"tcp", "pair", "c", "ruby", "bytes", "fail", 1, "x", ""},
+        {"tcp", "server", "c", "-", "help", "pass", 1, "", ""},
     };
     struct results rs = {items, 5, "2026-01-01T00:00:00Z"};
     char *text = NULL;
