@@ -12,6 +12,7 @@ usage: python3 book/check.py [HTML_DIR]   (default build/book/html)
 import sys
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -33,9 +34,12 @@ class Node:
         return self.attrs.get("class", "").split()
 
     def walk(self):
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        """This node and every node below it, in document order."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
 
     def text_content(self):
         return "".join(t if isinstance(t, str) else t.text_content() for t in self.text)
@@ -87,6 +91,7 @@ class Page:
     path: Path
     root: Node
 
+    @cached_property
     def ids(self):
         return {n.attrs["id"] for n in self.root.walk() if "id" in n.attrs}
 
@@ -114,7 +119,7 @@ def link_problems(pages, html_dir):
                 if not file.exists():
                     problems.append(f"{name}: {attr}={ref!r}: no such file")
                 elif url.fragment:
-                    ids = pages[target].ids() if target in pages else set()
+                    ids = pages[target].ids if target in pages else set()
                     if unquote(url.fragment) not in ids:
                         problems.append(f"{name}: {attr}={ref!r}: no id {url.fragment!r} in {target}")
     return problems
@@ -181,8 +186,8 @@ def epub_problems(epub):
     return []
 
 
-def check(html_dir, root=ROOT):
-    pages = load_pages(html_dir)
+def check(html_dir, root=ROOT, pages=None):
+    pages = load_pages(html_dir) if pages is None else pages
     if not pages:
         return [f"{html_dir}: no pages: run make book"]
     return (link_problems(pages, html_dir) + listing_problems(pages, root) +
@@ -192,13 +197,14 @@ def check(html_dir, root=ROOT):
 
 def main(argv):
     html_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "build" / "book" / "html"
-    problems = check(html_dir)
+    pages = load_pages(html_dir)
+    problems = check(html_dir, pages=pages)
     for p in problems:
         print(f"book check: {p}", file=sys.stderr)
     if problems:
         print(f"book check: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-    print(f"book check: {len(load_pages(html_dir))} pages, links, listings and tabs OK")
+    print(f"book check: {len(pages)} pages, links, listings and tabs OK")
     return 0
 
 
