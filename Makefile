@@ -10,7 +10,7 @@
 LANGUAGES := c python java node haskell ruby
 BUILD   := $(CURDIR)/build
 TESTBIN := $(BUILD)/tests
-JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+JOBS    ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 2) )))
 
 # `make interop` options: only one kind, only some languages, or an outside
 # implementation to test (named LABEL in the grid).

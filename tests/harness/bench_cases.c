@@ -23,7 +23,7 @@ static double bench_line(const char *line, const char *label)
     return rate;
 }
 
-static int check_bench(const char *command, char *why, size_t whylen)
+static int check_bench(const void *context, const char *command, char *why, size_t whylen)
 {
     struct ran r;
     char status[96], lines[3][128] = {"", "", ""};
@@ -50,9 +50,9 @@ static int check_bench(const char *command, char *why, size_t whylen)
 }
 
 static const struct single_check BENCH_CHECKS[] = {
-    {"help", "program", check_help},
-    {"bad_flag", "program", check_bad_flag},
-    {"measures", "program", check_bench},
+    {"help", "program", check_help, NULL},
+    {"bad_flag", "program", check_bad_flag, NULL},
+    {"measures", "program", check_bench, NULL},
 };
 
 static const char *const BENCH_DEMO[] = {"", NULL};

@@ -27,8 +27,10 @@ struct pair_case {
 };
 
 /* A test of one program on its own; `role` is "server", "client", "program", or "any" for every role.
- * run() returns 0 (pass), -1 (fail) or CHECK_SKIPPED (this harness cannot run
- * it, e.g. it needs root), with the reason in why. */
+ * run(context, command, why, whylen) gets the row's context (what a check
+ * shared by several kinds needs to know about this one, or NULL) and returns
+ * 0 (pass), -1 (fail) or CHECK_SKIPPED (this harness cannot run it, e.g. it
+ * needs root), with the reason in why. */
 #define CHECK_SKIPPED 1
 /* ... or CHECK_UNSUPPORTED: the program says it does not do this (e.g. a ping
  * without IPv6), and why is its reason. Shown as "unsupported", never a pass. */
@@ -36,7 +38,8 @@ struct pair_case {
 struct single_check {
     const char *name;
     const char *role;
-    int (*run)(const char *command, char *why, size_t whylen);
+    int (*run)(const void *context, const char *command, char *why, size_t whylen);
+    const void *context;
 };
 
 /* How a pair's server and client find each other. */
@@ -76,6 +79,25 @@ struct kind_spec {
 const struct kind_spec *kind_spec_find(const char *kind);
 extern const struct kind_spec *const KIND_SPECS[];
 extern const size_t NKIND_SPECS;
+
+/* The arguments that say where a kind's program listens or sends: a
+ * NULL-terminated argv, and the same joined by spaces for a transcript. */
+struct where_args {
+    const char *argv[7];
+    char port[8];
+    char shown[700];
+};
+
+/* A server's: --host AT --port 0 (inet; AT NULL: --port 0 alone), --host AT
+ * (raw), or --path AT (unix), with --file FILE when the kind's server passes
+ * a file. spec NULL is an inet kind. The strings must outlive w. */
+void server_where(const struct kind_spec *spec, const char *at, const char *file,
+                  struct where_args *w);
+
+/* A client's, to reach host (and port) from a READY line: --host H --port P
+ * (inet; with_host false: --port P alone), --host H (raw) or --path H (unix). */
+void client_where(const struct kind_spec *spec, const char *host, int port, bool with_host,
+                  struct where_args *w);
 
 #define READY_TIMEOUT_MS 60000  /* a cold JVM on a 2-core machine with other loads (CONTRACT.md, "Deadlines") */
 #define CLIENT_TIMEOUT_MS 60000 /* 16 MiB through the slowest pair */

@@ -119,7 +119,7 @@ int expect_usage_error(const char *command, const char *const args[], char *why,
     return rc;
 }
 
-int check_help(const char *command, char *why, size_t whylen)
+int check_help(const void *context, const char *command, char *why, size_t whylen)
 {
     struct ran r;
     char status[96];
@@ -135,7 +135,7 @@ int check_help(const char *command, char *why, size_t whylen)
     return rc;
 }
 
-int check_bad_flag(const char *command, char *why, size_t whylen)
+int check_bad_flag(const void *context, const char *command, char *why, size_t whylen)
 {
     return expect_usage_error(command, (const char *[]){"--bogus", NULL}, why, whylen);
 }
@@ -161,7 +161,7 @@ int expect_one_line_error(struct ran *r, const char *situation, char *why, size_
     return 0;
 }
 
-int check_bad_port(const char *command, char *why, size_t whylen)
+int check_bad_port(const void *context, const char *command, char *why, size_t whylen)
 {
     const char *const *bad[] = {
         (const char *[]){"--port", "65536", NULL},
@@ -220,7 +220,7 @@ int finish_server(struct server *s, struct scratch *tmp, int rc, char *why, size
     return release_server(s, tmp, rc, why, whylen);
 }
 
-int check_sigint(const char *command, char *why, size_t whylen)
+int check_sigint(const void *context, const char *command, char *why, size_t whylen)
 {
     struct server s;
     struct scratch tmp;

@@ -70,13 +70,13 @@ int expect_usage_error(const char *command, const char *const args[], char *why,
 int expect_one_line_error(struct ran *r, const char *situation, char *why, size_t whylen);
 
 /* --help: usage on stdout, exit 0. */
-int check_help(const char *command, char *why, size_t whylen);
+int check_help(const void *context, const char *command, char *why, size_t whylen);
 
 /* An unknown flag: the usage rule. */
-int check_bad_flag(const char *command, char *why, size_t whylen);
+int check_bad_flag(const void *context, const char *command, char *why, size_t whylen);
 
 /* --port 65536, --port http, --port without a value: the usage rule each time. */
-int check_bad_port(const char *command, char *why, size_t whylen);
+int check_bad_port(const void *context, const char *command, char *why, size_t whylen);
 
 /* Starts a server on 127.0.0.1, port 0, its stderr in a new scratch
  * directory. Returns 0, or -1 with why and nothing left behind. */
@@ -92,6 +92,6 @@ int release_server(struct server *s, struct scratch *tmp, int rc, char *why, siz
 int finish_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen);
 
 /* SIGINT stops a server with exit 0 within a second. */
-int check_sigint(const char *command, char *why, size_t whylen);
+int check_sigint(const void *context, const char *command, char *why, size_t whylen);
 
 #endif

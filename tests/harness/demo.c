@@ -66,8 +66,7 @@ static int demo_stop(struct server *s, const char *prefix)
 
 /* Where a demonstration's server listens: its arguments, shown and passed. */
 struct demo_addr {
-    const char *args[7];
-    char shown[700];
+    struct where_args where;
     char sock[320], file[320];
 };
 
@@ -76,31 +75,19 @@ struct demo_addr {
 static void demo_server_addr(const struct kind_spec *spec, const struct impl *server,
                              struct scratch *tmp, struct demo_addr *a)
 {
-    if (!spec || spec->addressing == ADDR_INET) {
-        memcpy(a->args, (const char *[]){"--port", "0", NULL}, 3 * sizeof *a->args);
-        snprintf(a->shown, sizeof a->shown, "--port 0");
-        return;
-    }
-    if (spec->addressing == ADDR_RAW) { /* an address of the demo's own on loopback */
-        memcpy(a->args, (const char *[]){"--host", DEMO_RAW_HOST, NULL}, 3 * sizeof *a->args);
-        snprintf(a->shown, sizeof a->shown, "--host %s", DEMO_RAW_HOST);
-        return;
-    }
-    char name[64], content[128];
-    snprintf(name, sizeof name, "%s.sock", server->lang);
-    scratch_path(tmp, name, a->sock, sizeof a->sock);
-    memcpy(a->args, (const char *[]){"--path", a->sock, NULL}, 3 * sizeof *a->args);
-    snprintf(a->shown, sizeof a->shown, "--path %s", a->sock);
-    if (spec->output == OUT_FILE) {
+    enum addressing addressing = spec ? spec->addressing : ADDR_INET;
+    if (addressing == ADDR_UNIX) {
+        char name[64], content[128];
+        snprintf(name, sizeof name, "%s.sock", server->lang);
+        scratch_path(tmp, name, a->sock, sizeof a->sock);
         snprintf(content, sizeof content, "Read through a descriptor the %s fd_server opened.\n",
                  server->lang);
-        write_file(scratch_path(tmp, "passed.txt", a->file, sizeof a->file), content,
-                   strlen(content));
-        a->args[2] = "--file";
-        a->args[3] = a->file;
-        a->args[4] = NULL;
-        snprintf(a->shown, sizeof a->shown, "--path %s --file %s", a->sock, a->file);
+        if (spec->output == OUT_FILE)
+            write_file(scratch_path(tmp, "passed.txt", a->file, sizeof a->file), content,
+                       strlen(content));
     }
+    server_where(spec, addressing == ADDR_INET ? NULL : addressing == ADDR_RAW ? DEMO_RAW_HOST : a->sock,
+                 a->file, &a->where);
 }
 
 /* "srw------- path": the socket file's type and permissions, as ls shows them. */
@@ -124,8 +111,7 @@ static int demo_pair(const struct kind_spec *spec, const struct impl *server,
                      const struct impl *client, const struct pair_case *via, struct scratch *tmp)
 {
     char in[320], out[320], cerr[320], serr[320], rerr[320], status[96];
-    char message[128], port[8], to[300], relay_cmd[512], client_cmd[1024], shown[400];
-    bool unix_kind = spec && spec->addressing == ADDR_UNIX;
+    char message[128], to[300], relay_cmd[512], client_cmd[1024], shown[400];
     bool sends_stdin = !spec || spec->output == OUT_ECHO;
     snprintf(message, sizeof message, "Hello from the %s client!\n", client->lang);
     write_file(scratch_path(tmp, "stdin", in, sizeof in), message, strlen(message));
@@ -139,11 +125,11 @@ static int demo_pair(const struct kind_spec *spec, const struct impl *server,
     struct server s, relay = {.out = -1, .proc = {.pid = -1}};
     struct demo_addr addr;
     demo_server_addr(spec, server, tmp, &addr);
-    if (demo_start(&s, server->command, addr.args, addr.shown, serr, "server") < 0) {
+    if (demo_start(&s, server->command, addr.where.argv, addr.where.shown, serr, "server") < 0) {
         print_indented(serr, "  [server stderr] ");
         return -1;
     }
-    if (unix_kind && spec->output == OUT_ECHO && !strcmp(spec->kind, "unix-stream"))
+    if (spec && !strcmp(spec->kind, "unix-stream"))
         print_mode(addr.sock);
     const struct ready *target = &s.addr;
     if (via) {
@@ -159,20 +145,18 @@ static int demo_pair(const struct kind_spec *spec, const struct impl *server,
         }
         target = &relay.addr;
     }
-    snprintf(port, sizeof port, "%d", target->port);
     snprintf(client_cmd, sizeof client_cmd, "%s%s%s", client->command,
              via && via->client_args ? " " : "", via && via->client_args ? via->client_args : "");
-    bool raw_kind = spec && spec->addressing == ADDR_RAW;
-    const char *flag = unix_kind ? "--path" : raw_kind ? "--host" : "--port",
-               *value = unix_kind || raw_kind ? target->host : port;
+    struct where_args dest;
+    client_where(spec, target->host, target->port, false, &dest);
     if (sends_stdin)
-        printf("$ printf '%.*s\\n' | %s %s %s\n", (int)strlen(message) - 1, message, client_cmd,
-               flag, value);
+        printf("$ printf '%.*s\\n' | %s %s\n", (int)strlen(message) - 1, message, client_cmd,
+               dest.shown);
     else
-        printf("$ %s %s %s\n", client_cmd, flag, value);
+        printf("$ %s %s\n", client_cmd, dest.shown);
     struct child c;
-    bool done = run_to_end(&c, client_cmd, (const char *[]){flag, value, NULL},
-                           sends_stdin ? in : NULL, out, cerr, CLIENT_TIMEOUT_MS);
+    bool done = run_to_end(&c, client_cmd, dest.argv, sends_stdin ? in : NULL, out, cerr,
+                           CLIENT_TIMEOUT_MS);
     print_indented(out, "");
     print_indented(cerr, "  [client stderr] ");
     int rc = done && child_exited_with(&c, 0) ? 0 : -1;

@@ -334,26 +334,18 @@ struct pair_setup {
     char client_tmp[320]; /* unix kinds: the client's TMPDIR, which must stay empty */
 };
 
-/* The server's arguments: --host/--port, or --path (and --file) for unix kinds. */
+/* The server's arguments: --host/--port, or --path (and --file) for unix
+ * kinds; raw and unix kinds get an address of this test's own in s->sock. */
 static void server_args(const struct kind_spec *spec, const struct pair_case *c,
-                        struct pair_setup *s, const char *args[])
+                        struct pair_setup *s, struct where_args *w)
 {
-    if (spec->addressing == ADDR_INET) {
-        memcpy(args, (const char *[]){"--host", c->host, "--port", "0", NULL}, 5 * sizeof *args);
-        return;
-    }
-    if (spec->addressing == ADDR_RAW) { /* an address of this test's own */
+    if (spec->addressing == ADDR_RAW)
         own_loopback(s->sock, sizeof s->sock);
-        memcpy(args, (const char *[]){"--host", s->sock, NULL}, 3 * sizeof *args);
-        return;
-    }
-    if (c->abstract) /* one name per test process: tests run in parallel */
+    else if (spec->addressing == ADDR_UNIX && c->abstract) /* one name per test process */
         snprintf(s->sock, sizeof s->sock, "@socketbook-%d", (int)getpid());
-    else
+    else if (spec->addressing == ADDR_UNIX)
         scratch_path(&s->tmp, "server.sock", s->sock, sizeof s->sock);
-    memcpy(args, (const char *[]){"--path", s->sock, "--file", s->served, NULL}, 5 * sizeof *args);
-    if (spec->output != OUT_FILE)
-        args[2] = NULL;
+    server_where(spec, spec->addressing == ADDR_INET ? c->host : s->sock, s->served, w);
 }
 
 /* Creates the scratch files and starts the server, and the relay if the case
@@ -373,9 +365,9 @@ static int pair_prepare(const struct pair_param *p, const struct kind_spec *spec
     scratch_path(&s->tmp, "server.stderr", s->serr, sizeof s->serr);
     scratch_path(&s->tmp, "relay.stderr", s->rerr, sizeof s->rerr);
 
-    const char *args[5];
-    server_args(spec, c, s, args);
-    if (server_start(&s->srv, p->server.command, args, s->serr, READY_TIMEOUT_MS, why, whylen) < 0)
+    struct where_args args;
+    server_args(spec, c, s, &args);
+    if (server_start(&s->srv, p->server.command, args.argv, s->serr, READY_TIMEOUT_MS, why, whylen) < 0)
         return -1;
     if (spec->addressing == ADDR_INET && s->srv.addr.port == 0) {
         snprintf(why, whylen, "READY says \"%s\", with no port", s->srv.ready_line);
@@ -401,24 +393,19 @@ static int pair_prepare(const struct pair_param *p, const struct kind_spec *spec
 static bool pair_run_client(const struct pair_param *p, const struct kind_spec *spec,
                             const struct pair_case *c, struct pair_setup *s, struct child *client)
 {
-    char client_cmd[1024], port[8];
+    char client_cmd[1024];
     const struct ready *target = c->relay_args ? &s->relay.addr : &s->srv.addr;
-    snprintf(port, sizeof port, "%d", target->port);
     snprintf(client_cmd, sizeof client_cmd, "%s%s%s", p->client.command,
              c->client_args ? " " : "", c->client_args ? c->client_args : "");
     const char *in = spec->output == OUT_ECHO ? s->in : NULL;
-    if (spec->addressing == ADDR_INET)
-        return run_to_end(client, client_cmd,
-                          (const char *[]){"--host", target->host, "--port", port, NULL}, in,
-                          s->out, s->cerr, CLIENT_TIMEOUT_MS);
-    if (spec->addressing == ADDR_RAW)
-        return run_to_end(client, client_cmd, (const char *[]){"--host", target->host, NULL}, in,
-                          s->out, s->cerr, CLIENT_TIMEOUT_MS);
+    struct where_args to;
+    client_where(spec, target->host, target->port, true, &to);
+    if (spec->addressing != ADDR_UNIX)
+        return run_to_end(client, client_cmd, to.argv, in, s->out, s->cerr, CLIENT_TIMEOUT_MS);
     /* Each test is its own process, so this TMPDIR is the client's alone. */
     char *saved = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
     setenv("TMPDIR", s->client_tmp, 1);
-    bool done = run_to_end(client, client_cmd, (const char *[]){"--path", target->host, NULL}, in,
-                           s->out, s->cerr, CLIENT_TIMEOUT_MS);
+    bool done = run_to_end(client, client_cmd, to.argv, in, s->out, s->cerr, CLIENT_TIMEOUT_MS);
     if (saved)
         setenv("TMPDIR", saved, 1);
     else
@@ -715,7 +702,8 @@ ParameterizedTest(struct check_param *p, checks, contract, .timeout = 120)
 
     char why[2048] = "";
     long long start = now_ms();
-    int rc = spec->checks[p->check_index].run(p->impl.command, why, sizeof why);
+    const struct single_check *check = &spec->checks[p->check_index];
+    int rc = check->run(check->context, p->impl.command, why, sizeof why);
     record(p->impl.kind, p->impl.role, p->impl.lang, "-", p->check,
            rc == 0 ? "pass" : rc == CHECK_SKIPPED ? "skipped" : rc == CHECK_UNSUPPORTED ? "unsupported" : "fail",
            (long)(now_ms() - start), why, "");

@@ -124,22 +124,22 @@ static int check_name(const char *command, const char *name, char *why, size_t w
     return rc;
 }
 
-static int check_localhost(const char *command, char *why, size_t whylen)
+static int check_localhost(const void *context, const char *command, char *why, size_t whylen)
 {
     return check_name(command, "localhost", why, whylen);
 }
 
-static int check_ipv4_literal(const char *command, char *why, size_t whylen)
+static int check_ipv4_literal(const void *context, const char *command, char *why, size_t whylen)
 {
     return check_name(command, "127.0.0.1", why, whylen);
 }
 
-static int check_ipv6_literal(const char *command, char *why, size_t whylen)
+static int check_ipv6_literal(const void *context, const char *command, char *why, size_t whylen)
 {
     return check_name(command, "::1", why, whylen);
 }
 
-static int check_unknown_name(const char *command, char *why, size_t whylen)
+static int check_unknown_name(const void *context, const char *command, char *why, size_t whylen)
 {
     struct ran r;
     int rc = run_once(command, (const char *[]){"--host", "nosuch.invalid", NULL}, "", &r, why,
@@ -151,12 +151,12 @@ static int check_unknown_name(const char *command, char *why, size_t whylen)
 }
 
 static const struct single_check LOOKUP_CHECKS[] = {
-    {"help", "any", check_help},
-    {"bad_flag", "any", check_bad_flag},
-    {"localhost", "program", check_localhost},
-    {"ipv4_literal", "program", check_ipv4_literal},
-    {"ipv6_literal", "program", check_ipv6_literal},
-    {"unknown_name", "program", check_unknown_name},
+    {"help", "any", check_help, NULL},
+    {"bad_flag", "any", check_bad_flag, NULL},
+    {"localhost", "program", check_localhost, NULL},
+    {"ipv4_literal", "program", check_ipv4_literal, NULL},
+    {"ipv6_literal", "program", check_ipv6_literal, NULL},
+    {"unknown_name", "program", check_unknown_name, NULL},
 };
 
 static const char *const LOOKUP_DEMO[] = {"--host localhost", "--host ::1", NULL};

@@ -80,7 +80,7 @@ static int after_garbage(struct server *s, const char *addr, char *why, size_t w
 
 /* A burst of malformed protocol-253 packets; then a correct request must
  * still be answered. */
-static int check_garbage(const char *command, char *why, size_t whylen)
+static int check_garbage(const void *context, const char *command, char *why, size_t whylen)
 {
     return with_raw_server(command, after_garbage, why, whylen);
 }
@@ -110,12 +110,12 @@ static int only_its_address(struct server *s, const char *addr, char *why, size_
     return rc;
 }
 
-static int check_bound(const char *command, char *why, size_t whylen)
+static int check_bound(const void *context, const char *command, char *why, size_t whylen)
 {
     return with_raw_server(command, only_its_address, why, whylen);
 }
 
-static int check_raw_sigint(const char *command, char *why, size_t whylen)
+static int check_raw_sigint(const void *context, const char *command, char *why, size_t whylen)
 {
     int rc = raw_isolate(why, whylen);
     if (rc)
@@ -130,7 +130,7 @@ static int check_raw_sigint(const char *command, char *why, size_t whylen)
 }
 
 /* Without CAP_NET_RAW: exit 1 with one line, for a server or a client. */
-static int check_unprivileged(const char *command, char *why, size_t whylen)
+static int check_unprivileged(const void *context, const char *command, char *why, size_t whylen)
 {
     int rc = raw_isolate(why, whylen);
     if (rc)
@@ -151,7 +151,7 @@ static int check_unprivileged(const char *command, char *why, size_t whylen)
 
 /* ---- raw_client ----------------------------------------------------------------- */
 
-static int check_client_oversize(const char *command, char *why, size_t whylen)
+static int check_client_oversize(const void *context, const char *command, char *why, size_t whylen)
 {
     int rc = raw_isolate(why, whylen);
     if (rc)
@@ -172,7 +172,7 @@ static int check_client_oversize(const char *command, char *why, size_t whylen)
 }
 
 /* Nobody answers: after its retries, one line and exit 1. */
-static int check_client_no_reply(const char *command, char *why, size_t whylen)
+static int check_client_no_reply(const void *context, const char *command, char *why, size_t whylen)
 {
     int rc = raw_isolate(why, whylen);
     if (rc)
@@ -227,7 +227,7 @@ static int answer_with_decoys(int fd, const char *addr, struct started *client, 
     return rc;
 }
 
-static int check_client_decoys(const char *command, char *why, size_t whylen)
+static int check_client_decoys(const void *context, const char *command, char *why, size_t whylen)
 {
     int rc = raw_isolate(why, whylen);
     if (rc)
@@ -315,7 +315,7 @@ static int ping_once(const char *command, const char *host, const char *count, c
                     "", r, why, whylen);
 }
 
-static int check_ping_v4(const char *command, char *why, size_t whylen)
+static int check_ping_v4(const void *context, const char *command, char *why, size_t whylen)
 {
     int rc = raw_isolate(why, whylen);
     struct ran r;
@@ -336,7 +336,7 @@ static int check_ping_v4(const char *command, char *why, size_t whylen)
 
 /* IPv6 is required of C and Python only: a ping without it must say so with
  * a usage error (exit 2), which the grid shows as unsupported. */
-static int check_ping_v6(const char *command, char *why, size_t whylen)
+static int check_ping_v6(const void *context, const char *command, char *why, size_t whylen)
 {
     int rc = raw_isolate(why, whylen);
     struct ran r;
@@ -359,7 +359,7 @@ static int check_ping_v6(const char *command, char *why, size_t whylen)
 }
 
 /* The namespace's kernel ignores echo requests: every one times out. */
-static int check_ping_no_reply(const char *command, char *why, size_t whylen)
+static int check_ping_no_reply(const void *context, const char *command, char *why, size_t whylen)
 {
     int rc = raw_isolate(why, whylen);
     struct ran r;
@@ -406,7 +406,7 @@ static int unprivileged_ping(const char *command, const char *range, struct ran 
 }
 
 /* With the range open, it works without any privilege. */
-static int check_dgram_open(const char *command, char *why, size_t whylen)
+static int check_dgram_open(const void *context, const char *command, char *why, size_t whylen)
 {
     struct ran r;
     char status[96];
@@ -425,7 +425,7 @@ static int check_dgram_open(const char *command, char *why, size_t whylen)
 }
 
 /* With the range closed (the default), one line and exit 1. */
-static int check_dgram_closed(const char *command, char *why, size_t whylen)
+static int check_dgram_closed(const void *context, const char *command, char *why, size_t whylen)
 {
     struct ran r;
     int rc = unprivileged_ping(command, NULL, &r, why, whylen);
@@ -437,10 +437,10 @@ static int check_dgram_closed(const char *command, char *why, size_t whylen)
 }
 
 static const struct single_check ICMP_DGRAM_CHECKS[] = {
-    {"help", "client", check_help},
-    {"bad_flag", "client", check_bad_flag},
-    {"range_open", "client", check_dgram_open},
-    {"range_closed", "client", check_dgram_closed},
+    {"help", "client", check_help, NULL},
+    {"bad_flag", "client", check_bad_flag, NULL},
+    {"range_open", "client", check_dgram_open, NULL},
+    {"range_closed", "client", check_dgram_closed, NULL},
 };
 
 const struct kind_spec ICMP_DGRAM_SPEC = {
@@ -451,12 +451,12 @@ const struct kind_spec ICMP_DGRAM_SPEC = {
 };
 
 static const struct single_check ICMP_CHECKS[] = {
-    {"help", "client", check_help},
-    {"bad_flag", "client", check_bad_flag},
-    {"ipv4", "client", check_ping_v4},
-    {"ipv6", "client", check_ping_v6},
-    {"no_reply", "client", check_ping_no_reply},
-    {"unprivileged", "client", check_unprivileged},
+    {"help", "client", check_help, NULL},
+    {"bad_flag", "client", check_bad_flag, NULL},
+    {"ipv4", "client", check_ping_v4, NULL},
+    {"ipv6", "client", check_ping_v6, NULL},
+    {"no_reply", "client", check_ping_no_reply, NULL},
+    {"unprivileged", "client", check_unprivileged, NULL},
 };
 
 static const char *const ICMP_DEMO[] = {"--host 127.0.0.1 --count 3", NULL};
@@ -476,15 +476,15 @@ static const struct pair_case RAW_CASES[] = {
 };
 
 static const struct single_check RAW_CHECKS[] = {
-    {"help", "any", check_help},
-    {"bad_flag", "any", check_bad_flag},
-    {"unprivileged", "any", check_unprivileged},
-    {"sigint", "server", check_raw_sigint},
-    {"garbage", "server", check_garbage},
-    {"bound", "server", check_bound},
-    {"oversize", "client", check_client_oversize},
-    {"no_reply", "client", check_client_no_reply},
-    {"decoys", "client", check_client_decoys},
+    {"help", "any", check_help, NULL},
+    {"bad_flag", "any", check_bad_flag, NULL},
+    {"unprivileged", "any", check_unprivileged, NULL},
+    {"sigint", "server", check_raw_sigint, NULL},
+    {"garbage", "server", check_garbage, NULL},
+    {"bound", "server", check_bound, NULL},
+    {"oversize", "client", check_client_oversize, NULL},
+    {"no_reply", "client", check_client_no_reply, NULL},
+    {"decoys", "client", check_client_decoys, NULL},
 };
 
 const struct kind_spec RAW_SPEC = {
@@ -499,7 +499,7 @@ const struct kind_spec RAW_SPEC = {
 
 /* In the test's own namespace, two protocol-253 packets cross lo: the sniffer
  * (--count 2) must print them, decoded, and exit 0. */
-static int check_sniffer_sees(const char *command, char *why, size_t whylen)
+static int check_sniffer_sees(const void *context, const char *command, char *why, size_t whylen)
 {
     int rc = raw_isolate(why, whylen);
     if (rc)
@@ -536,9 +536,9 @@ static int check_sniffer_sees(const char *command, char *why, size_t whylen)
 }
 
 static const struct single_check SNIFFER_CHECKS[] = {
-    {"help", "program", check_help},
-    {"bad_flag", "program", check_bad_flag},
-    {"sees", "program", check_sniffer_sees},
+    {"help", "program", check_help, NULL},
+    {"bad_flag", "program", check_bad_flag, NULL},
+    {"sees", "program", check_sniffer_sees, NULL},
 };
 
 const struct kind_spec SNIFFER_SPEC = {

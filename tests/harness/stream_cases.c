@@ -27,7 +27,7 @@ static const struct pair_case STREAM_CASES[] = {
 /* ---- checks of one program ---------------------------------------------- */
 
 /* SIGTERM while a client is connected and mid-conversation. */
-static int check_stop_while_serving(const char *command, char *why, size_t whylen)
+static int check_stop_while_serving(const void *context, const char *command, char *why, size_t whylen)
 {
     struct server s;
     struct scratch tmp;
@@ -55,7 +55,7 @@ static int one_connection(const struct ready *addr, char *why, size_t whylen)
 }
 
 /* The log lines of CONTRACT.md section 4, for one clean connection and a stop. */
-static int check_logs(const char *command, char *why, size_t whylen)
+static int check_logs(const void *context, const char *command, char *why, size_t whylen)
 {
     unsigned char *log;
     size_t len;
@@ -110,17 +110,17 @@ static void vanish_mid_transfer(const struct ready *addr)
     }
 }
 
-static int check_survives_reset(const char *command, char *why, size_t whylen)
+static int check_survives_reset(const void *context, const char *command, char *why, size_t whylen)
 {
     return survives(command, reset_after_sending, "after a reset\n", why, whylen);
 }
 
-static int check_survives_vanish(const char *command, char *why, size_t whylen)
+static int check_survives_vanish(const void *context, const char *command, char *why, size_t whylen)
 {
     return survives(command, vanish_mid_transfer, "after a vanished client\n", why, whylen);
 }
 
-static int check_refused(const char *command, char *why, size_t whylen)
+static int check_refused(const void *context, const char *command, char *why, size_t whylen)
 {
     int port = 0;
     int fd = tcp_bind("127.0.0.1", &port, 0); /* bound, not listening: refuses */
@@ -199,14 +199,14 @@ static int against_bad_server(const char *command, const void *input, size_t inl
     return rc;
 }
 
-static int check_reset(const char *command, char *why, size_t whylen)
+static int check_reset(const void *context, const char *command, char *why, size_t whylen)
 {
     return against_bad_server(command, LINE, strlen(LINE), true, why, whylen);
 }
 
 /* The server closes after reading a little of 16 MiB: the echo is incomplete,
  * so the client must not claim success, whichever side notices first. */
-static int check_early_close(const char *command, char *why, size_t whylen)
+static int check_early_close(const void *context, const char *command, char *why, size_t whylen)
 {
     unsigned char *big;
     size_t len = make_16mib(&big);
@@ -220,17 +220,17 @@ static int check_early_close(const char *command, char *why, size_t whylen)
 }
 
 static const struct single_check STREAM_CHECKS[] = {
-    {"help", "any", check_help},
-    {"bad_flag", "any", check_bad_flag},
-    {"bad_port", "any", check_bad_port},
-    {"sigint", "server", check_sigint},
-    {"logs", "server", check_logs},
-    {"stop_while_serving", "server", check_stop_while_serving},
-    {"survives_reset", "server", check_survives_reset},
-    {"survives_vanish", "server", check_survives_vanish},
-    {"refused", "client", check_refused},
-    {"reset", "client", check_reset},
-    {"early_close", "client", check_early_close},
+    {"help", "any", check_help, NULL},
+    {"bad_flag", "any", check_bad_flag, NULL},
+    {"bad_port", "any", check_bad_port, NULL},
+    {"sigint", "server", check_sigint, NULL},
+    {"logs", "server", check_logs, NULL},
+    {"stop_while_serving", "server", check_stop_while_serving, NULL},
+    {"survives_reset", "server", check_survives_reset, NULL},
+    {"survives_vanish", "server", check_survives_vanish, NULL},
+    {"refused", "client", check_refused, NULL},
+    {"reset", "client", check_reset, NULL},
+    {"early_close", "client", check_early_close, NULL},
 };
 
 const struct kind_spec STREAM_SPEC = {

@@ -45,7 +45,7 @@ static int one_datagram(const struct ready *addr, char *why, size_t whylen)
 }
 
 /* One datagram echoed, then a stop: the log lines of CONTRACT.md section 7. */
-static int check_logs(const char *command, char *why, size_t whylen)
+static int check_logs(const void *context, const char *command, char *why, size_t whylen)
 {
     unsigned char *log;
     size_t len;
@@ -68,7 +68,7 @@ static int check_logs(const char *command, char *why, size_t whylen)
 
 /* Thousands of datagrams of random sizes and bytes, sent without reading the
  * echoes; then a correct client must still get its answer. */
-static int check_survives_garbage(const char *command, char *why, size_t whylen)
+static int check_survives_garbage(const void *context, const char *command, char *why, size_t whylen)
 {
     struct server s;
     struct scratch tmp;
@@ -97,7 +97,7 @@ static int check_survives_garbage(const char *command, char *why, size_t whylen)
 
 /* ---- clients -------------------------------------------------------------- */
 
-static int check_bad_timing(const char *command, char *why, size_t whylen)
+static int check_bad_timing(const void *context, const char *command, char *why, size_t whylen)
 {
     const char *const *bad[] = {
         (const char *[]){"--port", "9", "--timeout", "0", NULL},
@@ -113,7 +113,7 @@ static int check_bad_timing(const char *command, char *why, size_t whylen)
 }
 
 /* 65,508 bytes cannot be one IPv4 datagram: exit 2, one line, nothing sent. */
-static int check_oversize(const char *command, char *why, size_t whylen)
+static int check_oversize(const void *context, const char *command, char *why, size_t whylen)
 {
     int port, fd = udp_bind("127.0.0.1", &port);
     if (fd < 0) {
@@ -145,7 +145,7 @@ static int check_oversize(const char *command, char *why, size_t whylen)
 
 /* A closed port: ICMP port unreachable becomes ECONNREFUSED on a connected UDP
  * socket, so the client fails at once instead of waiting out a 10 s timeout. */
-static int check_refused(const char *command, char *why, size_t whylen)
+static int check_refused(const void *context, const char *command, char *why, size_t whylen)
 {
     int port, fd = udp_bind("127.0.0.1", &port);
     if (fd < 0) {
@@ -174,7 +174,7 @@ static int check_refused(const char *command, char *why, size_t whylen)
 
 /* A reply from another address arrives first; the client must ignore it and
  * print the real one. */
-static int check_ignores_strangers(const char *command, char *why, size_t whylen)
+static int check_ignores_strangers(const void *context, const char *command, char *why, size_t whylen)
 {
     int port, stranger_port;
     int fd = udp_bind("127.0.0.1", &port), stranger = udp_bind("127.0.0.1", &stranger_port);
@@ -228,16 +228,16 @@ static int check_ignores_strangers(const char *command, char *why, size_t whylen
 }
 
 static const struct single_check UDP_CHECKS[] = {
-    {"help", "any", check_help},
-    {"bad_flag", "any", check_bad_flag},
-    {"bad_port", "any", check_bad_port},
-    {"sigint", "server", check_sigint},
-    {"logs", "server", check_logs},
-    {"survives_garbage", "server", check_survives_garbage},
-    {"bad_timing", "client", check_bad_timing},
-    {"oversize", "client", check_oversize},
-    {"refused", "client", check_refused},
-    {"ignores_strangers", "client", check_ignores_strangers},
+    {"help", "any", check_help, NULL},
+    {"bad_flag", "any", check_bad_flag, NULL},
+    {"bad_port", "any", check_bad_port, NULL},
+    {"sigint", "server", check_sigint, NULL},
+    {"logs", "server", check_logs, NULL},
+    {"survives_garbage", "server", check_survives_garbage, NULL},
+    {"bad_timing", "client", check_bad_timing, NULL},
+    {"oversize", "client", check_oversize, NULL},
+    {"refused", "client", check_refused, NULL},
+    {"ignores_strangers", "client", check_ignores_strangers, NULL},
 };
 
 const struct kind_spec UDP_SPEC = {

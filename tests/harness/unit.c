@@ -89,6 +89,37 @@ Test(ready, read_line_stops_at_newline_and_times_out)
     close(fds[0]);
 }
 
+/* ---- where a kind's programs listen and send ------------------------------- */
+
+Test(where, each_addressing_gets_its_flags)
+{
+    struct where_args w;
+    server_where(kind_spec_find("tcp"), "::1", NULL, &w);
+    cr_assert_str_eq(w.shown, "--host ::1 --port 0");
+    cr_assert_str_eq(w.argv[3], "0");
+    cr_assert_null(w.argv[4]);
+    server_where(NULL, NULL, NULL, &w); /* a chapter demonstration: the default host */
+    cr_assert_str_eq(w.shown, "--port 0");
+    server_where(kind_spec_find("raw"), "127.53.0.9", "unused", &w);
+    cr_assert_str_eq(w.shown, "--host 127.53.0.9");
+    server_where(kind_spec_find("unix-stream"), "/s/x.sock", "served", &w);
+    cr_assert_str_eq(w.shown, "--path /s/x.sock", "only fd_server is given a --file");
+    server_where(kind_spec_find("fdpass"), "@name", "served", &w);
+    cr_assert_str_eq(w.shown, "--path @name --file served");
+    cr_assert_null(w.argv[4]);
+
+    client_where(kind_spec_find("udp"), "127.0.0.1", 4242, true, &w);
+    cr_assert_str_eq(w.shown, "--host 127.0.0.1 --port 4242");
+    cr_assert_str_eq(w.argv[3], "4242");
+    client_where(kind_spec_find("udp"), "127.0.0.1", 4242, false, &w);
+    cr_assert_str_eq(w.shown, "--port 4242");
+    client_where(kind_spec_find("raw"), "127.53.0.9", 0, true, &w);
+    cr_assert_str_eq(w.shown, "--host 127.53.0.9");
+    client_where(kind_spec_find("peercred"), "/s/x.sock", 0, true, &w);
+    cr_assert_str_eq(w.shown, "--path /s/x.sock");
+    cr_assert_null(w.argv[2]);
+}
+
 /* ---- payload comparison --------------------------------------------------- */
 
 Test(compare, equal_buffers_have_no_difference)

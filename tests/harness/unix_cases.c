@@ -148,14 +148,14 @@ static void path_of_length(const struct scratch *tmp, size_t bytes, char *out, s
     out[n] = '\0';
 }
 
-static int check_no_path(const char *command, char *why, size_t whylen)
+static int check_no_path(const void *context, const char *command, char *why, size_t whylen)
 {
     return expect_usage_error(command, (const char *[]){NULL}, why, whylen);
 }
 
 /* 108 bytes, an abstract name of 108 bytes, an empty path, a bare "@": each a
  * usage error (exit 2), and no file appears. */
-static int check_long_path(const char *command, char *why, size_t whylen)
+static int check_long_path(const void *context, const char *command, char *why, size_t whylen)
 {
     struct scratch tmp;
     char path[256], abstract[256], name[256];
@@ -187,8 +187,9 @@ static int check_long_path(const char *command, char *why, size_t whylen)
 
 /* A path of exactly 107 bytes works: the server binds it, READY names it in
  * full, it serves, and it removes that very file. */
-static int path_107(const struct unix_kind *k, const char *command, char *why, size_t whylen)
+static int path_107(const void *context, const char *command, char *why, size_t whylen)
 {
+    const struct unix_kind *k = context;
     struct unix_check uc;
     struct server s;
     char path[256];
@@ -234,8 +235,9 @@ static int mode_is_666(const struct unix_kind *k, struct unix_check *uc, struct 
 }
 
 /* Owner-only by default, --mode 666 when asked; a bad mode is a usage error. */
-static int check_mode(const struct unix_kind *k, const char *command, char *why, size_t whylen)
+static int check_mode(const void *context, const char *command, char *why, size_t whylen)
 {
+    const struct unix_kind *k = context;
     const char *bad[] = {"9", "6666", "rw", "68"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (expect_usage_error(command, (const char *[]){"--path", "@socketbook-unused", "--mode",
@@ -305,9 +307,10 @@ static int nobody_admitted(const struct unix_kind *k, struct unix_check *uc, str
 
 /* A client running as an unprivileged user is refused by an owner-only
  * socket, and let in by --mode 666 (so the refusal was the mode's doing). */
-static int check_permission(const struct unix_kind *k, const char *command, char *why,
+static int check_permission(const void *context, const char *command, char *why,
                             size_t whylen)
 {
+    const struct unix_kind *k = context;
     if (geteuid() != 0) {
         snprintf(why, whylen, "needs root, to connect as user nobody");
         return CHECK_SKIPPED;
@@ -319,8 +322,9 @@ static int check_permission(const struct unix_kind *k, const char *command, char
 
 /* ---- stale, live and foreign files at the path -------------------------------- */
 
-static int check_stale(const struct unix_kind *k, const char *command, char *why, size_t whylen)
+static int check_stale(const void *context, const char *command, char *why, size_t whylen)
 {
+    const struct unix_kind *k = context;
     struct unix_check uc;
     struct server s;
     if (check_begin(&uc, why, whylen) < 0)
@@ -373,23 +377,26 @@ static int refuses_second(const struct unix_kind *k, const char *command, const 
     return check_end(&uc, &s, path, rc, why, whylen);
 }
 
-static int check_live(const struct unix_kind *k, const char *command, char *why, size_t whylen)
+static int check_live(const void *context, const char *command, char *why, size_t whylen)
 {
+    const struct unix_kind *k = context;
     return refuses_second(k, command, NULL, why, whylen);
 }
 
-static int check_abstract_live(const struct unix_kind *k, const char *command, char *why,
+static int check_abstract_live(const void *context, const char *command, char *why,
                                size_t whylen)
 {
+    const struct unix_kind *k = context;
     char name[64];
     snprintf(name, sizeof name, "@socketbook-live-%d", (int)getpid());
     return refuses_second(k, command, name, why, whylen);
 }
 
 /* A regular file at the path: exit 1 with one line, the file untouched. */
-static int check_not_socket(const struct unix_kind *k, const char *command, char *why,
+static int check_not_socket(const void *context, const char *command, char *why,
                             size_t whylen)
 {
+    const struct unix_kind *k = context;
     struct unix_check uc;
     struct ran r;
     static const char content[] = "not a socket\n";
@@ -418,9 +425,10 @@ static int check_not_socket(const struct unix_kind *k, const char *command, char
 
 /* ---- stopping and logging ------------------------------------------------------- */
 
-static int check_sigint_unix(const struct unix_kind *k, const char *command, char *why,
+static int check_sigint_unix(const void *context, const char *command, char *why,
                              size_t whylen)
 {
+    const struct unix_kind *k = context;
     struct unix_check uc;
     struct server s;
     if (check_begin(&uc, why, whylen) < 0)
@@ -488,8 +496,9 @@ static int logs_after_exchange(const struct unix_kind *k, struct unix_check *uc,
     return rc;
 }
 
-static int check_logs(const struct unix_kind *k, const char *command, char *why, size_t whylen)
+static int check_logs(const void *context, const char *command, char *why, size_t whylen)
 {
+    const struct unix_kind *k = context;
     return with_server(k, command, NULL, logs_after_exchange, why, whylen);
 }
 
@@ -519,9 +528,10 @@ static int stop_mid_client(const struct unix_kind *k, struct unix_check *uc, str
     return rc;
 }
 
-static int check_stop_while_serving(const struct unix_kind *k, const char *command, char *why,
+static int check_stop_while_serving(const void *context, const char *command, char *why,
                                     size_t whylen)
 {
+    const struct unix_kind *k = context;
     struct unix_check uc;
     struct server s;
     if (check_begin(&uc, why, whylen) < 0)
@@ -547,9 +557,10 @@ static int after_vanished_client(const struct unix_kind *k, struct unix_check *u
     return exchange(k, uc, uc->sock, why, whylen);
 }
 
-static int check_survives_vanish(const struct unix_kind *k, const char *command, char *why,
+static int check_survives_vanish(const void *context, const char *command, char *why,
                                  size_t whylen)
 {
+    const struct unix_kind *k = context;
     return with_server(k, command, NULL, after_vanished_client, why, whylen);
 }
 
@@ -583,9 +594,10 @@ static int after_unnamed_sender(const struct unix_kind *k, struct unix_check *uc
     return rc;
 }
 
-static int check_unnamed_sender(const struct unix_kind *k, const char *command, char *why,
+static int check_unnamed_sender(const void *context, const char *command, char *why,
                                 size_t whylen)
 {
+    const struct unix_kind *k = context;
     return with_server(k, command, NULL, after_unnamed_sender, why, whylen);
 }
 
@@ -636,14 +648,15 @@ static int after_unread_replies(const struct unix_kind *k, struct unix_check *uc
     return rc;
 }
 
-static int check_unread_replies(const struct unix_kind *k, const char *command, char *why,
+static int check_unread_replies(const void *context, const char *command, char *why,
                                 size_t whylen)
 {
+    const struct unix_kind *k = context;
     return with_server(k, command, NULL, after_unread_replies, why, whylen);
 }
 
 /* fd_server needs --file; one it cannot open is a start-up failure. */
-static int check_bad_file(const char *command, char *why, size_t whylen)
+static int check_bad_file(const void *context, const char *command, char *why, size_t whylen)
 {
     struct unix_check uc;
     struct ran r;
@@ -702,9 +715,10 @@ static int nobody_credentials(const struct unix_kind *k, struct unix_check *uc, 
     return 0;
 }
 
-static int check_nobody_credentials(const struct unix_kind *k, const char *command, char *why,
+static int check_nobody_credentials(const void *context, const char *command, char *why,
                                     size_t whylen)
 {
+    const struct unix_kind *k = context;
     if (geteuid() != 0) {
         snprintf(why, whylen, "needs root, to run a client as user nobody");
         return CHECK_SKIPPED;
@@ -760,7 +774,7 @@ static int client_fails(const char *command, const char *path, const char *timeo
     return rc;
 }
 
-static int check_client_missing(const char *command, char *why, size_t whylen)
+static int check_client_missing(const void *context, const char *command, char *why, size_t whylen)
 {
     struct scratch tmp;
     char path[320];
@@ -772,7 +786,7 @@ static int check_client_missing(const char *command, char *why, size_t whylen)
     return rc;
 }
 
-static int check_client_stale(const char *command, char *why, size_t whylen)
+static int check_client_stale(const void *context, const char *command, char *why, size_t whylen)
 {
     struct scratch tmp;
     char path[320];
@@ -789,7 +803,7 @@ static int check_client_stale(const char *command, char *why, size_t whylen)
 
 /* A server that receives and never answers: the client gives up after its
  * timeout, with one line, and removes its own socket file. */
-static int check_client_timeout(const char *command, char *why, size_t whylen)
+static int check_client_timeout(const void *context, const char *command, char *why, size_t whylen)
 {
     struct scratch tmp;
     char path[320];
@@ -814,7 +828,7 @@ static int check_client_timeout(const char *command, char *why, size_t whylen)
 }
 
 /* More than 65,536 bytes: exit 2, and nothing reaches the server. */
-static int check_client_oversize(const char *command, char *why, size_t whylen)
+static int check_client_oversize(const void *context, const char *command, char *why, size_t whylen)
 {
     struct scratch tmp;
     char path[320], status[96];
@@ -843,7 +857,7 @@ static int check_client_oversize(const char *command, char *why, size_t whylen)
 }
 
 /* A server that sends its byte without a descriptor. */
-static int check_client_no_fd(const char *command, char *why, size_t whylen)
+static int check_client_no_fd(const void *context, const char *command, char *why, size_t whylen)
 {
     struct scratch tmp;
     struct started client;
@@ -883,7 +897,7 @@ static int check_client_no_fd(const char *command, char *why, size_t whylen)
 }
 
 /* An empty message would read as the peer closing: the client refuses it. */
-static int check_client_empty(const char *command, char *why, size_t whylen)
+static int check_client_empty(const void *context, const char *command, char *why, size_t whylen)
 {
     struct ran r;
     char status[96];
@@ -901,47 +915,17 @@ static int check_client_empty(const char *command, char *why, size_t whylen)
 
 /* ---- the registry ------------------------------------------------------------------ */
 
-/* Each kind-specific check, as the plain function single_check wants. */
-#define FOR_KIND(kind, check)                                                                    \
-    static int kind##_##check(const char *command, char *why, size_t whylen)                     \
-    {                                                                                            \
-        return check(&kind, command, why, whylen);                                               \
-    }
-
-/* The checks every Unix-domain server has. */
-#define SERVER_CHECKS(kind)                                                                      \
-    FOR_KIND(kind, path_107)                                                                     \
-    FOR_KIND(kind, check_mode)                                                                   \
-    FOR_KIND(kind, check_permission)                                                             \
-    FOR_KIND(kind, check_stale)                                                                  \
-    FOR_KIND(kind, check_live)                                                                   \
-    FOR_KIND(kind, check_abstract_live)                                                          \
-    FOR_KIND(kind, check_not_socket)                                                             \
-    FOR_KIND(kind, check_sigint_unix)                                                            \
-    FOR_KIND(kind, check_logs)
-
-#define SERVER_CHECK_ROWS(kind)                                                                  \
-    {"help", "any", check_help}, {"bad_flag", "any", check_bad_flag},                            \
-        {"no_path", "any", check_no_path}, {"long_path", "any", check_long_path},                \
-        {"path_107", "server", kind##_path_107}, {"mode", "server", kind##_check_mode},          \
-        {"permission", "server", kind##_check_permission},                                       \
-        {"stale", "server", kind##_check_stale}, {"live", "server", kind##_check_live},          \
-        {"abstract_live", "server", kind##_check_abstract_live},                                 \
-        {"not_socket", "server", kind##_check_not_socket},                                       \
-        {"sigint", "server", kind##_check_sigint_unix}, {"logs", "server", kind##_check_logs},   \
-        {"missing", "client", check_client_missing}, {"stale", "client", check_client_stale}
-
-SERVER_CHECKS(STREAM)
-FOR_KIND(STREAM, check_stop_while_serving)
-FOR_KIND(STREAM, check_survives_vanish)
-SERVER_CHECKS(DGRAM)
-FOR_KIND(DGRAM, check_unnamed_sender)
-FOR_KIND(DGRAM, check_unread_replies)
-SERVER_CHECKS(SEQPACKET)
-FOR_KIND(SEQPACKET, check_stop_while_serving)
-SERVER_CHECKS(FDPASS)
-SERVER_CHECKS(PEERCRED)
-FOR_KIND(PEERCRED, check_nobody_credentials)
+/* The rows every Unix-domain kind has; kind is its struct unix_kind. */
+#define UNIX_CHECK_ROWS(kind)                                                                      \
+    {"help", "any", check_help, NULL}, {"bad_flag", "any", check_bad_flag, NULL},                  \
+        {"no_path", "any", check_no_path, NULL}, {"long_path", "any", check_long_path, NULL},      \
+        {"path_107", "server", path_107, &kind}, {"mode", "server", check_mode, &kind},            \
+        {"permission", "server", check_permission, &kind},                                         \
+        {"stale", "server", check_stale, &kind}, {"live", "server", check_live, &kind},            \
+        {"abstract_live", "server", check_abstract_live, &kind},                                   \
+        {"not_socket", "server", check_not_socket, &kind},                                         \
+        {"sigint", "server", check_sigint_unix, &kind}, {"logs", "server", check_logs, &kind},     \
+        {"missing", "client", check_client_missing, NULL}, {"stale", "client", check_client_stale, NULL}
 
 
 static const struct pair_case STREAM_CASES[] = {
@@ -953,9 +937,9 @@ static const struct pair_case STREAM_CASES[] = {
 };
 
 static const struct single_check STREAM_CHECKS[] = {
-    SERVER_CHECK_ROWS(STREAM),
-    {"stop_while_serving", "server", STREAM_check_stop_while_serving},
-    {"survives_vanish", "server", STREAM_check_survives_vanish},
+    UNIX_CHECK_ROWS(STREAM),
+    {"stop_while_serving", "server", check_stop_while_serving, &STREAM},
+    {"survives_vanish", "server", check_survives_vanish, &STREAM},
 };
 
 const struct kind_spec UNIX_STREAM_SPEC = {
@@ -975,11 +959,11 @@ static const struct pair_case DGRAM_CASES[] = {
 };
 
 static const struct single_check DGRAM_CHECKS[] = {
-    SERVER_CHECK_ROWS(DGRAM),
-    {"unnamed_sender", "server", DGRAM_check_unnamed_sender},
-    {"unread_replies", "server", DGRAM_check_unread_replies},
-    {"timeout", "client", check_client_timeout},
-    {"oversize", "client", check_client_oversize},
+    UNIX_CHECK_ROWS(DGRAM),
+    {"unnamed_sender", "server", check_unnamed_sender, &DGRAM},
+    {"unread_replies", "server", check_unread_replies, &DGRAM},
+    {"timeout", "client", check_client_timeout, NULL},
+    {"oversize", "client", check_client_oversize, NULL},
 };
 
 const struct kind_spec UNIX_DGRAM_SPEC = {
@@ -999,9 +983,9 @@ static const struct pair_case SEQPACKET_CASES[] = {
 };
 
 static const struct single_check SEQPACKET_CHECKS[] = {
-    SERVER_CHECK_ROWS(SEQPACKET),
-    {"stop_while_serving", "server", SEQPACKET_check_stop_while_serving},
-    {"empty", "client", check_client_empty},
+    UNIX_CHECK_ROWS(SEQPACKET),
+    {"stop_while_serving", "server", check_stop_while_serving, &SEQPACKET},
+    {"empty", "client", check_client_empty, NULL},
 };
 
 const struct kind_spec UNIX_SEQPACKET_SPEC = {
@@ -1020,9 +1004,9 @@ static const struct pair_case FDPASS_CASES[] = {
 };
 
 static const struct single_check FDPASS_CHECKS[] = {
-    SERVER_CHECK_ROWS(FDPASS),
-    {"bad_file", "server", check_bad_file},
-    {"no_fd", "client", check_client_no_fd},
+    UNIX_CHECK_ROWS(FDPASS),
+    {"bad_file", "server", check_bad_file, NULL},
+    {"no_fd", "client", check_client_no_fd, NULL},
 };
 
 const struct kind_spec FDPASS_SPEC = {
@@ -1039,8 +1023,8 @@ static const struct pair_case PEERCRED_CASES[] = {
 };
 
 static const struct single_check PEERCRED_CHECKS[] = {
-    SERVER_CHECK_ROWS(PEERCRED),
-    {"nobody", "server", PEERCRED_check_nobody_credentials},
+    UNIX_CHECK_ROWS(PEERCRED),
+    {"nobody", "server", check_nobody_credentials, &PEERCRED},
 };
 
 const struct kind_spec PEERCRED_SPEC = {
