@@ -8,6 +8,7 @@ Standard library only (any Python 3.11+).
 import hashlib
 import os
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,19 +79,9 @@ def region_lines(text, region, name="source"):
     if end is None:
         raise BookError(f"{name}:{start}: ANCHOR: {region} has no ANCHOR_END")
     lines = text.splitlines()[start:end - 1]
-    return dedent([line for line in lines if not _MARKER.search(line)])
-
-
-def dedent(lines):
-    """Removes the indentation that all non-blank lines share; trims blank
-    lines at both ends."""
-    while lines and not lines[0].strip():
-        lines = lines[1:]
-    while lines and not lines[-1].strip():
-        lines = lines[:-1]
-    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
-    cut = min(indents, default=0)
-    return [line[cut:].rstrip() for line in lines]
+    # The indentation all its lines share goes, blank lines at either end go.
+    kept = "\n".join(line for line in lines if not _MARKER.search(line))
+    return [line.rstrip() for line in textwrap.dedent(kept).strip("\n").splitlines()]
 
 
 def region_text(root, path, region):

@@ -50,8 +50,7 @@ RUN_INPUTS = [ROOT / d for d in ("c", "python", "java", "node", "haskell", "ruby
 class Chapter:
     path: Path
     meta: dict
-    body: str
-    body_line: int  # the line number in path where body starts
+    body: str  # the whole file, front matter included
     expanded: str = ""
 
     @property
@@ -76,36 +75,23 @@ class Chapter:
         return str(self.path.relative_to(ROOT))
 
 
-def parse_front_matter(text, name):
-    """Splits a `---` block of `key: value` lines (values: a number, a
-    "string", or a [list, of, words]) from the Markdown after it."""
-    lines = text.splitlines()
-    if not lines or lines[0] != "---":
-        return {}, text, 1
-    try:
-        end = lines.index("---", 1)
-    except ValueError:
-        raise BookError(f"{name}:1: front matter has no closing ---") from None
-    meta = {}
-    for number, line in enumerate(lines[1:end], 2):
-        key, sep, value = line.partition(":")
-        if not sep or not key.strip():
-            raise BookError(f"{name}:{number}: expected 'key: value' in front matter")
-        value = value.strip()
-        if value.startswith("[") and value.endswith("]"):
-            meta[key.strip()] = [v.strip() for v in value[1:-1].split(",") if v.strip()]
-        elif re.fullmatch(r"-?\d+", value):
-            meta[key.strip()] = int(value)
-        else:
-            meta[key.strip()] = value.strip('"')
-    return meta, "\n".join(lines[end + 1:]) + "\n", end + 2
+def front_matter(path):
+    """The chapter's YAML front matter (title, chapter, kinds), as pandoc reads
+    it; pandoc reads it again, and skips it, when it renders the chapter."""
+    meta = json.loads(pandoc("--from", "markdown", "--to", "plain", "--template",
+                             BOOK / "meta.template", path, cwd=ROOT))
+    if "chapter" in meta:  # pandoc gives every scalar as text
+        try:
+            meta["chapter"] = int(meta["chapter"])
+        except ValueError:
+            raise BookError(f"{path}: chapter: {meta['chapter']!r} is not a number") from None
+    return meta
 
 
 def load_chapters():
     chapters = []
     for path in chapter_files(ROOT):
-        meta, body, line = parse_front_matter(path.read_text(encoding="utf-8"), path)
-        chapters.append(Chapter(path, meta, body, line))
+        chapters.append(Chapter(path, front_matter(path), path.read_text(encoding="utf-8")))
     if not chapters:
         raise BookError("chapters/: no */README.md found")
     return chapters
@@ -220,7 +206,7 @@ def expand(chapter, ctx):
     lines = chapter.body.splitlines()
     out, i, in_fence = [], 0, False
     while i < len(lines):
-        line, where = lines[i], f"{chapter.name}:{chapter.body_line + i}"
+        line, where = lines[i], f"{chapter.name}:{i + 1}"
         if line.startswith(("```", "~~~")):
             in_fence = not in_fence
         directive = None if in_fence else parse_directive(line, where)

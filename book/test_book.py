@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build  # noqa: E402
 import check  # noqa: E402
-from bookkit import (BookError, camel, dedent, parse_directive, region_lines,  # noqa: E402
+from bookkit import (BookError, camel, parse_directive, region_lines,  # noqa: E402
                      source_file)
 
 SOURCE = """\
@@ -57,7 +57,8 @@ class Regions(unittest.TestCase):
             region_lines("// ANCHOR: r\n// ANCHOR_END: r\n// ANCHOR: r\n", "r")
 
     def test_dedent_keeps_relative_indentation_and_trims_blank_ends(self):
-        self.assertEqual(dedent(["", "    a", "      b", "", "    c", ""]), ["a", "  b", "", "c"])
+        text = "// ANCHOR: r\n\n    a  \n      b\n  \n    c\n\n// ANCHOR_END: r\n"
+        self.assertEqual(region_lines(text, "r"), ["a", "  b", "", "c"])
 
 
 class Names(unittest.TestCase):
@@ -86,19 +87,19 @@ class Directives(unittest.TestCase):
 
     def test_expand_reports_chapter_and_line(self):
         chapter = build.Chapter(Path(build.ROOT, "chapters/99-x/README.md"), {},
-                                "text\n\n::: {.listing file=\"c/none.c\" region=\"r\"}\n:::\n", 5)
-        with self.assertRaisesRegex(BookError, r"^chapters/99-x/README\.md:7: no such file: c/none\.c"):
+                                "---\nchapter: 9\n---\n\n::: {.listing file=\"c/none.c\" region=\"r\"}\n:::\n")
+        with self.assertRaisesRegex(BookError, r"^chapters/99-x/README\.md:5: no such file: c/none\.c"):
             build.expand(chapter, build.Context())
 
     def test_expand_requires_the_closing_fence(self):
         chapter = build.Chapter(Path(build.ROOT, "chapters/99-x/README.md"), {},
-                                '::: {.run command="true"}\ntext\n', 1)
+                                '::: {.run command="true"}\ntext\n')
         with self.assertRaisesRegex(BookError, "written empty"):
             build.expand(chapter, build.Context())
 
     def test_directives_inside_code_fences_are_left_alone(self):
         body = '```\n::: {.listing file="c/none.c" region="r"}\n:::\n```\n'
-        chapter = build.Chapter(Path(build.ROOT, "chapters/99-x/README.md"), {}, body, 1)
+        chapter = build.Chapter(Path(build.ROOT, "chapters/99-x/README.md"), {}, body)
         self.assertIn("c/none.c", build.expand(chapter, build.Context()))
 
     def test_fence_outlasts_backticks_in_the_code(self):
@@ -106,11 +107,22 @@ class Directives(unittest.TestCase):
 
 
 class FrontMatter(unittest.TestCase):
+    def read(self, text):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp, "README.md")
+            path.write_text(text, encoding="utf-8")
+            return build.front_matter(path)
+
     def test_values(self):
-        meta, body, line = build.parse_front_matter(
-            '---\ntitle: "Chapter 2: Stream"\nchapter: 2\nkinds: [tcp, udp]\n---\n# Hi\n', "x.md")
+        meta = self.read('---\ntitle: "Chapter 2: Stream"\nchapter: 2\nkinds: [tcp, udp]\n---\n# Hi\n')
         self.assertEqual(meta, {"title": "Chapter 2: Stream", "chapter": 2, "kinds": ["tcp", "udp"]})
-        self.assertEqual((body, line), ("# Hi\n", 6))
+
+    def test_none(self):
+        self.assertEqual(self.read("# Hi\n"), {})
+
+    def test_chapter_must_be_a_number(self):
+        with self.assertRaisesRegex(BookError, "chapter: 'two' is not a number"):
+            self.read("---\nchapter: two\n---\n")
 
 
 class Grid(unittest.TestCase):
