@@ -2,11 +2,13 @@
 #define _GNU_SOURCE
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -141,4 +143,47 @@ const char *child_describe(const struct child *c, char *buf, size_t len)
 bool child_exited_with(const struct child *c, int code)
 {
     return c->reaped && WIFEXITED(c->status) && WEXITSTATUS(c->status) == code;
+}
+
+int cpu_waits_read(pid_t pid, struct cpu_waits *w)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    w->n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && w->n < CPU_WAITS_MAX_THREADS) {
+        char path[sizeof dir + sizeof e->d_name + 16];
+        long long on_cpu, waiting;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s/schedstat", dir, e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue; /* the thread has just ended */
+        /* "time on the CPU, time waiting on a run queue (both ns), timeslices" */
+        if (fscanf(f, "%lld %lld", &on_cpu, &waiting) == 2) {
+            w->thread[w->n].tid = (pid_t)atoi(e->d_name);
+            w->thread[w->n++].ns = waiting;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return w->n ? 0 : -1;
+}
+
+long cpu_waits_longest_ms(const struct cpu_waits *then, const struct cpu_waits *now)
+{
+    long long longest = 0;
+    for (size_t i = 0; i < now->n; i++) {
+        long long before = 0;
+        for (size_t j = 0; j < then->n; j++)
+            if (then->thread[j].tid == now->thread[i].tid)
+                before = then->thread[j].ns;
+        if (now->thread[i].ns - before > longest)
+            longest = now->thread[i].ns - before;
+    }
+    return (long)(longest / 1000000);
 }

@@ -44,6 +44,27 @@ const char *child_describe(const struct child *c, char *buf, size_t len);
 /* True if the child was reaped and exited normally with the given code. */
 bool child_exited_with(const struct child *c, int code);
 
+/* How long each thread of a process has waited, runnable, for a CPU: the
+ * kernel's per-thread scheduler statistics (/proc/PID/task/TID/schedstat).
+ * Two readings tell how much of a wait was the machine's load rather than
+ * the program's own doing. */
+#define CPU_WAITS_MAX_THREADS 512
+struct cpu_waits {
+    size_t n;
+    struct {
+        pid_t tid;
+        long long ns;
+    } thread[CPU_WAITS_MAX_THREADS];
+};
+
+/* Reads pid's threads into w. Returns 0, or -1 if the process is gone or the
+ * kernel keeps no such statistics (threads past the limit are left out). */
+int cpu_waits_read(pid_t pid, struct cpu_waits *w);
+
+/* The longest that one thread waited for a CPU between two readings, in ms
+ * (a thread `then` lacks started since: all its wait counts). */
+long cpu_waits_longest_ms(const struct cpu_waits *then, const struct cpu_waits *now);
+
 /* Milliseconds on a monotonic clock. */
 long long now_ms(void);
 

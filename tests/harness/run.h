@@ -43,8 +43,11 @@ struct server {
 
 /* How long a server may take to stop before it fails (CONTRACT.md, "Deadlines"):
  * the contract's figure doubled, or STOP_STARTUP_FACTOR times its own measured
- * start-up, whichever is longer. Past the contract's figure alone it is a warning. */
+ * start-up, whichever is longer -- plus however long its threads sat waiting
+ * for a CPU meanwhile (the machine's time, not the program's), up to
+ * STOP_HARD_LIMIT_MS in all. Past the contract's figure alone it is a warning. */
 #define STOP_STARTUP_FACTOR 3
+#define STOP_HARD_LIMIT_MS 30000
 long stop_deadline_ms(const struct server *s, int contract_ms);
 
 /* Starts `command extra...`, stderr to err_path, and waits up to timeout_ms

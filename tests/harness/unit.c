@@ -361,6 +361,72 @@ Test(deadlines, a_stop_past_the_contract_but_within_the_deadline_is_a_warning)
     cr_assert(strstr(warnings(), "past the contract's 1000 ms"), "warnings: \"%s\"", warnings());
 }
 
+/* Starts n processes that only burn CPU, and stops them. */
+static void hogs_start(pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        cr_assert_geq(pids[i], 0);
+        if (pids[i] == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            for (volatile unsigned long x = 0;; x++)
+                ;
+        }
+    }
+}
+
+static void hogs_stop(const pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        kill(pids[i], SIGKILL);
+        waitpid(pids[i], NULL, 0);
+    }
+}
+
+/* More hogs than cores: a computing server waits for a CPU most of the time. */
+#define HOGS_PER_CORE 2
+
+Test(deadlines, a_stop_slowed_by_a_busy_machine_is_not_the_servers_fault, .timeout = 60)
+{
+    int n = HOGS_PER_CORE * (int)sysconf(_SC_NPROCESSORS_ONLN);
+    pid_t hogs[64];
+    cr_assert_leq(n, 64);
+    char why[512] = "";
+    hogs_start(hogs, n);
+    long long start = now_ms();
+    int rc = stop_mutant("python3 " MUTANTS "spins_to_stop.py 1", why, sizeof why);
+    long took = (long)(now_ms() - start);
+    hogs_stop(hogs, n);
+    cr_assert_eq(rc, 0, "%s (took %ld ms)", why, took);
+    cr_assert(strstr(warnings(), "for a CPU"), "warnings: \"%s\"", warnings());
+}
+
+Test(deadlines, a_server_that_ignores_sigterm_fails_on_a_busy_machine_too, .timeout = 60)
+{
+    int n = HOGS_PER_CORE * (int)sysconf(_SC_NPROCESSORS_ONLN);
+    pid_t hogs[64];
+    cr_assert_leq(n, 64);
+    char why[512] = "";
+    hogs_start(hogs, n);
+    int rc = stop_mutant(MUTANTS "ignores_term.sh", why, sizeof why);
+    hogs_stop(hogs, n);
+    cr_assert_eq(rc, -1);
+    cr_assert(strstr(why, "still running"), "%s", why);
+}
+
+Test(deadlines, cpu_waits_counts_the_longest_wait_of_one_thread)
+{
+    static struct cpu_waits then = {2, {{10, 5000000}, {11, 1000000}}},
+                            now = {3, {{10, 12000000}, {11, 1500000}, {12, 3000000}}};
+    cr_assert_eq(cpu_waits_longest_ms(&then, &now), 7, "thread 10 waited 7 ms more");
+    now.thread[2].ns = 9000000; /* a thread that started since: all of its wait */
+    cr_assert_eq(cpu_waits_longest_ms(&then, &now), 9);
+    static struct cpu_waits mine;
+    cr_assert_eq(cpu_waits_read(getpid(), &mine), 0);
+    cr_assert_geq(mine.n, 1);
+    cr_assert_eq(cpu_waits_read(-1, &mine), -1);
+}
+
 /* The deadline grows with the server's own start-up: 1 s to start buys 3 s to stop. */
 Test(deadlines, a_slow_starter_gets_three_times_its_start_up)
 {
