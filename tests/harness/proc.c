@@ -49,8 +49,16 @@ static void become(char *const argv[], struct stdio_fds fds, pid_t parent)
     dup2(fds.in >= 0 ? fds.in : devnull, 0);
     dup2(fds.out >= 0 ? fds.out : devnull, 1);
     dup2(fds.err >= 0 ? fds.err : devnull, 2);
-    /* The harness opens everything O_CLOEXEC, so nothing else leaks into exec. */
-    signal(SIGPIPE, SIG_DFL);
+    /* The harness opens everything O_CLOEXEC, so nothing else leaks into exec.
+     * A signal ignored here stays ignored across exec, and a shell that runs
+     * `make test &` ignores SIGINT in everything it starts (a JVM then never
+     * hears Ctrl-C): every program under test starts with every signal at its
+     * default and none blocked, whatever the harness inherited. */
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP and glibc's own */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     execvp(argv[0], argv);
     const char *msg = "harness: cannot execute ";
     write(2, msg, strlen(msg));

@@ -454,6 +454,25 @@ Test(deadlines, a_client_that_never_exits_is_killed_and_fails)
               child_describe(&c, status, sizeof status));
 }
 
+/* The harness may itself run with SIGINT ignored (`make test &` in a script);
+ * its programs must not inherit that, or a JVM never hears SIGINT. */
+Test(proc, children_start_with_signals_at_their_defaults)
+{
+    signal(SIGINT, SIG_IGN);
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, NULL);
+    struct child c;
+    char *argv[] = {"sh", "-c", "kill -INT $$; kill -TERM $$; exit 3", NULL};
+    cr_assert_eq(child_start(&c, argv, (struct stdio_fds){-1, -1, -1}), 0);
+    cr_assert(child_wait(&c, 10000));
+    char status[96];
+    cr_assert(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGINT,
+              "the child ended with %s, not killed by SIGINT", child_describe(&c, status, sizeof status));
+    child_cleanup(&c);
+}
+
 /* ---- progress --------------------------------------------------------------- */
 
 Test(progress, formats_counts_elapsed_and_an_estimate)
