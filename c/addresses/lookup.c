@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     // ANCHOR_END: resolve
 
     // ANCHOR: print
-    /* The list is in the resolver's order of preference (the rules of RFC 6724,
+    /* The list is in the resolver's order of preference (the rules of RFC 3484,
        which /etc/gai.conf can adjust; e.g. IPv6 before IPv4 where both work): a
        client should try the addresses in this order and use the first that
        connects. Each entry carries the three arguments socket() takes -- ai_family,

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #define BUF_SIZE 65536     /* read up to 64 KiB at a time */
-#define MAX_PATH_BYTES 107 /* sun_path is 108 bytes, and a file path needs its NUL */
+#define MAX_PATH_BYTES 107 /* sun_path is 108 bytes, and a portable path keeps its NUL */
 #define USAGE "usage: cred_client --path P\n"
 
 /* A Unix-domain address is a struct sockaddr_un: sun_family = AF_UNIX and

@@ -16,7 +16,7 @@
 
 #define MAX_PAYLOAD 65536  /* the most this example sends: what the servers receive */
 #define BUF_SIZE 65536     /* read stdin 64 KiB at a time */
-#define MAX_PATH_BYTES 107 /* sun_path is 108 bytes, and a file path needs its NUL */
+#define MAX_PATH_BYTES 107 /* sun_path is 108 bytes, and a portable path keeps its NUL */
 #define USAGE "usage: dgram_client --path P [--timeout S]\n"
 
 /* A Unix-domain address is a struct sockaddr_un: sun_family = AF_UNIX and

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define BUF_SIZE 65536     /* the largest datagram we take: 64 KiB */
-#define MAX_PATH_BYTES 107 /* sun_path is 108 bytes, and a file path needs its NUL */
+#define MAX_PATH_BYTES 107 /* sun_path is 108 bytes, and a portable path keeps its NUL */
 #define NAME_LEN 112       /* room for "@", any 108 bytes of sun_path, and a NUL */
 #define USAGE "usage: dgram_server --path P [--mode M]\n"
 

@@ -16,7 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAX_PATH_BYTES 107 /* sun_path is 108 bytes, and a file path needs its NUL */
+#define MAX_PATH_BYTES 107 /* sun_path is 108 bytes, and a portable path keeps its NUL */
 #define NAME_LEN 112       /* room for "@", any 108 bytes of sun_path, and a NUL */
 #define USAGE "usage: fd_server --path P --file F [--mode M]\n"
 

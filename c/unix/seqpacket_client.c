@@ -97,7 +97,7 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* What is wrong with a --path value, or NULL if nothing. A filesystem path needs
+/* What is wrong with a --path value, or NULL if nothing. A portable path keeps
    its terminating NUL in the 108 bytes of sun_path, so it may have 107; an
    abstract name has its leading NUL instead, so 107 bytes may follow the "@".
    strlen() counts bytes, not characters, which is what matters here. */

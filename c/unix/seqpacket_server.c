@@ -277,7 +277,7 @@ static void serve(int fd, const char *peer)
 // ANCHOR_END: echo
 
 /* What is wrong with a --path value, or NULL if nothing. sun_path holds 108
-   bytes; a filesystem path needs a terminating NUL there, so it may have 107; an
+   bytes; a portable path keeps a terminating NUL there, so it may have 107; an
    abstract name has its leading NUL instead, so 107 bytes may follow the "@".
    strlen() counts bytes, not characters, which is what matters here. */
 static const char *path_problem(const char *path)

@@ -38,7 +38,7 @@ main = do
   hFlush stdout `catch` \e -> failWith ("write stdout: " ++ ioe_description e)
 
 -- ANCHOR: print
--- | The list is in the resolver's order of preference (the rules of RFC 6724,
+-- | The list is in the resolver's order of preference (the rules of RFC 3484,
 -- which /etc/gai.conf can adjust; e.g. IPv6 before IPv4 where both work): a
 -- client should try the addresses in this order and use the first that
 -- connects.  Each AddrInfo carries the three arguments socket takes --

@@ -146,7 +146,7 @@ cleanup own sock = do
 -- ANCHOR_END: cleanup
 
 -- | A path's bytes, as network's SockAddrUnix wants them.  sun_path has 108
--- bytes and a path needs its terminating NUL, so a path may have at most
+-- bytes and a portable path keeps its terminating NUL, so it may have at most
 -- 107 bytes.  Bytes, not characters: "é" is two.
 --
 -- network 3.1.2.7's SockAddrUnix takes a String but stores each Char as one

@@ -229,7 +229,7 @@ release path sock = do
 -- ANCHOR_END: stop
 
 -- | Check --path and turn it into an address.  sun_path has 108 bytes and a
--- path needs its terminating NUL, so a path may have at most 107 bytes; an
+-- portable path keeps its terminating NUL, so it may have at most 107 bytes; an
 -- abstract name (@name) becomes a NUL byte and then the name's bytes, with
 -- the address length counting exactly those, also at most 107 after the @.
 -- Bytes, not characters: "é" is two.

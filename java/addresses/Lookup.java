@@ -41,7 +41,7 @@ public class Lookup {
         // InetAddress per address and leaves out the type and protocol. A literal
         // is parsed in Java and never reaches the resolver.
         //
-        // The order is a preference: the resolver sorts by RFC 6724 (and
+        // The order is a preference: the resolver sorts by RFC 3484 (and
         // /etc/gai.conf), and a client should try the addresses in that order.
         // Java, though, puts every IPv4 address before every IPv6 one unless it is
         // run with -Djava.net.preferIPv6Addresses=system (keep the resolver's order)
@@ -74,10 +74,10 @@ public class Lookup {
             } else {
                 continue; // no other kind of InetAddress exists
             }
-            // getAllByName() has no socket type or protocol to report: its addresses
-            // are the ones Java's stream sockets (Socket, ServerSocket) connect to
-            // and bind, so they are the SOCK_STREAM results, and on an inet or inet6
-            // socket a stream is TCP.
+            // getAllByName() has no socket type or protocol to report: an InetAddress
+            // serves every kind of socket (Socket and ServerSocket, DatagramSocket
+            // too). The contract asks for the SOCK_STREAM results, which are these
+            // same addresses, and on an inet or inet6 socket a stream is TCP.
             System.out.println(family + " stream tcp " + text);
         }
         // ANCHOR_END: print

@@ -12,8 +12,9 @@ import java.nio.charset.StandardCharsets;
 // authentication) decide what a client may do this way, with no password.
 // This server just tells each client what it learned, and closes.
 //
-// The calls go to the C library through JNA: Java 17's JDK has no SO_PEERCRED
-// (Libc.java says more).
+// The calls go to the C library through JNA: Java 17's JDK has SO_PEERCRED only
+// as jdk.net.ExtendedSocketOptions.SO_PEERCRED, which names the peer's user and
+// group but not its pid (Libc.java says more).
 public class CredServer {
     static final String USAGE = "usage: cred_server --path P [--mode M]";
 

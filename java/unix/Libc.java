@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 // Why this file exists. Java 17's JDK knows one kind of Unix-domain socket: a
 // stream socket on a filesystem path (java.net.UnixDomainSocketAddress, with
 // SocketChannel and ServerSocketChannel). It has no abstract names, no datagram
-// sockets, no descriptor passing (SCM_RIGHTS) and no peer credentials
-// (SO_PEERCRED). So the chapter's Java examples call the C library directly,
+// sockets and no descriptor passing (SCM_RIGHTS), and its peer credentials
+// (jdk.net.ExtendedSocketOptions.SO_PEERCRED) give the user and group but not
+// the pid. So the chapter's Java examples call the C library directly,
 // through JNA (Java Native Access; Debian's libjna-java, /usr/share/java/jna.jar),
 // for all four kinds -- even the stream one the JDK could do -- so that they all
 // look alike, and alike the C listings: socket(), bind(), accept() with the same

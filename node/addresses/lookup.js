@@ -61,12 +61,12 @@ async function main() {
   //
   // dns.lookup() is Node's getaddrinfo(), run on libuv's thread pool. (The
   // other dns functions, dns.resolve4() and friends, ask DNS servers
-  // directly and skip /etc/hosts.) Node passes SOCK_STREAM, the one socket
-  // type its net module uses, so each address comes back once; it keeps the
-  // address and its family and drops the rest. A literal such as '::1' is
-  // recognized in Node and never reaches the resolver.
+  // directly and skip /etc/hosts.) Node passes SOCK_STREAM, so that each
+  // address comes back once; it keeps the address and its family and drops
+  // the rest, and both net and dgram sockets use the answer. A literal such
+  // as '::1' is recognized in Node and never reaches the resolver.
   //
-  // The order is a preference: the resolver sorts by RFC 6724 (and
+  // The order is a preference: the resolver sorts by RFC 3484 (and
   // /etc/gai.conf), and a client should try the addresses in that order.
   // verbatim: true keeps that order (the default since Node 17, and spelled
   // order: 'verbatim' in newer versions; older ones put every IPv4 address

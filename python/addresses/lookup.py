@@ -69,7 +69,7 @@ def main():
     # ANCHOR_END: resolve
 
     # ANCHOR: print
-    # The list is in the resolver's order of preference (the rules of RFC 6724,
+    # The list is in the resolver's order of preference (the rules of RFC 3484,
     # which /etc/gai.conf can adjust; e.g. IPv6 before IPv4 where both work): a
     # client should try the addresses in this order and use the first that
     # connects. Each result is a tuple (family, type, proto, canonname, sockaddr):

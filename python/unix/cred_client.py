@@ -13,8 +13,8 @@ import sys
 USAGE = "usage: cred_client --path P"
 CHUNK = 64 * 1024
 
-# sun_path is 108 bytes; a path needs its terminating NUL, an abstract name its
-# leading NUL, so either way 107 bytes are left for the name.
+# sun_path is 108 bytes; a portable path keeps its terminating NUL there, an
+# abstract name its leading NUL, so either way 107 bytes are left for the name.
 MAX_PATH = 107
 
 

@@ -20,8 +20,8 @@ USAGE = "usage: dgram_client --path P [--timeout S]"
 MAX_PAYLOAD = 65536
 BUFSIZE = 65536
 
-# sun_path is 108 bytes; a path needs its terminating NUL, an abstract name its
-# leading NUL, so either way 107 bytes are left for the name.
+# sun_path is 108 bytes; a portable path keeps its terminating NUL there, an
+# abstract name its leading NUL, so either way 107 bytes are left for the name.
 MAX_PATH = 107
 
 

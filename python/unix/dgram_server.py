@@ -22,7 +22,7 @@ USAGE = "usage: dgram_server --path P [--mode M]"
 BUFSIZE = 65536
 
 # A Unix-domain address is a struct sockaddr_un: a family and a 108-byte
-# sun_path. A filesystem path needs its terminating NUL in there, and an
+# sun_path. A portable filesystem path keeps its terminating NUL there, and an
 # abstract name needs its leading NUL, so either way 107 bytes are left.
 MAX_PATH = 107
 

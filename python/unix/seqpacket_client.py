@@ -17,8 +17,8 @@ USAGE = "usage: seqpacket_client --path P"
 MAX_PAYLOAD = 65536
 BUFSIZE = 65536
 
-# sun_path is 108 bytes; a path needs its terminating NUL, an abstract name its
-# leading NUL, so either way 107 bytes are left for the name.
+# sun_path is 108 bytes; a portable path keeps its terminating NUL there, an
+# abstract name its leading NUL, so either way 107 bytes are left for the name.
 MAX_PATH = 107
 
 

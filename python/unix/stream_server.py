@@ -18,7 +18,7 @@ USAGE = "usage: stream_server --path P [--mode M]"
 CHUNK = 64 * 1024  # read up to 64 KiB at a time: big enough to move 16 MiB quickly
 
 # A Unix-domain address is a struct sockaddr_un: a family and a 108-byte
-# sun_path. A filesystem path needs its terminating NUL in there, and an
+# sun_path. A portable filesystem path keeps its terminating NUL there, and an
 # abstract name needs its leading NUL, so either way 107 bytes are left.
 MAX_PATH = 107
 

@@ -69,7 +69,7 @@ def main
   # address would come three times, for stream, datagram and raw sockets.
   # nil is the service: no port.
   #
-  # The order is a preference: the resolver sorts by RFC 6724 (and
+  # The order is a preference: the resolver sorts by RFC 3484 (and
   # /etc/gai.conf), and a client should try the addresses in that order.
   addrs = begin
     Addrinfo.getaddrinfo(host, nil, :UNSPEC, :STREAM)

@@ -14,7 +14,7 @@ USAGE = 'usage: cred_client --path P'
 CHUNK = 65_536 # read at most 64 KiB at a time
 
 # sun_path, where struct sockaddr_un keeps the path, is 108 bytes, and a
-# filesystem path needs a terminating NUL there: 107 bytes of path at most.
+# portable filesystem path ends with a NUL there: 107 bytes of path at most.
 # An abstract name gets the same limit after its "@".
 MAX_PATH = 107
 

@@ -16,7 +16,7 @@ require 'socket'
 USAGE = 'usage: cred_server --path P [--mode M]'
 
 # sun_path, where struct sockaddr_un keeps the path, is 108 bytes, and a
-# filesystem path needs a terminating NUL there: 107 bytes of path at most.
+# portable filesystem path ends with a NUL there: 107 bytes of path at most.
 # An abstract name gets the same limit after its "@".
 MAX_PATH = 107
 

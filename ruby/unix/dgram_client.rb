@@ -21,7 +21,7 @@ USAGE = 'usage: dgram_client --path P [--timeout S]'
 MAX_DATAGRAM = 65_536
 
 # sun_path, where struct sockaddr_un keeps the path, is 108 bytes, and a
-# filesystem path needs a terminating NUL there: 107 bytes of path at most.
+# portable filesystem path ends with a NUL there: 107 bytes of path at most.
 # An abstract name gets the same limit after its "@".
 MAX_PATH = 107
 

@@ -2,7 +2,13 @@
  * server, send it a short message with the same language's client, and print
  * a labelled transcript; then the chapter's slice of the latest interop grid.
  *
- * usage: demo KIND...   (run from the repository root) */
+ * usage: demo KIND...   (run from the repository root)
+ *
+ * Environment (optional):
+ *   INTEROP_LANGS   only these languages' programs ("c,python"), as for interop;
+ *                   the grid stays whole, and chapter 5's sniffer act, the C
+ *                   sniffer watching the C ping and raw pair, is shown whatever
+ *                   the filter (no other language has a sniffer) */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdbool.h>
@@ -277,6 +283,43 @@ static int demo_sniffer(const struct table *t)
     return rc;
 }
 
+/* Whether lang is one of the comma-separated languages in only (NULL: all),
+ * as interop.c reads INTEROP_LANGS. */
+static bool lang_selected(const char *only, const char *lang)
+{
+    if (!only)
+        return true;
+    size_t n = strlen(lang);
+    for (const char *p = only; (p = strstr(p, lang)); p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+/* INTEROP_LANGS, or NULL if it is unset or empty. Fails (with err) if it
+ * names a language the table has no row for: a typo would otherwise show an
+ * empty demonstration and succeed. */
+static int langs_from_env(const struct table *t, const char **only, char *err, size_t errlen)
+{
+    *only = getenv("INTEROP_LANGS");
+    if (!*only || !**only) {
+        *only = NULL;
+        return 0;
+    }
+    for (const char *p = *only; *p;) {
+        size_t n = strcspn(p, ",");
+        bool known = false;
+        for (size_t i = 0; i < t->len && !known; i++)
+            known = strlen(t->rows[i].lang) == n && !strncmp(t->rows[i].lang, p, n);
+        if (!known) {
+            snprintf(err, errlen, "INTEROP_LANGS: no language \"%.*s\" in %s", (int)n, p, TABLE);
+            return -1;
+        }
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
 static void print_grid(const char *kind)
 {
     struct results rs;
@@ -307,9 +350,15 @@ int main(int argc, char *argv[])
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct table t;
     char err[256];
+    const char *only;
     if (table_load(TABLE, &t, err, sizeof err) < 0) {
         fprintf(stderr, "demo: %s\n", err);
         return 1;
+    }
+    if (langs_from_env(&t, &only, err, sizeof err) < 0) {
+        fprintf(stderr, "demo: %s\n", err);
+        table_free(&t);
+        return 2;
     }
     int failures = 0;
     for (int k = 1; k < argc; k++) {
@@ -317,7 +366,8 @@ int main(int argc, char *argv[])
         for (size_t i = 0; i < t.len; i++) {
             const struct impl *row = &t.rows[i];
             struct scratch tmp;
-            if (strcmp(row->kind, argv[k]) || scratch_create(&tmp) < 0)
+            if (strcmp(row->kind, argv[k]) || !lang_selected(only, row->lang) ||
+                scratch_create(&tmp) < 0)
                 continue;
             if (!strcmp(row->role, "server")) {
                 const struct impl *client = table_find(&t, row->kind, row->lang, "client");
@@ -334,11 +384,12 @@ int main(int argc, char *argv[])
         }
         if (!strcmp(argv[k], "sniffer"))
             failures += demo_sniffer(&t) < 0;
-        /* Loss you can see: the first language's pair again, through the relay. */
+        /* Loss you can see: the first (selected) language's pair again, through the relay. */
         const struct pair_case *via = relay_case(spec);
         const struct impl *server = NULL, *client = NULL;
         for (size_t i = 0; via && i < t.len && !server; i++)
-            if (!strcmp(t.rows[i].kind, argv[k]) && !strcmp(t.rows[i].role, "server"))
+            if (!strcmp(t.rows[i].kind, argv[k]) && !strcmp(t.rows[i].role, "server") &&
+                lang_selected(only, t.rows[i].lang))
                 server = &t.rows[i];
         if (server)
             client = table_find(&t, server->kind, server->lang, "client");
