@@ -27,8 +27,10 @@ static int check_bench(const void *context, const char *command, char *why, size
 {
     struct ran r;
     char status[96], lines[3][128] = {"", "", ""};
-    if (expect_usage_error(command, (const char *[]){"--bytes", "0", NULL}, why, whylen) < 0 ||
-        expect_usage_error(command, (const char *[]){"--bytes", "lots", NULL}, why, whylen) < 0 ||
+    if (expect_usage_error(command, (const char *[]){"--bytes", "0", NULL}, "bad bytes: 0", why,
+                           whylen) < 0 ||
+        expect_usage_error(command, (const char *[]){"--bytes", "lots", NULL}, "bad bytes: lots",
+                           why, whylen) < 0 ||
         run_once(command, (const char *[]){"--bytes", "8388608", NULL}, "", &r, why, whylen) < 0)
         return -1;
     int rc = -1;

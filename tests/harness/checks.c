@@ -94,25 +94,106 @@ bool contains(const unsigned char *data, size_t len, const char *needle)
     return memmem(data, len, needle, strlen(needle)) != NULL;
 }
 
-int expect_usage_error(const char *command, const char *const args[], char *why,
-                              size_t whylen)
+int usage_parse(const char *line, struct usage *u)
 {
+    *u = (struct usage){0};
+    if (strncmp(line, "usage: ", 7) || strlen(line) >= sizeof u->line)
+        return -1;
+    snprintf(u->line, sizeof u->line, "%s", line);
+    char words[256], *save = NULL;
+    snprintf(words, sizeof words, "%s", line + 7);
+    char *word = strtok_r(words, " ", &save);
+    if (!word || strlen(word) >= sizeof u->prog)
+        return -1;
+    snprintf(u->prog, sizeof u->prog, "%s", word);
+    /* "[--host H] --port P [--timeout S]": a flag, then its value's name. */
+    for (char *flag; (flag = strtok_r(NULL, " ", &save));) {
+        bool optional = flag[0] == '[';
+        flag += optional;
+        if (strncmp(flag, "--", 2))
+            continue;
+        flag[strcspn(flag, "]")] = '\0';
+        char *value = strtok_r(NULL, " ", &save);
+        if (value && !strncmp(value, "--", 2))
+            return -1; /* every flag in these programs takes a value */
+        if (!u->value_flag[0])
+            snprintf(u->value_flag, sizeof u->value_flag, "%s", flag);
+        if (!optional && !u->required[0])
+            snprintf(u->required, sizeof u->required, "%s", flag);
+    }
+    return 0;
+}
+
+int usage_of(const char *command, struct usage *u, char *why, size_t whylen)
+{
+    static _Thread_local struct {
+        char command[1024];
+        struct usage u;
+    } last; /* a check asks several times about one program */
+    if (!strcmp(last.command, command)) {
+        *u = last.u;
+        return 0;
+    }
     struct ran r;
-    char status[96];
+    if (run_once(command, (const char *[]){"--help", NULL}, "", &r, why, whylen) < 0)
+        return -1;
+    char line[256] = "";
+    size_t n = strcspn((const char *)r.out, "\n");
+    if (r.out && r.outlen && n < sizeof line && n <= r.outlen)
+        memcpy(line, r.out, n), line[n] = '\0';
+    ran_free(&r);
+    if (usage_parse(line, u) < 0) {
+        snprintf(why, whylen, "--help must print its usage line first, got \"%s\"", line);
+        return -1;
+    }
+    snprintf(last.command, sizeof last.command, "%s", command);
+    last.u = *u;
+    return 0;
+}
+
+/* "--port 65536" from args, for messages. */
+static void join_args(const char *const args[], char *out, size_t len)
+{
+    out[0] = '\0';
+    for (size_t i = 0; args[i]; i++)
+        snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? " " : "", args[i]);
+    if (!out[0])
+        snprintf(out, len, "no arguments");
+}
+
+int expect_usage_error(const char *command, const char *const args[], const char *want,
+                       char *why, size_t whylen)
+{
+    struct usage u;
+    if (usage_of(command, &u, why, whylen) < 0)
+        return -1;
+    struct ran r;
+    char status[96], given[512], line1[512];
     int rc = run_once(command, args, "", &r, why, whylen);
-    static const char *const no_args[] = {"no arguments", NULL};
-    if (!args[0])
-        args = no_args;
-    if (rc == 0 && !child_exited_with(&r.proc, 2)) {
-        snprintf(why, whylen, "with %s %s: %s, want exit 2", args[0], args[1] ? args[1] : "",
+    join_args(args, given, sizeof given);
+    if (rc < 0)
+        return -1;
+    snprintf(line1, sizeof line1, "%s: %s", u.prog, want ? want : "");
+    const char *err = r.err ? (const char *)r.err : "";
+    size_t first = strcspn(err, "\n");
+    const char *second = err[first] ? err + first + 1 : "";
+    size_t second_len = strcspn(second, "\n");
+    if (!child_exited_with(&r.proc, 2)) {
+        snprintf(why, whylen, "with %s: %s, want exit 2", given,
                  child_describe(&r.proc, status, sizeof status));
         rc = -1;
-    } else if (rc == 0 && r.outlen) {
-        snprintf(why, whylen, "with %s: wrote to stdout; errors go to stderr", args[0]);
+    } else if (r.outlen) {
+        snprintf(why, whylen, "with %s: wrote to stdout; errors go to stderr", given);
         rc = -1;
-    } else if (rc == 0 && (!contains(r.err, r.errlen, "usage: ") || count_lines(r.err, r.errlen) < 2)) {
-        snprintf(why, whylen, "with %s: stderr must hold a message and the usage line, got \"%.*s\"",
-                 args[0], (int)(r.errlen > 200 ? 200 : r.errlen), (const char *)r.err);
+    } else if (count_lines(r.err, r.errlen) != 2 || second_len != strlen(u.line) ||
+               strncmp(second, u.line, second_len)) {
+        snprintf(why, whylen, "with %s: stderr must be two lines, the message and \"%s\"; got \"%.*s\"",
+                 given, u.line, (int)(r.errlen > 300 ? 300 : r.errlen), err);
+        rc = -1;
+    } else if (want ? first != strlen(line1) || strncmp(err, line1, first)
+                    : first <= strlen(line1) || strncmp(err, line1, strlen(line1))) {
+        snprintf(why, whylen, "with %s: the first line must be \"%s%s\" (CONTRACT.md 3.1), got \"%.*s\"",
+                 given, line1, want ? "" : "...", (int)first, err);
         rc = -1;
     }
     ran_free(&r);
@@ -137,7 +218,25 @@ int check_help(const void *context, const char *command, char *why, size_t whyle
 
 int check_bad_flag(const void *context, const char *command, char *why, size_t whylen)
 {
-    return expect_usage_error(command, (const char *[]){"--bogus", NULL}, why, whylen);
+    struct usage u;
+    char want[96];
+    if (usage_of(command, &u, why, whylen) < 0 ||
+        expect_usage_error(command, (const char *[]){"--bogus", NULL}, "unknown option: --bogus",
+                           why, whylen) < 0 ||
+        expect_usage_error(command, (const char *[]){"extra", NULL}, "unexpected argument: extra",
+                           why, whylen) < 0)
+        return -1;
+    if (u.value_flag[0]) {
+        snprintf(want, sizeof want, "%s needs a value", u.value_flag);
+        if (expect_usage_error(command, (const char *[]){u.value_flag, NULL}, want, why, whylen) < 0)
+            return -1;
+    }
+    if (u.required[0]) { /* with nothing given, the first required flag is missing */
+        snprintf(want, sizeof want, "%s is required", u.required);
+        if (expect_usage_error(command, (const char *[]){NULL}, want, why, whylen) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 int expect_one_line_error(struct ran *r, const char *situation, char *why, size_t whylen)
@@ -163,13 +262,16 @@ int expect_one_line_error(struct ran *r, const char *situation, char *why, size_
 
 int check_bad_port(const void *context, const char *command, char *why, size_t whylen)
 {
-    const char *const *bad[] = {
-        (const char *[]){"--port", "65536", NULL},
-        (const char *[]){"--port", "http", NULL},
-        (const char *[]){"--port", NULL},
+    static const struct {
+        const char *args[3], *want;
+    } bad[] = {
+        {{"--port", "65536"}, "bad port: 65536"},
+        {{"--port", "http"}, "bad port: http"},
+        {{"--port", "+80"}, "bad port: +80"},
+        {{"--port"}, "--port needs a value"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        if (expect_usage_error(command, bad[i], why, whylen) < 0)
+        if (expect_usage_error(command, bad[i].args, bad[i].want, why, whylen) < 0)
             return -1;
     return 0;
 }

@@ -62,9 +62,23 @@ bool log_shows(const char *path, const char *want, int timeout_ms);
 bool starts_with(const unsigned char *data, size_t len, const char *prefix);
 bool contains(const unsigned char *data, size_t len, const char *needle);
 
-/* `args` must give exit 2, nothing on stdout, and on stderr a message and the
- * usage line. Returns 0, or -1 with why. */
-int expect_usage_error(const char *command, const char *const args[], char *why, size_t whylen);
+/* What a program's usage line says: the line itself, the program's name, the
+ * first flag that takes a value and the first required one ("" if none). */
+struct usage {
+    char line[256], prog[64], value_flag[32], required[32];
+};
+
+/* Parses "usage: echo_client [--host H] --port P". Returns 0, or -1. */
+int usage_parse(const char *line, struct usage *u);
+
+/* The usage of `command`, from the first line of its --help. Returns 0, or -1 with why. */
+int usage_of(const char *command, struct usage *u, char *why, size_t whylen);
+
+/* `args` must give exit 2, nothing on stdout, and on stderr exactly two lines:
+ * "<prog>: <want>" (CONTRACT.md 3.1; want NULL: any message) and the usage
+ * line. Returns 0, or -1 with why. */
+int expect_usage_error(const char *command, const char *const args[], const char *want,
+                       char *why, size_t whylen);
 
 /* The error rule: exit 1, nothing on stdout, exactly one line on stderr. */
 int expect_one_line_error(struct ran *r, const char *situation, char *why, size_t whylen);
@@ -72,10 +86,11 @@ int expect_one_line_error(struct ran *r, const char *situation, char *why, size_
 /* --help: usage on stdout, exit 0. */
 int check_help(const void *context, const char *command, char *why, size_t whylen);
 
-/* An unknown flag: the usage rule. */
+/* An unknown flag, a stray argument, a flag without its value, a required
+ * flag missing: each a usage error, word for word (CONTRACT.md 3.1). */
 int check_bad_flag(const void *context, const char *command, char *why, size_t whylen);
 
-/* --port 65536, --port http, --port without a value: the usage rule each time. */
+/* --port 65536, http, +80, or without a value: a usage error, word for word. */
 int check_bad_port(const void *context, const char *command, char *why, size_t whylen);
 
 /* Starts a server on 127.0.0.1, port 0, its stderr in a new scratch

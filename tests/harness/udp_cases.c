@@ -99,16 +99,21 @@ static int check_survives_garbage(const void *context, const char *command, char
 
 static int check_bad_timing(const void *context, const char *command, char *why, size_t whylen)
 {
-    const char *const *bad[] = {
-        (const char *[]){"--port", "9", "--timeout", "0", NULL},
-        (const char *[]){"--port", "9", "--timeout", "-1", NULL},
-        (const char *[]){"--port", "9", "--timeout", "soon", NULL},
-        (const char *[]){"--port", "9", "--retries", "-1", NULL},
-        (const char *[]){"--port", "9", "--retries", "1.5", NULL},
+    /* CONTRACT.md 3.1: seconds are digits, optionally a "." and more digits, above 0. */
+    static const struct {
+        const char *flag, *value;
+    } bad[] = {
+        {"--timeout", "0"},   {"--timeout", "-1"},  {"--timeout", "soon"}, {"--timeout", ".5"},
+        {"--timeout", "5."},  {"--timeout", "1e3"}, {"--timeout", "inf"},  {"--timeout", "0.0"},
+        {"--retries", "-1"},  {"--retries", "1.5"}, {"--retries", "+2"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        if (expect_usage_error(command, bad[i], why, whylen) < 0)
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "bad %s: %s", bad[i].flag + 2, bad[i].value);
+        if (expect_usage_error(command, (const char *[]){"--port", "9", bad[i].flag, bad[i].value, NULL},
+                               want, why, whylen) < 0)
             return -1;
+    }
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cases.h"
+#include "checks.h"
 #include "compare.h"
 #include "net.h"
 #include "payloads.h"
@@ -87,6 +88,26 @@ Test(ready, read_line_stops_at_newline_and_times_out)
     close(fds[1]); /* end of file before a newline */
     cr_assert_eq(read_line(fds[0], buf, sizeof buf, 1000), -1);
     close(fds[0]);
+}
+
+/* ---- usage lines -------------------------------------------------------------- */
+
+Test(usage, parses_name_first_value_flag_and_first_required_flag)
+{
+    struct usage u;
+    cr_assert_eq(usage_parse("usage: echo_client [--host H] --port P [--timeout S] [--retries N]", &u), 0);
+    cr_assert_str_eq(u.prog, "echo_client");
+    cr_assert_str_eq(u.value_flag, "--host");
+    cr_assert_str_eq(u.required, "--port");
+    cr_assert_eq(usage_parse("usage: echo_server [--host H] [--port P]", &u), 0);
+    cr_assert_str_eq(u.required, "", "every flag of a server is optional");
+    cr_assert_eq(usage_parse("usage: fd_server --path P --file F [--mode M]", &u), 0);
+    cr_assert_str_eq(u.value_flag, "--path");
+    cr_assert_str_eq(u.required, "--path");
+    cr_assert_eq(usage_parse("usage: bench", &u), 0);
+    cr_assert_str_eq(u.value_flag, "");
+    cr_assert_eq(usage_parse("Usage: x", &u), -1);
+    cr_assert_eq(usage_parse("usage: x --a --b", &u), -1, "a flag with no value");
 }
 
 /* ---- where a kind's programs listen and send ------------------------------- */

@@ -150,7 +150,7 @@ static void path_of_length(const struct scratch *tmp, size_t bytes, char *out, s
 
 static int check_no_path(const void *context, const char *command, char *why, size_t whylen)
 {
-    return expect_usage_error(command, (const char *[]){NULL}, why, whylen);
+    return expect_usage_error(command, (const char *[]){NULL}, "--path is required", why, whylen);
 }
 
 /* 108 bytes, an abstract name of 108 bytes, an empty path, a bare "@": each a
@@ -167,15 +167,21 @@ static int check_long_path(const void *context, const char *command, char *why, 
     memset(abstract, 'a', PATH_MAX_BYTES + 2);
     abstract[0] = '@';
     abstract[PATH_MAX_BYTES + 2] = '\0';
-    const char *const *bad[] = {
-        (const char *[]){"--path", path, NULL},
-        (const char *[]){"--path", abstract, NULL},
-        (const char *[]){"--path", "", NULL},
-        (const char *[]){"--path", "@", NULL},
+    char too_long[96];
+    snprintf(too_long, sizeof too_long, "--path is %d bytes; a socket address holds at most %d",
+             PATH_MAX_BYTES + 1, PATH_MAX_BYTES);
+    const struct {
+        const char *path, *want;
+    } bad[] = {
+        {path, too_long},
+        {abstract, too_long},
+        {"", "--path is empty"},
+        {"@", "--path needs a name after the @"},
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof bad / sizeof *bad; i++)
-        rc = expect_usage_error(command, bad[i], why, whylen);
+        rc = expect_usage_error(command, (const char *[]){"--path", bad[i].path, NULL}, bad[i].want,
+                                why, whylen);
     if (rc == 0 && find_entry(tmp.dir, "x", name, sizeof name)) {
         snprintf(why, whylen, "a %d-byte path was truncated into a file \"%s\"", PATH_MAX_BYTES + 1,
                  name);
@@ -239,10 +245,13 @@ static int check_mode(const void *context, const char *command, char *why, size_
 {
     const struct unix_kind *k = context;
     const char *bad[] = {"9", "6666", "rw", "68"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "bad mode: %s", bad[i]);
         if (expect_usage_error(command, (const char *[]){"--path", "@socketbook-unused", "--mode",
-                                                         bad[i], NULL}, why, whylen) < 0)
+                                                         bad[i], NULL}, want, why, whylen) < 0)
             return -1;
+    }
     if (with_server(k, command, NULL, mode_is_600, why, whylen) < 0)
         return -1;
     return with_server(k, command, "666", mode_is_666, why, whylen);
@@ -663,7 +672,8 @@ static int check_bad_file(const void *context, const char *command, char *why, s
     char missing[320];
     if (check_begin(&uc, why, whylen) < 0)
         return -1;
-    int rc = expect_usage_error(command, (const char *[]){"--path", uc.sock, NULL}, why, whylen);
+    int rc = expect_usage_error(command, (const char *[]){"--path", uc.sock, NULL},
+                                "--file is required", why, whylen);
     if (rc == 0)
         rc = run_once(command, (const char *[]){"--path", uc.sock, "--file",
                                                 scratch_path(&uc.tmp, "missing", missing,
