@@ -55,6 +55,7 @@ static const struct single_check BENCH_CHECKS[] = {
     {"help", "program", check_help, NULL},
     {"bad_flag", "program", check_bad_flag, NULL},
     {"measures", "program", check_bench, NULL},
+    {"stdout_closed", "program", check_stdout_closed, ARGS("--bytes", "1024")},
 };
 
 static const char *const BENCH_DEMO[] = {"", NULL};

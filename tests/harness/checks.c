@@ -260,6 +260,84 @@ int expect_one_line_error(struct ran *r, const char *situation, char *why, size_
     return 0;
 }
 
+int expect_error_reason(const char *command, struct ran *r, const char *reason,
+                        const char *situation, char *why, size_t whylen)
+{
+    struct usage u;
+    if (expect_one_line_error(r, situation, why, whylen) < 0 || usage_of(command, &u, why, whylen) < 0)
+        return -1;
+    const char *line = (const char *)r->err;
+    size_t n = r->errlen;
+    while (n && line[n - 1] == '\n')
+        n--;
+    char prefix[80], suffix[128];
+    snprintf(prefix, sizeof prefix, "%s: ", u.prog);
+    snprintf(suffix, sizeof suffix, ": %s", reason);
+    size_t p = strlen(prefix), q = strlen(suffix);
+    if (n < p + q || memcmp(line, prefix, p) || memcmp(line + n - q, suffix, q)) {
+        snprintf(why, whylen, "%s: the line must be \"%s<what> <address>%s\" (CONTRACT.md 3.2), got \"%.*s\"",
+                 situation, prefix, suffix, (int)(n > 300 ? 300 : n), line);
+        return -1;
+    }
+    return 0;
+}
+
+int check_stdout_closed(const void *context, const char *command, char *why, size_t whylen)
+{
+    const char *const *args = context;
+    struct usage u;
+    struct scratch tmp;
+    char err[320], words[1024], *argv[MAX_ARGS], status[96], want[128];
+    if (usage_of(command, &u, why, whylen) < 0)
+        return -1;
+    if (scratch_create(&tmp) < 0 || build_argv(command, args, words, sizeof words, argv) <= 0) {
+        snprintf(why, whylen, "harness: cannot prepare %s", command);
+        return -1;
+    }
+    /* A line on stdin, so that no client stops first at an empty input. */
+    char in[320];
+    int in_fd = write_file(scratch_path(&tmp, "stdin", in, sizeof in), "hello\n", 6) < 0
+                    ? -1 : open(in, O_RDONLY | O_CLOEXEC);
+    int fd = open(scratch_path(&tmp, "stderr", err, sizeof err), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    struct child c = {.pid = -1, .pidfd = -1};
+    int rc = -1;
+    if (fd < 0 || in_fd < 0 || child_start(&c, argv, (struct stdio_fds){in_fd, STDIO_CLOSED, fd}) < 0)
+        snprintf(why, whylen, "harness: cannot start %s", command);
+    else if (!child_wait(&c, 20000))
+        snprintf(why, whylen, "with stdout closed: still running after 20 s (a hang)");
+    else
+        rc = 0;
+    if (fd >= 0)
+        close(fd);
+    if (in_fd >= 0)
+        close(in_fd);
+    unsigned char *log = NULL;
+    size_t len = 0;
+    snprintf(want, sizeof want, "%s: stdout: Bad file descriptor\n", u.prog);
+    if (rc == 0 && (read_file(err, 1 << 16, &log, &len) < 0 || !child_exited_with(&c, 1) ||
+                    len != strlen(want) || memcmp(log, want, len))) {
+        snprintf(why, whylen, "with stdout closed: %s and \"%.*s\" on stderr; want exit 1 and "
+                 "exactly \"%.*s\" (CONTRACT.md 3.2)", child_describe(&c, status, sizeof status),
+                 (int)(len > 200 ? 200 : len), log ? (const char *)log : "", (int)strlen(want) - 1, want);
+        rc = -1;
+    }
+    free(log);
+    child_cleanup(&c);
+    scratch_remove(&tmp);
+    return rc;
+}
+
+int check_bad_value(const void *context, const char *command, char *why, size_t whylen)
+{
+    const char *const *args = context;
+    size_t n = 0;
+    while (args[n])
+        n++;
+    char want[128];
+    snprintf(want, sizeof want, "bad %s: %s", args[n - 2] + 2, args[n - 1]);
+    return expect_usage_error(command, args, want, why, whylen);
+}
+
 int check_bad_port(const void *context, const char *command, char *why, size_t whylen)
 {
     static const struct {

@@ -83,6 +83,23 @@ int expect_usage_error(const char *command, const char *const args[], const char
 /* The error rule: exit 1, nothing on stdout, exactly one line on stderr. */
 int expect_one_line_error(struct ran *r, const char *situation, char *why, size_t whylen);
 
+/* The error rule, and the words of CONTRACT.md 3.2: the line is
+ * "<prog>: <what> <address>: <reason>", reason as C's strerror spells it. */
+int expect_error_reason(const char *command, struct ran *r, const char *reason,
+                        const char *situation, char *why, size_t whylen);
+
+/* Started with stdout closed, the program says "<prog>: stdout: Bad file
+ * descriptor" and exits 1, before any socket (CONTRACT.md 3.2). context: the
+ * arguments (a NULL-terminated array of strings) it is started with. */
+int check_stdout_closed(const void *context, const char *command, char *why, size_t whylen);
+
+/* A NULL-terminated argument list, as a check's context. */
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* context: ARGS(..., "--flag", "value"), the value a bad one: a usage error,
+ * "bad flag: value" (CONTRACT.md 3.1). */
+int check_bad_value(const void *context, const char *command, char *why, size_t whylen);
+
 /* --help: usage on stdout, exit 0. */
 int check_help(const void *context, const char *command, char *why, size_t whylen);
 

@@ -145,7 +145,8 @@ static int check_unknown_name(const void *context, const char *command, char *wh
     int rc = run_once(command, (const char *[]){"--host", "nosuch.invalid", NULL}, "", &r, why,
                       whylen);
     if (rc == 0)
-        rc = expect_one_line_error(&r, "--host nosuch.invalid", why, whylen);
+        rc = expect_error_reason(command, &r, "Name or service not known", "--host nosuch.invalid",
+                                 why, whylen);
     ran_free(&r);
     return rc;
 }
@@ -157,6 +158,7 @@ static const struct single_check LOOKUP_CHECKS[] = {
     {"ipv4_literal", "program", check_ipv4_literal, NULL},
     {"ipv6_literal", "program", check_ipv6_literal, NULL},
     {"unknown_name", "program", check_unknown_name, NULL},
+    {"stdout_closed", "program", check_stdout_closed, ARGS("--host", "localhost")},
 };
 
 static const char *const LOOKUP_DEMO[] = {"--host localhost", "--host ::1", NULL};

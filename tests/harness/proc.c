@@ -45,10 +45,12 @@ static void become(char *const argv[], struct stdio_fds fds, pid_t parent)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) /* the parent died before prctl took effect */
         _exit(127);
-    int devnull = open("/dev/null", O_RDWR);
-    dup2(fds.in >= 0 ? fds.in : devnull, 0);
-    dup2(fds.out >= 0 ? fds.out : devnull, 1);
-    dup2(fds.err >= 0 ? fds.err : devnull, 2);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), want[3] = {fds.in, fds.out, fds.err};
+    for (int fd = 0; fd < 3; fd++)
+        if (want[fd] == STDIO_CLOSED)
+            close(fd);
+        else
+            dup2(want[fd] >= 0 ? want[fd] : devnull, fd);
     /* The harness opens everything O_CLOEXEC, so nothing else leaks into exec.
      * A signal ignored here stays ignored across exec, and a shell that runs
      * `make test &` ignores SIGINT in everything it starts (a JVM then never

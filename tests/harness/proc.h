@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Where a child's standard streams go: an open descriptor, or -1 for /dev/null. */
+/* Where a child's standard streams go: an open descriptor, -1 for /dev/null,
+ * or STDIO_CLOSED: the child starts with that descriptor closed. */
+#define STDIO_CLOSED (-2)
 struct stdio_fds {
     int in, out, err;
 };

@@ -441,6 +441,7 @@ static const struct single_check ICMP_DGRAM_CHECKS[] = {
     {"bad_flag", "client", check_bad_flag, NULL},
     {"range_open", "client", check_dgram_open, NULL},
     {"range_closed", "client", check_dgram_closed, NULL},
+    {"stdout_closed", "client", check_stdout_closed, ARGS("--host", "127.0.0.1", "--count", "1")},
 };
 
 const struct kind_spec ICMP_DGRAM_SPEC = {
@@ -457,6 +458,9 @@ static const struct single_check ICMP_CHECKS[] = {
     {"ipv6", "client", check_ping_v6, NULL},
     {"no_reply", "client", check_ping_no_reply, NULL},
     {"unprivileged", "client", check_unprivileged, NULL},
+    {"bad_count", "client", check_bad_value, ARGS("--host", "127.0.0.1", "--count", "0")},
+    {"bad_timeout", "client", check_bad_value, ARGS("--host", "127.0.0.1", "--timeout", ".5")},
+    {"stdout_closed", "client", check_stdout_closed, ARGS("--host", "127.0.0.1", "--count", "1")},
 };
 
 static const char *const ICMP_DEMO[] = {"--host 127.0.0.1 --count 3", NULL};
@@ -485,6 +489,9 @@ static const struct single_check RAW_CHECKS[] = {
     {"oversize", "client", check_client_oversize, NULL},
     {"no_reply", "client", check_client_no_reply, NULL},
     {"decoys", "client", check_client_decoys, NULL},
+    {"bad_timeout", "client", check_bad_value, ARGS("--host", "127.0.0.1", "--timeout", "0")},
+    {"bad_retries", "client", check_bad_value, ARGS("--host", "127.0.0.1", "--retries", "-1")},
+    {"stdout_closed", "client", check_stdout_closed, ARGS("--host", "127.0.0.1")},
 };
 
 const struct kind_spec RAW_SPEC = {
@@ -539,6 +546,7 @@ static const struct single_check SNIFFER_CHECKS[] = {
     {"help", "program", check_help, NULL},
     {"bad_flag", "program", check_bad_flag, NULL},
     {"sees", "program", check_sniffer_sees, NULL},
+    {"stdout_closed", "program", check_stdout_closed, ARGS("--interface", "lo", "--count", "1")},
 };
 
 const struct kind_spec SNIFFER_SPEC = {

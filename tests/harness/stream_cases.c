@@ -134,7 +134,7 @@ static int check_refused(const void *context, const char *command, char *why, si
     int rc = run_once(command, (const char *[]){"--host", "127.0.0.1", "--port", portstr, NULL},
                       LINE, &r, why, whylen);
     if (rc == 0)
-        rc = expect_one_line_error(&r, "connection refused", why, whylen);
+        rc = expect_error_reason(command, &r, "Connection refused", "connection refused", why, whylen);
     ran_free(&r);
     close(fd);
     return rc;
@@ -231,6 +231,7 @@ static const struct single_check STREAM_CHECKS[] = {
     {"refused", "client", check_refused, NULL},
     {"reset", "client", check_reset, NULL},
     {"early_close", "client", check_early_close, NULL},
+    {"stdout_closed", "client", check_stdout_closed, ARGS("--port", "9")},
 };
 
 const struct kind_spec STREAM_SPEC = {

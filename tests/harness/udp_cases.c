@@ -167,7 +167,7 @@ static int check_refused(const void *context, const char *command, char *why, si
                       LINE, &r, why, whylen);
     long long took = now_ms() - start;
     if (rc == 0)
-        rc = expect_one_line_error(&r, "port unreachable", why, whylen);
+        rc = expect_error_reason(command, &r, "Connection refused", "port unreachable", why, whylen);
     if (rc == 0 && took >= 8000) {
         snprintf(why, whylen, "port unreachable: the client took %lld ms; it should fail at once "
                  "on ECONNREFUSED, not wait for its 10 s timeout", took);
@@ -243,6 +243,7 @@ static const struct single_check UDP_CHECKS[] = {
     {"oversize", "client", check_oversize, NULL},
     {"refused", "client", check_refused, NULL},
     {"ignores_strangers", "client", check_ignores_strangers, NULL},
+    {"stdout_closed", "client", check_stdout_closed, ARGS("--port", "9")},
 };
 
 const struct kind_spec UDP_SPEC = {

@@ -773,13 +773,15 @@ static int run_client(const char *command, const char *path, const char *extra,
     return rc;
 }
 
+/* The client must fail with one line; with reason, CONTRACT.md 3.2's words. */
 static int client_fails(const char *command, const char *path, const char *timeout,
-                        const char *situation, char *why, size_t whylen)
+                        const char *reason, const char *situation, char *why, size_t whylen)
 {
     struct ran r;
     if (run_client(command, path, timeout, LINE, strlen(LINE), &r, why, whylen) < 0)
         return -1;
-    int rc = expect_one_line_error(&r, situation, why, whylen);
+    int rc = reason ? expect_error_reason(command, &r, reason, situation, why, whylen)
+                    : expect_one_line_error(&r, situation, why, whylen);
     ran_free(&r);
     return rc;
 }
@@ -791,7 +793,7 @@ static int check_client_missing(const void *context, const char *command, char *
     if (scratch_create(&tmp) < 0)
         return -1;
     int rc = client_fails(command, scratch_path(&tmp, "nothing.sock", path, sizeof path), NULL,
-                          "no socket at the path", why, whylen);
+                          "No such file or directory", "no socket at the path", why, whylen);
     scratch_remove(&tmp);
     return rc;
 }
@@ -806,7 +808,8 @@ static int check_client_stale(const void *context, const char *command, char *wh
     if (rc < 0)
         snprintf(why, whylen, "harness: cannot leave a stale socket file");
     else
-        rc = client_fails(command, path, NULL, "a stale socket file", why, whylen);
+        rc = client_fails(command, path, NULL, "Connection refused", "a stale socket file", why,
+                          whylen);
     scratch_remove(&tmp);
     return rc;
 }
@@ -825,7 +828,7 @@ static int check_client_timeout(const void *context, const char *command, char *
     if (fd < 0)
         snprintf(why, whylen, "harness: cannot bind a mute server");
     else
-        rc = client_fails(command, path, "0.3", "no reply", why, whylen);
+        rc = client_fails(command, path, "0.3", NULL, "no reply", why, whylen);
     if (rc == 0 && now_ms() - start > 10000) {
         snprintf(why, whylen, "with --timeout 0.3, the client took %lld ms to give up",
                  now_ms() - start);
@@ -935,7 +938,8 @@ static int check_client_empty(const void *context, const char *command, char *wh
         {"abstract_live", "server", check_abstract_live, &kind},                                   \
         {"not_socket", "server", check_not_socket, &kind},                                         \
         {"sigint", "server", check_sigint_unix, &kind}, {"logs", "server", check_logs, &kind},     \
-        {"missing", "client", check_client_missing, NULL}, {"stale", "client", check_client_stale, NULL}
+        {"missing", "client", check_client_missing, NULL}, {"stale", "client", check_client_stale, NULL}, \
+        {"stdout_closed", "client", check_stdout_closed, ARGS("--path", "/nonexistent/socketbook.sock")}
 
 
 static const struct pair_case STREAM_CASES[] = {
