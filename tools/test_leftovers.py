@@ -37,6 +37,12 @@ class Snapshot(unittest.TestCase):
             open(os.path.join(d, "left"), "w").close()
             self.assertEqual(leftovers.temp_entries([d]), [os.path.join(d, "left")])
 
+    def test_ignores_only_the_patterns_it_is_given(self):
+        with tempfile.TemporaryDirectory() as d:
+            for name in ("bash_tool_1", "left"):
+                open(os.path.join(d, name), "w").close()
+            self.assertEqual(leftovers.temp_entries([d], ["bash_tool_*"]), [os.path.join(d, "left")])
+
     def test_sees_a_process_in_the_checkout_but_not_itself(self):
         with tempfile.TemporaryDirectory() as d:
             root = os.path.realpath(d)
