@@ -1,9 +1,12 @@
 // Lookup.java -- name resolution: InetAddress.getAllByName, Java's getaddrinfo, turns a host into addresses.
 
+import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 public class Lookup {
     static final String USAGE = "usage: lookup [--host H]";
@@ -17,41 +20,33 @@ public class Lookup {
                     System.exit(0);
                 }
                 case "--host" -> host = value(args, ++i);
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
-                }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
+        checkStdout();
         // getAllByName("") returns the loopback address; getaddrinfo() knows no such
         // name. We follow getaddrinfo(), so that every language agrees.
         if (host.isEmpty()) {
-            fail("empty host name");
+            fail("resolve : Name or service not known");
         }
 
         // ANCHOR: resolve
-        // A socket address is an address family, an address and a port. getaddrinfo()
-        // turns a name ("localhost") or a literal ("127.0.0.1", "::1") into a list of
-        // them: a name can have several, IPv4 (AF_INET) and IPv6 (AF_INET6). C asks
-        // for AF_UNSPEC, "either family", and for one socket type (SOCK_STREAM).
-        //
         // getAllByName() is Java's getaddrinfo(). The JDK calls it with AF_UNSPEC
-        // (AF_INET only if the machine has no IPv6) and no socket type, so C would
-        // get each address three times (stream, datagram, raw); the JDK keeps one
+        // (AF_INET only if the machine has no IPv6) and no socket type, where C
+        // would get each address three times (stream, datagram, raw); it keeps one
         // InetAddress per address and leaves out the type and protocol. A literal
-        // is parsed in Java and never reaches the resolver.
+        // ("::1") is parsed in Java and never reaches the resolver.
         //
-        // The order is a preference: the resolver sorts by RFC 3484 (and
-        // /etc/gai.conf), and a client should try the addresses in that order.
-        // Java, though, puts every IPv4 address before every IPv6 one unless it is
-        // run with -Djava.net.preferIPv6Addresses=system (keep the resolver's order)
-        // or =true (IPv6 first).
+        // The order is the resolver's (RFC 3484 and /etc/gai.conf), except that
+        // Java puts every IPv4 address before every IPv6 one unless it is run with
+        // -Djava.net.preferIPv6Addresses=system (keep the resolver's order) or
+        // =true (IPv6 first).
         InetAddress[] addresses;
         try {
             addresses = InetAddress.getAllByName(host);
         } catch (UnknownHostException e) {
-            // The message names the host: "nosuch.invalid: Name or service not known".
-            fail(e.getMessage());
+            fail("resolve " + host + ": " + reason(e, host));
             return;
         }
         // ANCHOR_END: resolve
@@ -82,9 +77,10 @@ public class Lookup {
         }
         // ANCHOR_END: print
 
-        // System.out never throws; it only remembers a failed write (a closed pipe).
+        // System.out never throws; it only remembers a failed write (a closed pipe),
+        // and forgets why.
         if (System.out.checkError()) {
-            fail("write to stdout failed");
+            fail("stdout: write failed");
         }
     }
 
@@ -123,12 +119,40 @@ public class Lookup {
         return s.toString();
     }
 
+    // gai_strerror()'s text. An UnknownHostException's message puts the host in
+    // front of it: "nosuch.invalid: Name or service not known".
+    static String reason(UnknownHostException e, String host) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        return m.startsWith(host + ": ") ? m.substring(host.length() + 2) : m;
+    }
+
+    // A closed stdout (lookup >&-) is caught before anything else happens. Java has
+    // no fstat(), and the JVM has opened files of its own at start-up: the first
+    // took the free descriptor 1, read-only (its lib/modules). So the question is
+    // not whether descriptor 1 is open but whether it may be written, which its
+    // open flags in /proc/self/fdinfo/1 say (O_ACCMODE, the low two bits: 0 is
+    // O_RDONLY). write(2) on either would fail with EBADF, and so we say that.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        fail("stdout: Bad file descriptor");
+    }
+
     // A runtime failure: one line on stderr, exit status 1.
     static void fail(String error) {
         System.err.println("lookup: " + error);
         System.exit(1);
     }
 
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");

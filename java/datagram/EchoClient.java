@@ -4,7 +4,9 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.math.RoundingMode;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.Inet6Address;
@@ -12,6 +14,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 
 // UDP promises nothing: the datagram we send, or the echo, may simply be lost,
 // and nobody tells us. So the client cannot wait forever. It waits a while for
@@ -45,15 +51,14 @@ public class EchoClient {
                 case "--port" -> port = parsePort(value(args, ++i));
                 case "--timeout" -> timeoutMillis = parseTimeout(value(args, ++i));
                 case "--retries" -> retries = parseRetries(value(args, ++i));
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
-                }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
         if (port == -1) {
             usage("--port is required");
         }
+        checkStdout();
 
         // All of stdin becomes one datagram, so we must have all of it before we
         // send anything -- and it must fit.
@@ -61,7 +66,7 @@ public class EchoClient {
         try {
             payload = System.in.readAllBytes();
         } catch (IOException e) {
-            finish(1, "read stdin: " + describe(e));
+            finish(1, "stdin: " + reason(e));
             return;
         }
         if (payload.length > MAX_PAYLOAD) {
@@ -91,7 +96,7 @@ public class EchoClient {
             try {
                 stdout.write(reply);
             } catch (IOException e) {
-                finish(1, "write to stdout: " + describe(e));
+                finish(1, "stdout: " + reason(e));
             }
         }
         finish(0, null);
@@ -99,13 +104,13 @@ public class EchoClient {
 
     // ANCHOR: connect
     static DatagramSocket connect(String host, int port) {
-        // getAllByName() is Java's getaddrinfo(): "localhost" may give both ::1 and
-        // 127.0.0.1, so we try each address in turn and keep the first that connects.
+        // getAllByName() is Java's getaddrinfo(); we keep the first address that
+        // connects (a UDP connect() fails only if there is no route at all).
         InetAddress[] addresses;
         try {
             addresses = InetAddress.getAllByName(host);
-        } catch (IOException e) {
-            finish(1, "resolve " + describe(e));
+        } catch (UnknownHostException e) {
+            finish(1, "resolve " + host + ": " + reason(e, host));
             return null;
         }
         String error = "no address";
@@ -114,22 +119,15 @@ public class EchoClient {
             DatagramSocket sock = null;
             try {
                 // new DatagramSocket() is socket(SOCK_DGRAM), bound to a port of the
-                // kernel's choosing: a client never needs to pick one.
+                // kernel's choosing. connect() sends nothing: it sets the default
+                // destination and filters what receive() gets to the server's
+                // datagrams. A port-unreachable error that comes back for a datagram
+                // we sent is then thrown at us as a PortUnreachableException.
                 sock = new DatagramSocket();
-                // connect() on a UDP socket sends nothing -- there is no handshake, and
-                // it succeeds whether or not anybody is listening. It only records the
-                // peer in our kernel: send() needs no address now, and datagrams from
-                // any other address are dropped before receive() sees them. It fails
-                // only if there is no route to that address at all.
-                // It also lets the kernel report errors: if nothing is bound to the
-                // server's port, its kernel answers our datagram with an ICMP "port
-                // unreachable", which a connected socket turns into ECONNREFUSED --
-                // in Java a PortUnreachableException. An unconnected socket never
-                // hears of it, and would just wait out its timeouts.
                 sock.connect(where);
                 return sock;
             } catch (IOException e) {
-                error = "connect to " + format(where) + ": " + describe(e);
+                error = "connect to " + format(where) + ": " + reason(e);
                 if (sock != null) {
                     sock.close();
                 }
@@ -141,19 +139,17 @@ public class EchoClient {
     // ANCHOR_END: connect
 
     // ANCHOR: send
-    // Send the whole payload as one datagram to the server. UDP sends it all or
-    // nothing: no partial sends, no loop as on TCP. A 0-byte payload is an empty
-    // datagram, which is a message too. The packet names the server: a connected
-    // socket would not need that (it must then be the connected address), but the
-    // disconnected one of an empty payload does.
+    // Send the whole payload as one datagram to the server: all or nothing, no
+    // loop as on TCP. A 0-byte payload is an empty datagram, a message too. The
+    // packet names the server: a connected socket would not need that (it must
+    // then be the connected address), but the disconnected one of an empty
+    // payload does.
     static void send(DatagramSocket sock, InetSocketAddress server, byte[] payload) {
         try {
             sock.send(new DatagramPacket(payload, payload.length, server));
-        } catch (PortUnreachableException e) {
-            // An ICMP error left over from an earlier datagram can show up here too.
-            finish(1, "send to " + format(server) + ": Connection refused (port unreachable)");
         } catch (IOException e) {
-            finish(1, "send to " + format(server) + ": " + describe(e));
+            // A port unreachable left over from an earlier attempt can show up here.
+            finish(1, "send to " + format(server) + ": " + reason(e));
         }
     }
     // ANCHOR_END: send
@@ -172,37 +168,26 @@ public class EchoClient {
             try {
                 while (true) {
                     // setSoTimeout() is SO_RCVTIMEO: receive() waits at most this many
-                    // milliseconds, then throws SocketTimeoutException instead of
-                    // blocking forever. (0 would mean "forever", hence the check.)
+                    // milliseconds, then throws SocketTimeoutException. (0 is forever.)
                     long left = (deadline - System.nanoTime() + 999_999) / 1_000_000;
                     if (left <= 0) {
                         throw new SocketTimeoutException();
                     }
                     sock.setSoTimeout((int) left);
-                    // As on the server, give receive() the whole buffer back each time.
-                    reply.setLength(buf.length);
-                    // One receive() is one whole datagram: the entire echo, never part
-                    // of it, and from a connected socket only ever the server's.
+                    reply.setLength(buf.length); // the whole buffer, as on the server
                     sock.receive(reply);
-                    // The disconnected socket (an empty payload) takes datagrams from
-                    // anybody, so we check the sender ourselves, as the kernel does for
-                    // a connected one, and wait on for the rest of the timeout.
+                    // The disconnected socket of an empty payload takes datagrams from
+                    // anybody: we check the sender, as the kernel does for a connected
+                    // one, and wait on for the rest of the timeout.
                     if (reply.getSocketAddress().equals(server)) {
-                        byte[] data = new byte[reply.getLength()];
-                        System.arraycopy(buf, 0, data, 0, data.length);
-                        return data;
+                        return Arrays.copyOf(buf, reply.getLength());
                     }
                 }
             } catch (SocketTimeoutException e) {
-                // Nothing within the timeout: our datagram or its echo was lost (or
-                // the server is slow). Go round and send it again. Should a late echo
-                // of an earlier attempt arrive, we take that one: it is the same bytes.
-            } catch (PortUnreachableException e) {
-                // The ICMP error came back: nobody is there, so waiting is pointless.
-                finish(1, "receive from " + format(server)
-                        + ": Connection refused (port unreachable)");
+                // Nothing in time: send again. A late echo of an earlier attempt will do.
             } catch (IOException e) {
-                finish(1, "receive from " + format(server) + ": " + describe(e));
+                // PortUnreachableException: nobody is there, waiting is pointless.
+                finish(1, "receive from " + format(server) + ": " + reason(e));
             }
         }
         finish(1, "no reply from " + format(server) + " after " + attempts
@@ -260,10 +245,45 @@ public class EchoClient {
         return s.toString();
     }
 
-    static String describe(Exception e) {
-        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    // The error as C's strerror() spells it, which Java's messages are. A UDP port
+    // unreachable comes without one (ECONNREFUSED: "Connection refused"); any
+    // other message-less exception is unexpected: EIO's text.
+    static String reason(IOException e) {
+        if (e instanceof PortUnreachableException) {
+            return "Connection refused";
+        }
+        return e.getMessage() != null ? e.getMessage() : "Input/output error";
     }
 
+    // gai_strerror()'s text. An UnknownHostException's message puts the host in
+    // front of it: "nosuch.invalid: Name or service not known".
+    static String reason(UnknownHostException e, String host) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        return m.startsWith(host + ": ") ? m.substring(host.length() + 2) : m;
+    }
+
+    // A closed stdout (echo_client >&-) is caught before any socket is opened, or
+    // the socket could become descriptor 1. Java has no fstat(), and the JVM has
+    // opened files of its own at start-up: the first took the free descriptor 1,
+    // read-only (its lib/modules). So the question is not whether descriptor 1 is
+    // open but whether it may be written, which its open flags in
+    // /proc/self/fdinfo/1 say (O_ACCMODE, the low two bits: 0 is O_RDONLY).
+    // write(2) on either would fail with EBADF, and so we say that.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        finish(1, "stdout: Bad file descriptor");
+    }
+
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
@@ -271,33 +291,33 @@ public class EchoClient {
         return args[i];
     }
 
-    // A decimal number 1-65535; Integer.parseInt alone would also take "+80" or "-0".
+    // Digits only (Integer.parseInt would also take "+80" or "-0"), 1-65535.
     static int parsePort(String text) {
-        boolean decimal = !text.isEmpty() && text.length() <= 5;
-        for (int i = 0; i < text.length(); i++) {
-            decimal &= text.charAt(i) >= '0' && text.charAt(i) <= '9';
-        }
-        if (!decimal || Integer.parseInt(text) < 1 || Integer.parseInt(text) > 65535) {
-            usage("bad port " + text);
+        if (!text.matches("[0-9]+") || new BigInteger(text).signum() == 0
+                || new BigInteger(text).compareTo(BigInteger.valueOf(65535)) > 0) {
+            usage("bad port: " + text);
         }
         return Integer.parseInt(text);
     }
 
-    // Seconds as a decimal number greater than 0 ("1", "0.2", ".5"), returned in
-    // milliseconds, the unit of setSoTimeout(). Double.parseDouble alone would also
-    // take "-1", "1e3" or "NaN". We round up, because a timeout of 0 would mean
-    // "wait forever", and stop at Integer.MAX_VALUE (24 days).
+    // Seconds: digits, optionally a point and more digits ("1", "0.2"; not ".5",
+    // "5.", "1e3", "+1", "inf" or "nan", some of which Double.parseDouble would
+    // take), more than 0. Returned in milliseconds, the unit of setSoTimeout(),
+    // rounded up -- a timeout of 0 would mean "wait forever" -- and at most
+    // Integer.MAX_VALUE (24 days).
     static int parseTimeout(String text) {
-        if (!text.matches("[0-9]+(\\.[0-9]*)?|\\.[0-9]+") || Double.parseDouble(text) <= 0) {
-            usage("bad timeout " + text);
+        if (!text.matches("[0-9]+(\\.[0-9]+)?") || new BigDecimal(text).signum() == 0) {
+            usage("bad timeout: " + text);
         }
-        return (int) Math.min(Math.ceil(Double.parseDouble(text) * 1000), Integer.MAX_VALUE);
+        BigDecimal millis = new BigDecimal(text).movePointRight(3);
+        return millis.setScale(0, RoundingMode.CEILING)
+                .min(BigDecimal.valueOf(Integer.MAX_VALUE)).intValue();
     }
 
-    // A whole number from 0; a huge one is as good as Integer.MAX_VALUE.
+    // Digits only, from 0; a huge number is as good as Integer.MAX_VALUE.
     static int parseRetries(String text) {
         if (!text.matches("[0-9]+")) {
-            usage("bad retries " + text);
+            usage("bad retries: " + text);
         }
         return new BigInteger(text).min(BigInteger.valueOf(Integer.MAX_VALUE)).intValue();
     }

@@ -1,11 +1,16 @@
 // EchoServer.java -- a UDP echo server: bind, then send each datagram back to its sender.
 
 import java.io.IOException;
+import java.math.BigInteger;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 // A datagram socket (UDP) has no connections: no listen(), no accept(), no
 // handshake and no end-of-file. One socket receives datagrams from anybody, and
@@ -40,12 +45,11 @@ public class EchoServer {
                 }
                 case "--host" -> host = value(args, ++i);
                 case "--port" -> port = parsePort(value(args, ++i));
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
-                }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
+        checkStdout();
 
         // try-with-resources closes the socket however we leave this block.
         try (DatagramSocket sock = bind(host, port)) {
@@ -53,10 +57,9 @@ public class EchoServer {
             // SIGTERM and SIGINT make the JVM run its shutdown hooks and then exit
             // with status 143 or 130 (128 + the signal number). Our hook closes the
             // socket, which wakes the main thread from receive(), and then halt(0)
-            // ends the process at once with status 0: being asked to stop is not a
-            // failure. Java has no public API to say WHICH signal came, so the log
-            // line cannot name it. We register the hook before READY so a signal
-            // that arrives right after READY is handled too.
+            // ends the process at once with status 0. Java has no public API to say
+            // WHICH signal came, so the log line cannot name it. The hook is
+            // registered before READY, so a signal right after READY is handled too.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stopping = true;
                 closeQuietly(sock);
@@ -74,39 +77,29 @@ public class EchoServer {
             // ANCHOR_END: ready
 
             // ANCHOR: echo
-            // One buffer and one packet, reused for every datagram. A DatagramPacket
-            // is the buffer plus an address: receive() fills in the sender's address
-            // (what recvfrom() returns), and send() sends to the address the packet
-            // holds (what sendto() is given).
+            // A DatagramPacket is a buffer and an address: receive() fills in the
+            // sender's (what recvfrom() returns), send() sends to the one it holds
+            // (what sendto() is given). One packet serves every datagram.
             byte[] buf = new byte[BUF_SIZE];
             DatagramPacket packet = new DatagramPacket(buf, buf.length);
             while (true) {
-                // receive() sets the packet's length to the size of the datagram, and
-                // the next receive() would take no more than that: a 5-byte datagram
-                // would cut every later one to 5 bytes. So we hand back the whole
-                // buffer each time.
+                // receive() shrinks the packet's length to the datagram's, and takes
+                // no more than that next time: give it the whole buffer back.
                 packet.setLength(buf.length);
                 try {
-                    // receive() blocks until a datagram arrives -- from anybody -- and
-                    // copies it, a whole message, into the buffer. An empty datagram is
-                    // a message too: a length of 0 is not end-of-file, as it is on TCP.
                     sock.receive(packet);
                 } catch (IOException e) {
                     if (stopping) {
                         break; // the shutdown hook closed the socket; it is ending the process
                     }
-                    System.err.println("echo_server: receive: " + describe(e));
+                    System.err.println("echo_server: receive: " + reason(e));
                     continue;
                 }
                 int n = packet.getLength();
                 String peer = format((InetSocketAddress) packet.getSocketAddress());
-                // A datagram longer than the buffer is cut to fit and the rest is thrown
-                // away. C's recvmsg() says so with the MSG_TRUNC flag; Java has no such
-                // flag: DatagramPacket truncates silently, and all we can see is a full
-                // buffer, which may hold a datagram of exactly that size or the start of
-                // a longer one. No datagram can be 65,536 bytes, so a full buffer here
-                // can only mean "cut short" -- we say so and drop it rather than echo
-                // part of a message.
+                // Java truncates a datagram that does not fit without a word (no
+                // MSG_TRUNC). No datagram is 65,536 bytes, so a full buffer can only
+                // be one cut short: we drop it rather than echo part of a message.
                 if (n == buf.length) {
                     System.err.println("echo_server: " + peer + ": datagram truncated to "
                             + n + " bytes, dropped");
@@ -114,16 +107,12 @@ public class EchoServer {
                 }
                 System.err.println("echo_server: " + n + " bytes from " + peer);
                 try {
-                    // The packet now holds the datagram and its sender's address, so
-                    // sending it as it is echoes it: one datagram of n bytes, back to
-                    // where it came from. UDP gives no promise that it arrives.
-                    sock.send(packet);
+                    sock.send(packet); // the same bytes, back to their sender
                 } catch (IOException e) {
-                    // One datagram's failure is only logged; we go on with the next.
                     if (stopping) {
                         break;
                     }
-                    System.err.println("echo_server: " + peer + ": " + describe(e));
+                    System.err.println("echo_server: " + peer + ": " + reason(e));
                 }
             }
             // ANCHOR_END: echo
@@ -132,13 +121,12 @@ public class EchoServer {
 
     // ANCHOR: bind
     static DatagramSocket bind(String host, int port) {
-        // getAllByName() is Java's getaddrinfo(): a name such as "localhost" may stand
-        // for several addresses (::1 and 127.0.0.1), so we try each in turn.
+        // getAllByName() is Java's getaddrinfo(); we bind the first address that works.
         InetAddress[] addresses;
         try {
             addresses = InetAddress.getAllByName(host);
-        } catch (IOException e) {
-            System.err.println("echo_server: resolve " + describe(e));
+        } catch (UnknownHostException e) {
+            System.err.println("echo_server: resolve " + host + ": " + reason(e, host));
             System.exit(1);
             return null;
         }
@@ -146,13 +134,12 @@ public class EchoServer {
         for (InetAddress address : addresses) {
             InetSocketAddress where = new InetSocketAddress(address, port);
             try {
-                // new DatagramSocket(address) is socket(SOCK_DGRAM) and bind() in one:
-                // it claims the address and port (port 0 means: let the kernel pick a
-                // free one). There is nothing to listen() for: once bound, the socket
-                // receives every datagram sent to that address and port.
+                // new DatagramSocket(address) is socket(SOCK_DGRAM) and bind() in one.
+                // There is nothing to listen() for: once bound, the socket receives
+                // every datagram sent to that address and port.
                 return new DatagramSocket(where);
             } catch (IOException e) {
-                error = "bind " + format(where) + ": " + describe(e);
+                error = "bind " + format(where) + ": " + reason(e);
             }
         }
         System.err.println("echo_server: " + error);
@@ -204,8 +191,42 @@ public class EchoServer {
         return s.toString();
     }
 
-    static String describe(Exception e) {
-        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    // The error as C's strerror() spells it, which Java's messages are. A UDP port
+    // unreachable comes without one (ECONNREFUSED: "Connection refused"); any
+    // other message-less exception is unexpected: EIO's text.
+    static String reason(IOException e) {
+        if (e instanceof PortUnreachableException) {
+            return "Connection refused";
+        }
+        return e.getMessage() != null ? e.getMessage() : "Input/output error";
+    }
+
+    // gai_strerror()'s text. An UnknownHostException's message puts the host in
+    // front of it: "nosuch.invalid: Name or service not known".
+    static String reason(UnknownHostException e, String host) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        return m.startsWith(host + ": ") ? m.substring(host.length() + 2) : m;
+    }
+
+    // A closed stdout (echo_server >&-) is caught before any socket is opened. Java
+    // has no fstat(), and the JVM has opened files of its own at start-up: the
+    // first took the free descriptor 1, read-only (its lib/modules). So the
+    // question is not whether descriptor 1 is open but whether it may be written,
+    // which its open flags in /proc/self/fdinfo/1 say (O_ACCMODE, the low two
+    // bits: 0 is O_RDONLY). write(2) on either would fail with EBADF.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        System.err.println("echo_server: stdout: Bad file descriptor");
+        System.exit(1);
     }
 
     static void closeQuietly(AutoCloseable c) {
@@ -216,6 +237,7 @@ public class EchoServer {
         }
     }
 
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
@@ -223,14 +245,11 @@ public class EchoServer {
         return args[i];
     }
 
-    // A decimal number 0-65535; Integer.parseInt alone would also take "+80" or "-0".
+    // Digits only (Integer.parseInt would also take "+80" or "-0"), 0-65535.
     static int parsePort(String text) {
-        boolean decimal = !text.isEmpty() && text.length() <= 5;
-        for (int i = 0; i < text.length(); i++) {
-            decimal &= text.charAt(i) >= '0' && text.charAt(i) <= '9';
-        }
-        if (!decimal || Integer.parseInt(text) > 65535) {
-            usage("bad port " + text);
+        if (!text.matches("[0-9]+")
+                || new BigInteger(text).compareTo(BigInteger.valueOf(65535)) > 0) {
+            usage("bad port: " + text);
         }
         return Integer.parseInt(text);
     }

@@ -1,7 +1,12 @@
 // Ping.java -- ping over a raw ICMP socket: build each echo request and its checksum by hand.
 
 import com.sun.jna.LastErrorException;
+import java.io.IOException;
+import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.math.RoundingMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 
 // ping(8) in miniature. ICMP is the IP layer's own messaging protocol: error
@@ -13,8 +18,9 @@ import java.util.Locale;
 // answers an echo request by itself; no program runs there.
 //
 // The calls go to the C library through JNA: the JDK has no raw sockets
-// (Libc.java says more). This Java version does IPv4 only; ICMPv6 (ping --host
-// ::1) is left to the C and Python listings.
+// (../unix/Libc.java, the binding chapter 4 shares, says more). This Java
+// version does IPv4 only; ICMPv6 (ping --host ::1) is left to the C and Python
+// listings.
 public class Ping {
     static final String USAGE = "usage: ping --host H [--count N] [--timeout S]";
 
@@ -35,6 +41,7 @@ public class Ping {
 
     public static void main(String[] args) {
         String host = null;
+        byte[] address = null;
         int count = 3;
         int timeoutMillis = 1000;
         for (int i = 0; i < args.length; i++) {
@@ -43,25 +50,20 @@ public class Ping {
                     System.out.println(USAGE);
                     System.exit(0);
                 }
-                case "--host" -> host = value(args, ++i);
+                case "--host" -> {
+                    host = value(args, ++i);
+                    address = parseHost(host);
+                }
                 case "--count" -> count = parseCount(value(args, ++i));
                 case "--timeout" -> timeoutMillis = parseTimeout(value(args, ++i));
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
-                }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
         if (host == null) {
             usage("--host is required");
         }
-        // A numeric address only: a raw socket has no use for a name, and ping(8)'s
-        // name lookup is not what this example is about.
-        byte[] address = Libc.parseIPv4(host);
-        if (address == null) {
-            usage("bad host " + host + " (a numeric IPv4 address; IPv6 is in the C"
-                    + " and Python examples)");
-        }
+        checkStdout();
 
         // try-with-resources closes the socket however we leave this block.
         int received = 0;
@@ -96,9 +98,9 @@ public class Ping {
         long loss = (long) (count - received) * 100 / count;
         System.out.println(count + " sent, " + received + " received, " + loss + "% loss");
         // System.out is a PrintStream, which swallows errors: ask it whether a write
-        // failed (stdout closed), which is a failure to do our job.
+        // failed (a closed pipe), which is a failure to do our job.
         if (System.out.checkError()) {
-            fail("write to stdout failed");
+            fail("stdout: write failed");
         }
         System.exit(received == count ? 0 : 1);
     }
@@ -107,13 +109,8 @@ public class Ping {
     static Libc.Fd open() {
         Libc.Fd sock = null;
         try {
-            // socket(AF_INET, SOCK_RAW, IPPROTO_ICMP): a raw IPv4 socket for protocol
-            // 1. What we send is the IP packet's payload -- the ICMP message; the
-            // kernel writes the IP header in front of it (we do not set IP_HDRINCL).
-            // What we receive is the whole IP packet, header included: a copy of
-            // every ICMP packet that reaches this host, whoever it is for.
-            // Because that lets a program see and forge traffic, only a process
-            // with CAP_NET_RAW (root has it) may open one; anybody else gets EPERM.
+            // socket(AF_INET, SOCK_RAW, IPPROTO_ICMP): we write ICMP messages (no
+            // IP_HDRINCL) and read back whole IP packets, every ICMP one the host gets.
             sock = new Libc.Fd(Libc.C.socket(Libc.AF_INET, Libc.SOCK_RAW, Libc.IPPROTO_ICMP));
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Libc.EPERM) {
@@ -121,39 +118,31 @@ public class Ping {
             }
             fail("socket: " + Libc.message(e));
         }
-        // The privilege was needed for socket() and for nothing after it: an open
-        // raw socket goes on working for whoever holds it. So we give root up at
-        // once, before we read a single packet -- whatever bytes arrive from the
-        // network are then parsed by an ordinary user, not by root.
-        dropPrivileges();
+        dropPrivileges(); // at once, before we read a single packet
         return sock;
     }
 
-    // Become user "nobody" if we are root: the supplementary groups first, then the
-    // group, then the user -- in that order, because once we are nobody we are no
-    // longer allowed to change our groups. Any failure is fatal: carrying on as
-    // root is exactly what this is meant to prevent.
+    // If root, become "nobody": groups, group, user, in that order; on a failure, exit.
     static void dropPrivileges() {
         if (Libc.C.geteuid() != 0) {
             return; // not root: nothing to give up
         }
         Libc.Passwd nobody = Libc.C.getpwnam("nobody");
         if (nobody == null) {
-            fail("drop privileges: there is no user nobody");
+            fail("getpwnam nobody: no such user");
         }
         Libc.removePerfDataFile(); // root's to delete: a JVM detail, see Libc.java
         String step = "setgroups";
         try {
-            // The JVM runs many threads, and the Linux system calls change only the
-            // calling thread's ids; the C library's wrappers make every thread of
-            // the process follow, so all of the JVM becomes nobody.
+            // The system calls change only the calling thread's ids; the C library's
+            // wrappers make every thread of the process, all of the JVM, follow.
             Libc.C.setgroups(0, null);
             step = "setgid";
             Libc.C.setgid(nobody.pw_gid);
             step = "setuid";
             Libc.C.setuid(nobody.pw_uid);
         } catch (LastErrorException e) {
-            fail("drop privileges: " + step + ": " + Libc.message(e));
+            fail(step + ": " + Libc.message(e));
         }
     }
     // ANCHOR_END: open
@@ -226,15 +215,14 @@ public class Ping {
             Libc.C.sendto(sock.fd, request, request.length, 0, to, Libc.SOCKADDR_IN_SIZE);
             return true;
         } catch (LastErrorException e) {
-            System.err.println("ping: sendto " + to.address() + ": " + Libc.message(e));
+            System.err.println("ping: send to " + to.address() + ": " + Libc.message(e));
             return false;
         }
     }
     // ANCHOR_END: send
 
     // ANCHOR: receive
-    // Read packets until the reply to request (id, seq) comes, or the timeout runs
-    // out (null).
+    // Read packets until the reply to (id, seq) comes, or the timeout runs out: null.
     static Reply receive(Libc.Fd sock, int id, int seq, int timeoutMillis) {
         byte[] buf = new byte[BUF_SIZE];
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
@@ -243,77 +231,35 @@ public class Ping {
             if (left <= 0) {
                 return null;
             }
-            setReceiveTimeout(sock, left);
             int n;
             try {
-                // recvfrom() returns one whole IP packet. It could also fill in the
-                // sender's address, but the packet's IP header has that too, so we
-                // pass NULL for the address and its length.
+                // SO_RCVTIMEO: recvfrom() waits at most what is left of the timeout
+                // (set each time round: packets that are not our reply wake us too).
+                Libc.Timeval tv = Libc.Timeval.ofNanos(left);
+                Libc.C.setsockopt(sock.fd, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, tv, tv.size());
+                // One whole IP packet. Its header names the sender: no address needed.
                 n = (int) Libc.C.recvfrom(sock.fd, buf, buf.length, 0, null, null);
             } catch (LastErrorException e) {
                 if (e.getErrorCode() == Libc.EAGAIN) {
                     return null; // SO_RCVTIMEO ran out: no reply in time
+                } else if (e.getErrorCode() != Libc.EINTR) {
+                    fail("recvfrom: " + Libc.message(e));
                 }
-                if (e.getErrorCode() == Libc.EINTR) {
-                    continue;
-                }
-                fail("recvfrom: " + Libc.message(e));
-                return null;
+                continue;
             }
             long arrived = System.nanoTime();
-            // On IPv4 a raw socket hands us the IP header too. Its first byte holds
-            // the version (high 4 bits) and the IHL, the header length in 32-bit
-            // words (low 4 bits): 5, that is 20 bytes, unless the packet carries IP
-            // options. The ICMP message starts right after it.
-            if (n < 20) {
+            int ihl = (buf[0] & 0x0f) * 4; // the IP header's length: IHL 32-bit words
+            int len = n - ihl; // the ICMP message's
+            // Ours: an echo reply with our identifier and sequence number, long
+            // enough for the send time, intact (its checksum sums to 0).
+            if (n < 20 || len < HEADER_SIZE + TIME_SIZE || (buf[ihl] & 0xff) != ECHO_REPLY
+                    || getShort(buf, ihl + 4) != id || getShort(buf, ihl + 6) != seq
+                    || checksum(buf, ihl, len) != 0) {
                 continue;
             }
-            int ihl = (buf[0] & 0x0f) * 4;
-            int len = n - ihl; // the ICMP message's length
-            if (len < HEADER_SIZE + TIME_SIZE) {
-                continue; // too short to be a reply to our 64 bytes
-            }
-            // The socket sees EVERY ICMP packet the host receives: our own requests
-            // (on loopback they arrive here as well as at the kernel that answers
-            // them), other programs' pings, error reports. Ours is an echo reply
-            // with our identifier and the sequence number we are waiting for; a late
-            // reply to an earlier request has another sequence number. Everything
-            // else we pass over.
-            if ((buf[ihl] & 0xff) != ECHO_REPLY || getShort(buf, ihl + 4) != id
-                    || getShort(buf, ihl + 6) != seq) {
-                continue;
-            }
-            // Verify the checksum: summed over the whole message, checksum field
-            // included, an intact one gives 0. A damaged reply is dropped, as if lost.
-            if (checksum(buf, ihl, len) != 0) {
-                continue;
-            }
-            long sent = 0;
-            for (int i = 0; i < TIME_SIZE; i++) {
-                sent = (sent << 8) | (buf[ihl + HEADER_SIZE + i] & 0xff);
-            }
-            // The round trip includes Java's own time to call into C and back
-            // through JNA: a few milliseconds for the first requests, while the JVM
-            // is still warming up, well under one later. ping(8) in C shows the
-            // network's share alone: some microseconds on loopback.
-            // The sender, as the IP header says it: bytes 12-15 are the source address.
+            // The sender: the IP header's bytes 12-15. (The time includes JNA's calls.)
+            long sent = getLong(buf, ihl + HEADER_SIZE);
             return new Reply(Libc.format(buf, 12), len, arrived - sent);
-        }
-    }
-
-    // SO_RCVTIMEO, a struct timeval: a recvfrom() that waits this long without a
-    // packet fails with EAGAIN instead of blocking forever. Set before every
-    // recvfrom(), to what is left of the timeout, because packets that are not our
-    // reply keep waking us. Rounded up to whole microseconds: 0 would mean "forever".
-    static void setReceiveTimeout(Libc.Fd sock, long nanos) {
-        long micros = Math.max(1, (nanos + 999) / 1000);
-        Libc.Timeval tv = new Libc.Timeval();
-        tv.tv_sec = micros / 1_000_000;
-        tv.tv_usec = micros % 1_000_000;
-        try {
-            Libc.C.setsockopt(sock.fd, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, tv, tv.size());
-        } catch (LastErrorException e) {
-            fail("setsockopt SO_RCVTIMEO: " + Libc.message(e));
         }
     }
     // ANCHOR_END: receive
@@ -328,11 +274,41 @@ public class Ping {
         return (b[off] & 0xff) << 8 | (b[off + 1] & 0xff);
     }
 
+    static long getLong(byte[] b, int off) {
+        long value = 0;
+        for (int i = 0; i < 8; i++) {
+            value = (value << 8) | (b[off + i] & 0xff);
+        }
+        return value;
+    }
+
+    // A closed stdout (ping >&-) is caught before the socket is opened, or the
+    // socket could become descriptor 1. Java has no fstat(), and the JVM has
+    // opened files of its own at start-up: the first took the free descriptor 1,
+    // read-only (raw.jar, or its lib/modules). So the question is not whether
+    // descriptor 1 is open but whether it may be written, which its open flags in
+    // /proc/self/fdinfo/1 say (O_ACCMODE, the low two bits: 0 is O_RDONLY).
+    // write(2) on either would fail with EBADF, and so we say that.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        fail("stdout: Bad file descriptor");
+    }
+
     static void fail(String error) {
         System.err.println("ping: " + error);
         System.exit(1);
     }
 
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
@@ -340,22 +316,38 @@ public class Ping {
         return args[i];
     }
 
-    // A whole number from 1; a huge one is as good as Integer.MAX_VALUE.
+    // A numeric IPv4 address only: a raw socket has no use for a name, and
+    // ping(8)'s name lookup is not what this example is about. IPv6 is a usage
+    // error of its own, saying so.
+    static byte[] parseHost(String text) {
+        byte[] address = Libc.parseIPv4(text);
+        if (address == null && text.contains(":")) {
+            usage("IPv6 is not supported: " + text + " (the C and Python pings do it)");
+        } else if (address == null) {
+            usage("bad host: " + text);
+        }
+        return address;
+    }
+
+    // Digits only, at least 1; a huge number is as good as Integer.MAX_VALUE.
     static int parseCount(String text) {
         if (!text.matches("[0-9]+") || new BigInteger(text).signum() == 0) {
-            usage("bad count " + text);
+            usage("bad count: " + text);
         }
         return new BigInteger(text).min(BigInteger.valueOf(Integer.MAX_VALUE)).intValue();
     }
 
-    // Seconds as a decimal number greater than 0 ("1", "0.2", ".5"), returned in
-    // milliseconds. Double.parseDouble alone would also take "-1", "1e3" or "NaN".
-    // We round up, and stop at Integer.MAX_VALUE (24 days).
+    // Seconds: digits, optionally a point and more digits ("1", "0.2"; not ".5",
+    // "5.", "1e3", "+1", "inf" or "nan", some of which Double.parseDouble would
+    // take), more than 0. Returned in milliseconds, rounded up, and at most
+    // Integer.MAX_VALUE (24 days).
     static int parseTimeout(String text) {
-        if (!text.matches("[0-9]+(\\.[0-9]*)?|\\.[0-9]+") || Double.parseDouble(text) <= 0) {
-            usage("bad timeout " + text);
+        if (!text.matches("[0-9]+(\\.[0-9]+)?") || new BigDecimal(text).signum() == 0) {
+            usage("bad timeout: " + text);
         }
-        return (int) Math.min(Math.ceil(Double.parseDouble(text) * 1000), Integer.MAX_VALUE);
+        BigDecimal millis = new BigDecimal(text).movePointRight(3);
+        return millis.setScale(0, RoundingMode.CEILING)
+                .min(BigDecimal.valueOf(Integer.MAX_VALUE)).intValue();
     }
 
     static void usage(String problem) {

@@ -5,7 +5,11 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.math.RoundingMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -23,7 +27,7 @@ import java.util.concurrent.ThreadLocalRandom;
 // identifier it chose.
 //
 // The calls go to the C library through JNA: the JDK has no raw sockets
-// (Libc.java says more).
+// (../unix/Libc.java, the binding chapter 4 shares, says more).
 public class RawClient {
     static final String USAGE = "usage: raw_client --host A [--timeout S] [--retries N]";
 
@@ -38,6 +42,7 @@ public class RawClient {
 
     public static void main(String[] args) {
         String host = null;
+        byte[] address = null;
         int timeoutMillis = 1000;
         int retries = 3;
         for (int i = 0; i < args.length; i++) {
@@ -46,22 +51,20 @@ public class RawClient {
                     System.out.println(USAGE);
                     System.exit(0);
                 }
-                case "--host" -> host = value(args, ++i);
+                case "--host" -> {
+                    host = value(args, ++i);
+                    address = parseHost(host);
+                }
                 case "--timeout" -> timeoutMillis = parseTimeout(value(args, ++i));
                 case "--retries" -> retries = parseRetries(value(args, ++i));
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
-                }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
         if (host == null) {
             usage("--host is required");
         }
-        byte[] address = Libc.parseIPv4(host);
-        if (address == null) {
-            usage("bad host " + host + " (a numeric IPv4 address)");
-        }
+        checkStdout();
 
         // try-with-resources closes the socket however we leave this block.
         try (Libc.Fd sock = open()) {
@@ -72,7 +75,7 @@ public class RawClient {
             try {
                 payload = System.in.readAllBytes();
             } catch (IOException e) {
-                fail("read stdin: " + e.getMessage());
+                fail("stdin: " + e.getMessage());
                 return;
             }
             if (payload.length > MAX_PAYLOAD) {
@@ -98,7 +101,7 @@ public class RawClient {
             try {
                 stdout.write(reply);
             } catch (IOException e) {
-                fail("write to stdout: " + e.getMessage());
+                fail("stdout: " + e.getMessage());
             }
         }
         System.exit(0);
@@ -108,53 +111,40 @@ public class RawClient {
     static Libc.Fd open() {
         Libc.Fd sock = null;
         try {
-            // socket(AF_INET, SOCK_RAW, 253): a raw IPv4 socket for protocol 253. We
-            // send only our message; the kernel puts the IP header in front (we do
-            // not set IP_HDRINCL). We receive whole IP packets, header included: a
-            // copy of every protocol-253 packet that reaches this host. We do not
-            // bind() it: the kernel picks our source address for each packet, and
-            // the server replies to whatever that was. Only a process with
-            // CAP_NET_RAW (root has it) may open one; anybody else gets EPERM.
-            sock = new Libc.Fd(Libc.C.socket(Libc.AF_INET, Libc.SOCK_RAW,
-                    Libc.IPPROTO_EXPERIMENT));
+            // socket(AF_INET, SOCK_RAW, 253), and no bind(): the kernel picks our
+            // source address, and the server replies to whatever that was.
+            sock = new Libc.Fd(Libc.C.socket(Libc.AF_INET, Libc.SOCK_RAW, Libc.IPPROTO_EXPERIMENT));
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Libc.EPERM) {
                 fail("a raw socket needs CAP_NET_RAW (run as root): " + Libc.message(e));
             }
             fail("socket: " + Libc.message(e));
         }
-        // The privilege was needed to open the socket and for nothing after it: an
-        // open raw socket goes on working for whoever holds it. So we give root up
-        // at once, before we read our input or a single packet.
-        dropPrivileges();
+        dropPrivileges(); // at once, before we read our input or a single packet
         return sock;
     }
 
-    // Become user "nobody" if we are root: the supplementary groups first, then the
-    // group, then the user -- in that order, because once we are nobody we are no
-    // longer allowed to change our groups. Any failure is fatal: carrying on as
-    // root is exactly what this is meant to prevent.
+    // If root, become "nobody": groups, group, user, in that order; on a failure, exit.
     static void dropPrivileges() {
         if (Libc.C.geteuid() != 0) {
             return; // not root: nothing to give up
         }
         Libc.Passwd nobody = Libc.C.getpwnam("nobody");
         if (nobody == null) {
-            fail("drop privileges: there is no user nobody");
+            fail("getpwnam nobody: no such user");
         }
         Libc.removePerfDataFile(); // root's to delete: a JVM detail, see Libc.java
         String step = "setgroups";
         try {
-            // The JVM runs many threads, and the Linux system calls change only the
-            // calling thread's ids; the C library's wrappers make every thread of
-            // the process follow, so all of the JVM becomes nobody.
+            // The system calls change only the calling thread's ids; the C library's
+            // wrappers make every thread of the process, all of the JVM, follow.
             Libc.C.setgroups(0, null);
             step = "setgid";
             Libc.C.setgid(nobody.pw_gid);
             step = "setuid";
             Libc.C.setuid(nobody.pw_uid);
         } catch (LastErrorException e) {
-            fail("drop privileges: " + step + ": " + Libc.message(e));
+            fail(step + ": " + Libc.message(e));
         }
     }
     // ANCHOR_END: open
@@ -168,85 +158,74 @@ public class RawClient {
             // address it routes us by) and sends the packet as it is.
             Libc.C.sendto(sock.fd, request, request.length, 0, to, Libc.SOCKADDR_IN_SIZE);
         } catch (LastErrorException e) {
-            fail("sendto " + host + ": " + Libc.message(e));
+            fail("send to " + host + ": " + Libc.message(e));
         }
     }
     // ANCHOR_END: send
 
     // ANCHOR: receive
-    // Send the request and wait for its reply, resending after each timeout.
-    // Returns the reply's payload; runs out of attempts with exit status 1.
+    // Send the request, wait for the reply and return its payload; resend on a timeout.
     static byte[] exchange(Libc.Fd sock, String host, byte[] address, int id, byte[] request,
                            int timeoutMillis, int retries) {
-        Libc.SockaddrIn server = Libc.SockaddrIn.of(address);
         byte[] buf = new byte[BUF_SIZE];
         long attempts = (long) retries + 1;
         for (long attempt = 1; attempt <= attempts; attempt++) {
-            send(sock, host, server, request);
+            send(sock, host, Libc.SockaddrIn.of(address), request);
             long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
-            while (true) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    break; // no reply in time: send again
-                }
-                setReceiveTimeout(sock, left);
+            long left;
+            while ((left = deadline - System.nanoTime()) > 0) {
                 int n;
                 try {
-                    // recvfrom() returns one whole IP packet, header first. We pass
-                    // NULL for the sender's address: the IP header has it too.
+                    // SO_RCVTIMEO, to what is left of this attempt's timeout.
+                    Libc.Timeval tv = Libc.Timeval.ofNanos(left);
+                    Libc.C.setsockopt(sock.fd, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, tv, tv.size());
                     n = (int) Libc.C.recvfrom(sock.fd, buf, buf.length, 0, null, null);
                 } catch (LastErrorException e) {
                     if (e.getErrorCode() == Libc.EAGAIN) {
                         break; // SO_RCVTIMEO ran out: send again
+                    } else if (e.getErrorCode() != Libc.EINTR) {
+                        fail("recvfrom: " + Libc.message(e));
                     }
-                    if (e.getErrorCode() == Libc.EINTR) {
-                        continue;
-                    }
-                    fail("recvfrom: " + Libc.message(e));
-                    return null;
-                }
-                // Skip the IP header: the low 4 bits of its first byte, the IHL, are
-                // its length in 32-bit words -- 5, that is 20 bytes, unless it has
-                // options. Bytes 12-15 of it are the source address.
-                if (n < 20) {
                     continue;
                 }
-                int ihl = (buf[0] & 0x0f) * 4;
+                int ihl = (buf[0] & 0x0f) * 4; // the IP header's length: IHL 32-bit words
                 int len = n - ihl;
-                // Ours is a reply (type 2, second byte 0), from the server's address,
-                // with our identifier. Everything else -- our own request coming back
-                // on loopback, other clients' traffic, a late reply to an earlier
-                // client -- we pass over and wait on for the rest of the timeout.
-                if (len < HEADER_SIZE || buf[ihl] != REPLY || buf[ihl + 1] != 0
-                        || !Arrays.equals(buf, 12, 16, address, 0, 4)
-                        || ((buf[ihl + 2] & 0xff) << 8 | (buf[ihl + 3] & 0xff)) != id) {
-                    continue;
+                // Ours: a reply (type 2, second byte 0), from the server's address
+                // (the IP header's bytes 12-15), with our identifier. A reply to any
+                // of our attempts will do: they all carry the same bytes.
+                if (n >= 20 && len >= HEADER_SIZE && buf[ihl] == REPLY && buf[ihl + 1] == 0
+                        && Arrays.equals(buf, 12, 16, address, 0, 4)
+                        && ((buf[ihl + 2] & 0xff) << 8 | (buf[ihl + 3] & 0xff)) == id) {
+                    return Arrays.copyOfRange(buf, ihl + HEADER_SIZE, n);
                 }
-                // A reply to any of our attempts will do: they all carry the same bytes.
-                return Arrays.copyOfRange(buf, ihl + HEADER_SIZE, n);
             }
         }
         fail("no reply from " + host + " after " + attempts
                 + (attempts == 1 ? " attempt" : " attempts"));
         return null;
     }
-
-    // SO_RCVTIMEO, a struct timeval: a recvfrom() that waits this long without a
-    // packet fails with EAGAIN instead of blocking forever. Set before every
-    // recvfrom(), to what is left of the timeout, because packets that are not our
-    // reply keep waking us. Rounded up to whole microseconds: 0 would mean "forever".
-    static void setReceiveTimeout(Libc.Fd sock, long nanos) {
-        long micros = Math.max(1, (nanos + 999) / 1000);
-        Libc.Timeval tv = new Libc.Timeval();
-        tv.tv_sec = micros / 1_000_000;
-        tv.tv_usec = micros % 1_000_000;
-        try {
-            Libc.C.setsockopt(sock.fd, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, tv, tv.size());
-        } catch (LastErrorException e) {
-            fail("setsockopt SO_RCVTIMEO: " + Libc.message(e));
-        }
-    }
     // ANCHOR_END: receive
+
+    // A closed stdout (raw_client >&-) is caught before the socket is opened, or
+    // the socket could become descriptor 1. Java has no fstat(), and the JVM has
+    // opened files of its own at start-up: the first took the free descriptor 1,
+    // read-only (raw.jar, or its lib/modules). So the question is not whether
+    // descriptor 1 is open but whether it may be written, which its open flags in
+    // /proc/self/fdinfo/1 say (O_ACCMODE, the low two bits: 0 is O_RDONLY).
+    // write(2) on either would fail with EBADF, and so we say that.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        fail("stdout: Bad file descriptor");
+    }
 
     // The only way out of the program on a failure: one line, then exit 1.
     static void fail(String error) {
@@ -254,6 +233,7 @@ public class RawClient {
         System.exit(1);
     }
 
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
@@ -261,20 +241,32 @@ public class RawClient {
         return args[i];
     }
 
-    // Seconds as a decimal number greater than 0 ("1", "0.2", ".5"), returned in
-    // milliseconds. Double.parseDouble alone would also take "-1", "1e3" or "NaN".
-    // We round up, and stop at Integer.MAX_VALUE (24 days).
-    static int parseTimeout(String text) {
-        if (!text.matches("[0-9]+(\\.[0-9]*)?|\\.[0-9]+") || Double.parseDouble(text) <= 0) {
-            usage("bad timeout " + text);
+    // A numeric IPv4 address: a raw socket has no use for a name.
+    static byte[] parseHost(String text) {
+        byte[] address = Libc.parseIPv4(text);
+        if (address == null) {
+            usage("bad host: " + text);
         }
-        return (int) Math.min(Math.ceil(Double.parseDouble(text) * 1000), Integer.MAX_VALUE);
+        return address;
     }
 
-    // A whole number from 0; a huge one is as good as Integer.MAX_VALUE.
+    // Seconds: digits, optionally a point and more digits ("1", "0.2"; not ".5",
+    // "5.", "1e3", "+1", "inf" or "nan", some of which Double.parseDouble would
+    // take), more than 0. Returned in milliseconds, rounded up, and at most
+    // Integer.MAX_VALUE (24 days).
+    static int parseTimeout(String text) {
+        if (!text.matches("[0-9]+(\\.[0-9]+)?") || new BigDecimal(text).signum() == 0) {
+            usage("bad timeout: " + text);
+        }
+        BigDecimal millis = new BigDecimal(text).movePointRight(3);
+        return millis.setScale(0, RoundingMode.CEILING)
+                .min(BigDecimal.valueOf(Integer.MAX_VALUE)).intValue();
+    }
+
+    // Digits only, from 0; a huge number is as good as Integer.MAX_VALUE.
     static int parseRetries(String text) {
         if (!text.matches("[0-9]+")) {
-            usage("bad retries " + text);
+            usage("bad retries: " + text);
         }
         return new BigInteger(text).min(BigInteger.valueOf(Integer.MAX_VALUE)).intValue();
     }

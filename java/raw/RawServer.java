@@ -2,6 +2,9 @@
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.ptr.IntByReference;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 // Below TCP and UDP, IP carries any protocol numbered 0-255: 1 is ICMP, 6 TCP,
 // 17 UDP, and 253 and 254 are set aside for experiments (RFC 3692). With a raw
@@ -17,7 +20,7 @@ import com.sun.jna.ptr.IntByReference;
 // (127.53.0.1, say -- all of 127.0.0.0/8 is this machine's loopback).
 //
 // The calls go to the C library through JNA: the JDK has no raw sockets
-// (Libc.java says more).
+// (../unix/Libc.java, the binding chapter 4 shares, says more).
 public class RawServer {
     static final String USAGE = "usage: raw_server [--host A]";
 
@@ -34,34 +37,33 @@ public class RawServer {
 
     public static void main(String[] args) {
         String host = "127.0.0.1";
+        byte[] address = Libc.parseIPv4(host);
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--help" -> {
                     System.out.println(USAGE);
                     System.exit(0);
                 }
-                case "--host" -> host = value(args, ++i);
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
+                case "--host" -> {
+                    host = value(args, ++i);
+                    address = parseHost(host);
                 }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
-        byte[] address = Libc.parseIPv4(host);
-        if (address == null) {
-            usage("bad host " + host + " (a numeric IPv4 address)");
-        }
+        checkStdout();
 
         sock = open(host, address);
 
         // ANCHOR: stop
         // SIGTERM and SIGINT make the JVM run its shutdown hooks and then exit with
         // status 143 or 130 (128 + the signal number). Our hook shuts down and
-        // closes the socket -- shutdown() first, because close() alone would not wake
-        // the main thread from recvfrom() -- and then halt(0) ends the process at
-        // once with status 0: being asked to stop is not a failure. Java has no
-        // public API to say WHICH signal came, so the log line cannot name it. We
-        // register the hook before READY so a signal right after READY is handled.
+        // closes the socket -- shutdown() first, because on Linux close() alone
+        // does not wake the main thread from recvfrom() -- and then halt(0) ends
+        // the process at once with status 0. Java has no public API to say WHICH
+        // signal came, so the log line cannot name it. The hook is registered
+        // before READY, so a signal right after READY is handled too.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stopping = true;
             System.err.println("raw_server: stopping on a signal");
@@ -78,7 +80,7 @@ public class RawServer {
         try {
             Libc.C.getsockname(sock.fd, bound, boundLen);
         } catch (LastErrorException e) {
-            fail("getsockname: " + Libc.message(e));
+            fail("getsockname " + host + ": " + Libc.message(e));
         }
         System.out.println("READY " + bound.address());
         System.out.flush();
@@ -92,9 +94,7 @@ public class RawServer {
             IntByReference fromLen = new IntByReference(Libc.SOCKADDR_IN_SIZE);
             int n;
             try {
-                // recvfrom() blocks until a protocol-253 packet addressed to our
-                // address arrives, and returns the whole IP packet -- header first
-                // -- and the sender's address.
+                // recvfrom(): the next protocol-253 packet to us, IP header first.
                 n = (int) Libc.C.recvfrom(sock.fd, buf, buf.length, 0, from, fromLen);
             } catch (LastErrorException e) {
                 if (stopping) {
@@ -105,115 +105,94 @@ public class RawServer {
                 }
                 continue;
             }
+            int ihl = (buf[0] & 0x0f) * 4; // the IP header's length: IHL 32-bit words
+            int len = n - ihl; // our message's
             if (stopping) {
                 break; // woken by the shutdown hook's shutdown(), not by a packet
-            }
-            // Skip the IP header: the low 4 bits of its first byte, the IHL, are its
-            // length in 32-bit words -- 5, that is 20 bytes, unless it has options.
-            if (n < 20) {
-                continue;
-            }
-            int ihl = (buf[0] & 0x0f) * 4;
-            int len = n - ihl; // our message's length
-            // Anybody can send us anything, so we check before we trust: at least
-            // the 4-byte header, type 1 (a request), the second byte 0, and no more
-            // payload than the protocol allows. Everything else is dropped without a
-            // word: replies land here too (a client on our own address would send
-            // us its request and receive our reply), and so does garbage.
-            if (len < HEADER_SIZE || buf[ihl] != REQUEST || buf[ihl + 1] != 0
+            } else if (n < 20 || len < HEADER_SIZE || buf[ihl] != REQUEST || buf[ihl + 1] != 0
                     || len - HEADER_SIZE > MAX_PAYLOAD) {
-                continue;
+                continue; // not a well-formed request: dropped without a word
             }
-            int payload = len - HEADER_SIZE; // what we log: the payload's bytes
             String peer = from.address();
-            System.err.println("raw_server: " + payload + " bytes from " + peer);
-            // The reply: type 2, then the request's second byte (0), identifier and
-            // payload, unchanged. Protocol 253 has no checksum of its own; the kernel
-            // computes the IP header's checksum, which covers only the header.
+            System.err.println("raw_server: " + (len - HEADER_SIZE) + " bytes from " + peer);
+            // The reply: type 2, then the request's second byte, identifier and payload.
             reply[0] = REPLY;
             System.arraycopy(buf, ihl + 1, reply, 1, len - 1);
             try {
-                // sendto() the address recvfrom() gave us. The kernel writes the IP
-                // header: protocol 253, to the sender, from our bound address --
-                // which is how the client knows the reply is ours.
+                // sendto() the sender; the kernel writes the IP header, from our address.
                 Libc.C.sendto(sock.fd, reply, len, 0, from, fromLen.getValue());
             } catch (LastErrorException e) {
-                // One packet's failure is only logged; we go on with the next.
-                if (stopping) {
-                    break;
+                if (!stopping) { // one packet's failure is only logged
+                    System.err.println("raw_server: " + peer + ": " + Libc.message(e));
                 }
-                System.err.println("raw_server: " + peer + ": " + Libc.message(e));
             }
         }
         // ANCHOR_END: serve
     }
 
     // ANCHOR: open
-    // The raw socket for protocol 253, bound to address; or the end of the program
-    // with one line.
     static Libc.Fd open(String host, byte[] address) {
         Libc.Fd sock = null;
         try {
-            // socket(AF_INET, SOCK_RAW, 253): a raw IPv4 socket for protocol 253. We
-            // send only our message; the kernel puts the IP header in front (we do
-            // not set IP_HDRINCL). We receive whole IP packets, header included: a
-            // copy of every protocol-253 packet that reaches this host -- unless,
-            // as here, bind() narrows that down. Only a process with CAP_NET_RAW
-            // (root has it) may open one; anybody else gets EPERM.
-            sock = new Libc.Fd(Libc.C.socket(Libc.AF_INET, Libc.SOCK_RAW,
-                    Libc.IPPROTO_EXPERIMENT));
+            // socket(AF_INET, SOCK_RAW, 253): our messages out, whole IP packets in.
+            sock = new Libc.Fd(Libc.C.socket(Libc.AF_INET, Libc.SOCK_RAW, Libc.IPPROTO_EXPERIMENT));
+            // bind(): an address, no port. Only packets to it arrive; ours leave from it.
+            Libc.C.bind(sock.fd, Libc.SockaddrIn.of(address), Libc.SOCKADDR_IN_SIZE);
         } catch (LastErrorException e) {
-            if (e.getErrorCode() == Libc.EPERM) {
+            if (sock == null && e.getErrorCode() == Libc.EPERM) {
                 fail("a raw socket needs CAP_NET_RAW (run as root): " + Libc.message(e));
             }
-            fail("socket: " + Libc.message(e));
+            fail((sock == null ? "socket" : "bind " + host) + ": " + Libc.message(e));
         }
-        try {
-            // bind() a raw socket to an address: there is no port, only the address.
-            // From now on the kernel delivers to us only packets whose destination
-            // is that address, and uses it as the source of what we send.
-            Libc.SockaddrIn addr = Libc.SockaddrIn.of(address);
-            Libc.C.bind(sock.fd, addr, Libc.SOCKADDR_IN_SIZE);
-        } catch (LastErrorException e) {
-            sock.close();
-            fail("bind " + host + ": " + Libc.message(e));
-        }
-        // The privilege was needed to open the socket and for nothing after it: an
-        // open raw socket goes on working for whoever holds it. So we give root up
-        // at once, before we read a single packet -- whatever arrives from the
-        // network is then parsed by an ordinary user, not by root.
-        dropPrivileges();
+        dropPrivileges(); // at once, before we read a single packet
         return sock;
     }
 
-    // Become user "nobody" if we are root: the supplementary groups first, then the
-    // group, then the user -- in that order, because once we are nobody we are no
-    // longer allowed to change our groups. Any failure is fatal: carrying on as
-    // root is exactly what this is meant to prevent.
+    // If root, become "nobody": groups, group, user, in that order; on a failure, exit.
     static void dropPrivileges() {
         if (Libc.C.geteuid() != 0) {
             return; // not root: nothing to give up
         }
         Libc.Passwd nobody = Libc.C.getpwnam("nobody");
         if (nobody == null) {
-            fail("drop privileges: there is no user nobody");
+            fail("getpwnam nobody: no such user");
         }
         Libc.removePerfDataFile(); // root's to delete: a JVM detail, see Libc.java
         String step = "setgroups";
         try {
-            // The JVM runs many threads, and the Linux system calls change only the
-            // calling thread's ids; the C library's wrappers make every thread of
-            // the process follow, so all of the JVM becomes nobody.
+            // The system calls change only the calling thread's ids; the C library's
+            // wrappers make every thread of the process, all of the JVM, follow.
             Libc.C.setgroups(0, null);
             step = "setgid";
             Libc.C.setgid(nobody.pw_gid);
             step = "setuid";
             Libc.C.setuid(nobody.pw_uid);
         } catch (LastErrorException e) {
-            fail("drop privileges: " + step + ": " + Libc.message(e));
+            fail(step + ": " + Libc.message(e));
         }
     }
     // ANCHOR_END: open
+
+    // A closed stdout (raw_server >&-) is caught before the socket is opened.
+    // Java has no fstat(), and the JVM has opened files of its own at start-up:
+    // the first took the free descriptor 1, read-only (raw.jar, or its
+    // lib/modules). So the question is not whether descriptor 1 is open but
+    // whether it may be written, which its open flags in /proc/self/fdinfo/1 say
+    // (O_ACCMODE, the low two bits: 0 is O_RDONLY). write(2) on either would fail
+    // with EBADF.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        fail("stdout: Bad file descriptor");
+    }
 
     // halt(), not exit(): once the shutdown hook is registered, exit() would run it,
     // and it would report a signal and end the process with status 0.
@@ -222,11 +201,21 @@ public class RawServer {
         Runtime.getRuntime().halt(1);
     }
 
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
         }
         return args[i];
+    }
+
+    // A numeric IPv4 address: a raw socket has no use for a name.
+    static byte[] parseHost(String text) {
+        byte[] address = Libc.parseIPv4(text);
+        if (address == null) {
+            usage("bad host: " + text);
+        }
+        return address;
     }
 
     static void usage(String problem) {

@@ -5,10 +5,14 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.math.BigInteger;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 public class EchoClient {
     static final String USAGE = "usage: echo_client [--host H] --port P";
@@ -25,15 +29,14 @@ public class EchoClient {
                 }
                 case "--host" -> host = value(args, ++i);
                 case "--port" -> port = parsePort(value(args, ++i));
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
-                }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
         if (port == -1) {
             usage("--port is required");
         }
+        checkStdout();
 
         // try-with-resources closes the socket however we leave this block.
         try (Socket sock = connect(host, port)) {
@@ -48,36 +51,34 @@ public class EchoClient {
             sender.start();
             receive(sock, sender);
         } catch (IOException e) {
-            finish(1, "close: " + describe(e));
+            finish(1, "close: " + reason(e));
         }
         finish(0, null);
     }
 
     // ANCHOR: connect
     static Socket connect(String host, int port) {
-        // getAllByName() is Java's getaddrinfo(): "localhost" may give both ::1 and
-        // 127.0.0.1, and the server may listen on only one of them, so we try each
-        // address in turn and keep the first that connects.
+        // getAllByName() is Java's getaddrinfo(); we keep the first address that
+        // connects.
         InetAddress[] addresses;
         try {
             addresses = InetAddress.getAllByName(host);
-        } catch (IOException e) {
-            finish(1, "resolve " + describe(e));
+        } catch (UnknownHostException e) {
+            finish(1, "resolve " + host + ": " + reason(e, host));
             return null;
         }
         String error = "no address";
         for (InetAddress address : addresses) {
             InetSocketAddress where = new InetSocketAddress(address, port);
-            // An unconnected socket; connect() also gives it a local port of the
-            // kernel's choosing, so a client never needs to bind().
+            // new Socket() with no address is socket() alone; connect() does the
+            // handshake, and binds it to a port of the kernel's choosing. It throws
+            // ConnectException ("Connection refused") if nobody listens there.
             Socket sock = new Socket();
             try {
-                // connect() does the TCP handshake; it fails at once with
-                // "Connection refused" if nobody listens on that port.
                 sock.connect(where);
                 return sock;
             } catch (IOException e) {
-                error = "connect to " + format(where) + ": " + describe(e);
+                error = "connect to " + format(where) + ": " + reason(e);
                 closeQuietly(sock);
             }
         }
@@ -90,21 +91,20 @@ public class EchoClient {
     // Runs on the sender thread: copy stdin to the socket, then half-close.
     static void send(Socket sock) {
         byte[] buf = new byte[BUF_SIZE];
+        String server = format((InetSocketAddress) sock.getRemoteSocketAddress());
         try {
             OutputStream toServer = sock.getOutputStream();
             int n;
-            while ((n = System.in.read(buf)) != -1) {
+            while ((n = readStdin(buf)) != -1) {
                 // write() returns once all n bytes are in the kernel's send buffer;
                 // it blocks while that buffer is full (the server reads slowly).
                 toServer.write(buf, 0, n);
             }
-            // shutdownOutput() is shutdown(SHUT_WR): it sends our FIN, so the server
-            // reads end-of-file and knows no more data is coming -- but the socket
-            // stays open for reading the rest of the echo. close() here would throw
-            // away whatever the server has still to send us.
+            // shutdownOutput() is shutdown(SHUT_WR): our FIN. The socket stays open
+            // for reading the rest of the echo, which close() would throw away.
             sock.shutdownOutput();
         } catch (IOException e) {
-            finish(1, "send: " + describe(e));
+            finish(1, "send to " + server + ": " + reason(e));
         }
     }
     // ANCHOR_END: send
@@ -113,6 +113,7 @@ public class EchoClient {
     // Runs on the main thread: copy the socket to stdout until the server closes.
     static void receive(Socket sock, Thread sender) throws InterruptedException {
         byte[] buf = new byte[BUF_SIZE];
+        String server = format((InetSocketAddress) sock.getRemoteSocketAddress());
         // The raw stdout file: System.out is a PrintStream, which swallows errors,
         // and we want to know if stdout is closed ("Broken pipe").
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
@@ -125,11 +126,11 @@ public class EchoClient {
                 try {
                     stdout.write(buf, 0, n);
                 } catch (IOException e) {
-                    finish(1, "write to stdout: " + describe(e));
+                    finish(1, "stdout: " + reason(e));
                 }
             }
         } catch (IOException e) {
-            finish(1, "receive: " + describe(e));
+            finish(1, "receive from " + server + ": " + reason(e));
         }
         // End-of-file alone is not success: a server that closes early would look
         // just like one that echoed everything. So we wait for the sender to finish.
@@ -139,6 +140,16 @@ public class EchoClient {
         sender.join();
     }
     // ANCHOR_END: receive
+
+    // System.in.read(), with a failure reported as the input's, not the socket's.
+    static int readStdin(byte[] buf) {
+        try {
+            return System.in.read(buf);
+        } catch (IOException e) {
+            finish(1, "stdin: " + reason(e));
+            return -1;
+        }
+    }
 
     // The only way out of the program. It is synchronized, so when both threads fail
     // at once (a reset breaks sending and receiving alike) the first one prints its
@@ -191,8 +202,43 @@ public class EchoClient {
         return s.toString();
     }
 
-    static String describe(Exception e) {
-        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    // The error as C's strerror() spells it. Java's messages are strerror()'s,
+    // except that a reset read says "Connection reset" (ECONNRESET is "Connection
+    // reset by peer"). A message-less exception is unexpected: EIO's text.
+    static String reason(IOException e) {
+        String m = e.getMessage();
+        if ("Connection reset".equals(m)) {
+            return "Connection reset by peer";
+        }
+        return m != null ? m : "Input/output error";
+    }
+
+    // gai_strerror()'s text. An UnknownHostException's message puts the host in
+    // front of it: "nosuch.invalid: Name or service not known".
+    static String reason(UnknownHostException e, String host) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        return m.startsWith(host + ": ") ? m.substring(host.length() + 2) : m;
+    }
+
+    // A closed stdout (echo_client >&-) is caught before any socket is opened, or
+    // the socket could become descriptor 1. Java has no fstat(), and the JVM has
+    // opened files of its own at start-up: the first took the free descriptor 1,
+    // read-only (its lib/modules). So the question is not whether descriptor 1 is
+    // open but whether it may be written, which its open flags in
+    // /proc/self/fdinfo/1 say (O_ACCMODE, the low two bits: 0 is O_RDONLY).
+    // write(2) on either would fail with EBADF, and so we say that.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        finish(1, "stdout: Bad file descriptor");
     }
 
     static void closeQuietly(AutoCloseable c) {
@@ -203,6 +249,7 @@ public class EchoClient {
         }
     }
 
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
@@ -210,14 +257,11 @@ public class EchoClient {
         return args[i];
     }
 
-    // A decimal number 1-65535; Integer.parseInt alone would also take "+80" or "-0".
+    // Digits only (Integer.parseInt would also take "+80" or "-0"), 1-65535.
     static int parsePort(String text) {
-        boolean decimal = !text.isEmpty() && text.length() <= 5;
-        for (int i = 0; i < text.length(); i++) {
-            decimal &= text.charAt(i) >= '0' && text.charAt(i) <= '9';
-        }
-        if (!decimal || Integer.parseInt(text) < 1 || Integer.parseInt(text) > 65535) {
-            usage("bad port " + text);
+        if (!text.matches("[0-9]+") || new BigInteger(text).signum() == 0
+                || new BigInteger(text).compareTo(BigInteger.valueOf(65535)) > 0) {
+            usage("bad port: " + text);
         }
         return Integer.parseInt(text);
     }

@@ -3,11 +3,15 @@
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.math.BigInteger;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 public class EchoServer {
     static final String USAGE = "usage: echo_server [--host H] [--port P]";
@@ -28,12 +32,11 @@ public class EchoServer {
                 }
                 case "--host" -> host = value(args, ++i);
                 case "--port" -> port = parsePort(value(args, ++i));
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
-                }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
+        checkStdout();
 
         // try-with-resources closes the listening socket however we leave this block.
         try (ServerSocket listener = listen(host, port)) {
@@ -41,10 +44,9 @@ public class EchoServer {
             // SIGTERM and SIGINT make the JVM run its shutdown hooks and then exit
             // with status 143 or 130 (128 + the signal number). Our hook closes the
             // sockets, which wakes the main thread from accept() or read(), and then
-            // halt(0) ends the process at once with status 0: being asked to stop is
-            // not a failure. Java has no public API to say WHICH signal came, so the
-            // log line cannot name it. We register the hook before READY so a signal
-            // that arrives right after READY is handled too.
+            // halt(0) ends the process at once with status 0. Java has no public API
+            // to say WHICH signal came, so the log line cannot name it. The hook is
+            // registered before READY, so a signal right after READY is handled too.
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 stopping = true;
                 closeQuietly(current);
@@ -65,9 +67,8 @@ public class EchoServer {
             // ANCHOR: accept
             byte[] buf = new byte[BUF_SIZE];
             while (true) {
-                // accept() blocks until a client has completed the TCP handshake, then
-                // returns a new socket for that one connection. The listening socket
-                // stays open and keeps queueing further clients (up to the backlog).
+                // accept() returns a new Socket for the next client's connection; the
+                // try-with-resources closes it however serving that client ends.
                 try (Socket conn = listener.accept()) {
                     current = conn;
                     String peer = format((InetSocketAddress) conn.getRemoteSocketAddress());
@@ -77,17 +78,16 @@ public class EchoServer {
                         System.err.println("echo_server: " + peer + ": closed, " + echoed
                                 + " bytes echoed");
                     } catch (IOException e) {
-                        // One client's failure (a reset, a vanished peer) is only logged;
-                        // try-with-resources closes its socket and we serve the next one.
+                        // One client's failure (a reset, a vanished peer) is only logged.
                         if (!stopping) {
-                            System.err.println("echo_server: " + peer + ": " + describe(e));
+                            System.err.println("echo_server: " + peer + ": " + reason(e));
                         }
                     }
                 } catch (IOException e) {
                     if (stopping) {
                         break; // the shutdown hook closed the listener; it is ending the process
                     }
-                    System.err.println("echo_server: accept: " + describe(e));
+                    System.err.println("echo_server: accept: " + reason(e));
                 } finally {
                     current = null;
                 }
@@ -100,13 +100,12 @@ public class EchoServer {
 
     // ANCHOR: listen
     static ServerSocket listen(String host, int port) {
-        // getAllByName() is Java's getaddrinfo(): a name such as "localhost" may stand
-        // for several addresses (::1 and 127.0.0.1), so we try each in turn.
+        // getAllByName() is Java's getaddrinfo(); we bind the first address that works.
         InetAddress[] addresses;
         try {
             addresses = InetAddress.getAllByName(host);
-        } catch (IOException e) {
-            System.err.println("echo_server: resolve " + describe(e));
+        } catch (UnknownHostException e) {
+            System.err.println("echo_server: resolve " + host + ": " + reason(e, host));
             System.exit(1);
             return null;
         }
@@ -115,21 +114,15 @@ public class EchoServer {
             InetSocketAddress where = new InetSocketAddress(address, port);
             ServerSocket listener = null;
             try {
-                // An unbound ServerSocket, so that options can be set before bind().
+                // new ServerSocket() is socket(), left unbound so that SO_REUSEADDR can
+                // be set before bind(), the only time it has an effect.
                 listener = new ServerSocket();
-                // SO_REUSEADDR lets us bind a port that still has connections in
-                // TIME_WAIT from a previous run; without it a restarted server fails
-                // with "Address already in use" for a minute or so. It must be set
-                // before bind() to have any effect.
                 listener.setReuseAddress(true);
-                // bind() claims the address and port (port 0 means: let the kernel
-                // pick a free one); in Java it also calls listen(), which turns the
-                // socket into one that accepts connections. 128 is the backlog: how
-                // many finished handshakes the kernel queues until we accept() them.
+                // Java's bind() is bind() and listen() in one; 128 is the backlog.
                 listener.bind(where, 128);
                 return listener;
             } catch (IOException e) {
-                error = "bind " + format(where) + ": " + describe(e);
+                error = "bind " + format(where) + ": " + reason(e);
                 closeQuietly(listener);
             }
         }
@@ -147,13 +140,12 @@ public class EchoServer {
         OutputStream out = conn.getOutputStream();
         long echoed = 0;
         int n;
-        // read() blocks until some bytes arrive -- any number from 1 to buf.length,
-        // since TCP is a byte stream, not a sequence of messages -- and returns -1 at
-        // end-of-file: the client called shutdown(SHUT_WR) or close().
+        // read() returns whatever has arrived, 1 to buf.length bytes, or -1 at
+        // end-of-file: the client has half-closed (or closed).
         while ((n = in.read(buf)) != -1) {
             // Unlike send(2), write() loops until all n bytes are in the kernel's
-            // send buffer. If the client has reset or vanished it throws instead;
-            // the JVM ignores SIGPIPE, so that is an IOException ("Broken pipe").
+            // send buffer. A client that reset or vanished makes it throw: the JVM
+            // ignores SIGPIPE, so that is an IOException ("Broken pipe").
             out.write(buf, 0, n);
             echoed += n;
         }
@@ -206,8 +198,43 @@ public class EchoServer {
         return s.toString();
     }
 
-    static String describe(Exception e) {
-        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    // The error as C's strerror() spells it. Java's messages are strerror()'s,
+    // except that a reset read says "Connection reset" (ECONNRESET is "Connection
+    // reset by peer"). A message-less exception is unexpected: EIO's text.
+    static String reason(IOException e) {
+        String m = e.getMessage();
+        if ("Connection reset".equals(m)) {
+            return "Connection reset by peer";
+        }
+        return m != null ? m : "Input/output error";
+    }
+
+    // gai_strerror()'s text. An UnknownHostException's message puts the host in
+    // front of it: "nosuch.invalid: Name or service not known".
+    static String reason(UnknownHostException e, String host) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        return m.startsWith(host + ": ") ? m.substring(host.length() + 2) : m;
+    }
+
+    // A closed stdout (echo_server >&-) is caught before any socket is opened. Java
+    // has no fstat(), and the JVM has opened files of its own at start-up: the
+    // first took the free descriptor 1, read-only (its lib/modules). So the
+    // question is not whether descriptor 1 is open but whether it may be written,
+    // which its open flags in /proc/self/fdinfo/1 say (O_ACCMODE, the low two
+    // bits: 0 is O_RDONLY). write(2) on either would fail with EBADF.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        System.err.println("echo_server: stdout: Bad file descriptor");
+        System.exit(1);
     }
 
     static void closeQuietly(AutoCloseable c) {
@@ -220,6 +247,7 @@ public class EchoServer {
         }
     }
 
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
@@ -227,14 +255,11 @@ public class EchoServer {
         return args[i];
     }
 
-    // A decimal number 0-65535; Integer.parseInt alone would also take "+80" or "-0".
+    // Digits only (Integer.parseInt would also take "+80" or "-0"), 0-65535.
     static int parsePort(String text) {
-        boolean decimal = !text.isEmpty() && text.length() <= 5;
-        for (int i = 0; i < text.length(); i++) {
-            decimal &= text.charAt(i) >= '0' && text.charAt(i) <= '9';
-        }
-        if (!decimal || Integer.parseInt(text) > 65535) {
-            usage("bad port " + text);
+        if (!text.matches("[0-9]+")
+                || new BigInteger(text).compareTo(BigInteger.valueOf(65535)) > 0) {
+            usage("bad port: " + text);
         }
         return Integer.parseInt(text);
     }

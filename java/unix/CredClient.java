@@ -5,6 +5,8 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 // The client sends nothing about itself: connect() alone lets the server ask the
 // kernel for our pid, uid and gid (SO_PEERCRED). The server writes them back as
@@ -16,32 +18,29 @@ public class CredClient {
 
     public static void main(String[] args) {
         String path = null;
+        Libc.SockaddrUn addr = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--help" -> {
                     System.out.println(USAGE);
                     System.exit(0);
                 }
-                case "--path" -> path = value(args, ++i);
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
+                case "--path" -> {
+                    path = value(args, ++i);
+                    addr = parsePath(path);
                 }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
         if (path == null) {
             usage("--path is required");
         }
-        Libc.SockaddrUn addr = null;
-        try {
-            addr = Libc.SockaddrUn.of(path);
-        } catch (IllegalArgumentException e) {
-            usage(e.getMessage());
-        }
+        checkStdout();
 
         // try-with-resources closes the socket however we leave this block.
         try (Libc.Fd sock = connect(path, addr)) {
-            receive(sock);
+            receive(sock, path);
         }
         finish(0, null);
     }
@@ -68,7 +67,7 @@ public class CredClient {
 
     // ANCHOR: receive
     // Copy what the server sends to stdout until it closes the connection.
-    static void receive(Libc.Fd sock) {
+    static void receive(Libc.Fd sock, String path) {
         byte[] buf = new byte[BUF_SIZE];
         // The raw stdout file: System.out is a PrintStream, which swallows errors.
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
@@ -79,11 +78,11 @@ public class CredClient {
                 try {
                     stdout.write(buf, 0, n);
                 } catch (IOException e) {
-                    finish(1, "write to stdout: " + e.getMessage());
+                    finish(1, "stdout: " + e.getMessage());
                 }
             }
         } catch (LastErrorException e) {
-            finish(1, "receive: " + Libc.message(e));
+            finish(1, "receive from " + path + ": " + Libc.message(e));
         }
     }
     // ANCHOR_END: receive
@@ -96,11 +95,44 @@ public class CredClient {
         System.exit(status);
     }
 
+    // A closed stdout (cred_client >&-) is caught before any socket is opened, or
+    // the socket could become descriptor 1. Java has no fstat(), and the JVM has
+    // opened files of its own at start-up: the first took the free descriptor 1,
+    // read-only (its lib/modules). So the question is not whether descriptor 1 is
+    // open but whether it may be written, which its open flags in
+    // /proc/self/fdinfo/1 say (O_ACCMODE, the low two bits: 0 is O_RDONLY).
+    // write(2) on either would fail with EBADF, and so we say that.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        finish(1, "stdout: Bad file descriptor");
+    }
+
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
         }
         return args[i];
+    }
+
+    // --path as a sockaddr_un. It must fit: not empty, not a bare "@", at most
+    // 107 bytes; Libc.SockaddrUn.of says which of these a path breaks.
+    static Libc.SockaddrUn parsePath(String text) {
+        try {
+            return Libc.SockaddrUn.of(text);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return null;
+        }
     }
 
     static void usage(String problem) {

@@ -2,7 +2,10 @@
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.ptr.IntByReference;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 // Over TCP a server knows only its client's address, and whatever the client
 // says about itself. Over a Unix-domain socket both ends are on one machine, so
@@ -18,8 +21,8 @@ import java.nio.charset.StandardCharsets;
 public class CredServer {
     static final String USAGE = "usage: cred_server --path P [--mode M]";
 
-    // What the shutdown hook must clean up: the sockets, and the socket file if
-    // we created it (null for an abstract name, which has no file).
+    // What the shutdown hook must clean up: the sockets, and the socket file once
+    // we have created it (never for an abstract name, which has no file).
     static volatile Libc.Fd listener;
     static volatile Libc.Fd current;
     static volatile byte[] boundFile;
@@ -27,6 +30,7 @@ public class CredServer {
 
     public static void main(String[] args) {
         String path = null;
+        Libc.SockaddrUn addr = null;
         int mode = 0600;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -34,36 +38,30 @@ public class CredServer {
                     System.out.println(USAGE);
                     System.exit(0);
                 }
-                case "--path" -> path = value(args, ++i);
-                case "--mode" -> mode = parseMode(value(args, ++i));
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
+                case "--path" -> {
+                    path = value(args, ++i);
+                    addr = parsePath(path);
                 }
+                case "--mode" -> mode = parseMode(value(args, ++i));
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
         if (path == null) {
             usage("--path is required");
         }
-        Libc.SockaddrUn addr = null;
-        try {
-            addr = Libc.SockaddrUn.of(path);
-        } catch (IllegalArgumentException e) {
-            usage(e.getMessage());
-        }
+        checkStdout();
 
         listener = bind(path, addr, mode);
 
         // ANCHOR: stop
         // SIGTERM and SIGINT make the JVM run its shutdown hooks and then exit with
         // status 143 or 130 (128 + the signal number). Our hook shuts down and
-        // closes the sockets -- shutdown() first, because close() alone would not wake
-        // the main thread from accept(), and the JVM would wait for it --
-        // removes the socket file, as a file left behind would make the next
-        // server probe it as stale, and then halt(0) ends the process at once with
-        // status 0: being asked to stop is not a failure. Java has no public API to
-        // say WHICH signal came, so the log line cannot name it. We register the
-        // hook before READY so a signal that arrives right after READY is handled.
+        // closes the sockets -- shutdown() first, because on Linux close() alone
+        // does not wake the main thread from accept() -- removes the socket file,
+        // and then halt(0) ends the process at once with status 0. Java has no
+        // public API to say WHICH signal came, so the log line cannot name it. The
+        // hook is registered before READY, so a signal right after READY is handled.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stopping = true;
             System.err.println("cred_server: stopping on a signal");
@@ -85,8 +83,7 @@ public class CredServer {
         try {
             Libc.C.getsockname(listener.fd, bound, boundLen);
         } catch (LastErrorException e) {
-            System.err.println("cred_server: getsockname: " + Libc.message(e));
-            System.exit(1);
+            fail("getsockname " + path + ": " + Libc.message(e));
         }
         System.out.println("READY " + bound.describe(boundLen.getValue()));
         System.out.flush();
@@ -94,12 +91,13 @@ public class CredServer {
 
         // ANCHOR: accept
         while (true) {
-            // accept() blocks until a client connects and returns a socket for it.
-            // The client's address is of no interest here (usually "unnamed"): the
-            // credentials say who it is. So we pass null for the address.
+            // accept() returns a socket for the next client, and its address (usually
+            // "unnamed": the credentials, not the address, say who it is).
+            Libc.SockaddrUn peerAddr = new Libc.SockaddrUn();
+            IntByReference peerLen = new IntByReference(peerAddr.length());
             int fd;
             try {
-                fd = Libc.C.accept(listener.fd, null, null);
+                fd = Libc.C.accept(listener.fd, peerAddr, peerLen);
             } catch (LastErrorException e) {
                 if (stopping) {
                     break; // the shutdown hook is ending the process
@@ -112,13 +110,12 @@ public class CredServer {
             // try-with-resources closes the connection however we leave the block.
             try (Libc.Fd conn = new Libc.Fd(fd)) {
                 current = conn;
+                String peer = peerAddr.describe(peerLen.getValue());
                 try {
-                    String line = tellCredentials(conn);
-                    System.err.println("cred_server: " + line);
+                    System.err.println("cred_server: " + tellCredentials(conn));
                 } catch (LastErrorException e) {
-                    // One client's failure is only logged; we serve the next one.
-                    if (!stopping) {
-                        System.err.println("cred_server: client: " + Libc.message(e));
+                    if (!stopping) { // one client's failure is only logged
+                        System.err.println("cred_server: " + peer + ": " + Libc.message(e));
                     }
                 }
             } finally {
@@ -155,16 +152,12 @@ public class CredServer {
     // Create the listening socket on path, or end the program with one line.
     static Libc.Fd bind(String path, Libc.SockaddrUn addr, int mode) {
         Libc.Fd sock = null;
-        boolean created = false;
         String step = "socket"; // the call that failed, for the error message
         try {
-            // socket(AF_UNIX, SOCK_STREAM, 0): a Unix-domain byte stream.
+            // socket() returns a file descriptor, a small int, which every later
+            // call takes; a Libc.Fd holds it and closes it once.
             sock = new Libc.Fd(Libc.C.socket(Libc.AF_UNIX, Libc.SOCK_STREAM, 0));
-            // bind() on a filesystem path CREATES the socket file, with the mode
-            // 0777 minus the umask. We set the umask to 077 first, so the file is
-            // born 0600 (only we may connect) and there is no moment at which
-            // others could; chmod() below then opens it up as far as --mode says.
-            // umask() is for the whole process, so we put the old one back after.
+            // umask() is the whole process's: the old one goes back after bind().
             int oldMask = Libc.C.umask(0077);
             try {
                 step = "bind";
@@ -173,25 +166,7 @@ public class CredServer {
                 if (e.getErrorCode() != Libc.EADDRINUSE) {
                     throw e;
                 }
-                // EADDRINUSE: the name is taken. An abstract name is taken only while
-                // a socket holds it, so somebody is there. A file may be a leftover.
-                if (addr.isAbstract()) {
-                    fail(path + ": another server is listening there");
-                }
-                // Never remove what is not a socket: it is somebody's file.
-                step = "lstat";
-                if (!Libc.isSocket(addr.cPath())) {
-                    fail(path + ": exists and is not a socket");
-                }
-                // A socket file outlives its server if that crashed (nobody ran its
-                // unlink). To tell a leftover from a live server, connect to it:
-                // ECONNREFUSED means nobody is listening -- the file is stale. (The
-                // check and the unlink are two steps, so a server starting between
-                // them could lose its file; we accept that small race.)
-                if (!isStale(addr)) {
-                    fail(path + ": another server is listening there");
-                }
-                System.err.println("cred_server: " + path + ": removing stale socket file");
+                probe(path, addr); // returns only for a stale file
                 step = "unlink";
                 Libc.C.unlink(addr.cPath());
                 step = "bind";
@@ -199,41 +174,47 @@ public class CredServer {
             } finally {
                 Libc.C.umask(oldMask);
             }
-            if (!addr.isAbstract()) {
-                created = true;
-                // chmod(): who may connect (connecting needs write permission on the
-                // socket file). An abstract name has no file and no permissions.
+            if (!addr.isAbstract()) { // an abstract name has no file to chmod
+                boundFile = addr.cPath();
                 step = "chmod";
-                Libc.C.chmod(addr.cPath(), mode);
+                Libc.C.chmod(boundFile, mode);
             }
-            // listen(): accept connections, queueing up to 128 for accept().
             step = "listen";
             Libc.C.listen(sock.fd, 128);
-            if (created) {
-                boundFile = addr.cPath();
-            }
             return sock;
         } catch (LastErrorException e) {
-            if (created) {
-                Libc.unlinkQuietly(addr.cPath());
+            if (boundFile != null) {
+                Libc.unlinkQuietly(boundFile);
             }
             closeQuietly(sock);
-            fail(path + ": " + step + ": " + Libc.message(e));
+            fail(step + " " + path + ": " + Libc.message(e));
             return null;
         }
     }
 
-    // The stale-file probe: connect a fresh socket of our own type to the address.
-    // Refused means nobody is listening. Anything else -- it connects, or fails
-    // with EPROTOTYPE because a live socket of another type is bound there -- means
-    // the file is in use.
-    static boolean isStale(Libc.SockaddrUn addr) {
-        try (Libc.Fd probe = new Libc.Fd(Libc.C.socket(Libc.AF_UNIX, Libc.SOCK_STREAM, 0))) {
-            Libc.C.connect(probe.fd, addr, addr.length());
-            return false;
-        } catch (LastErrorException e) {
-            return e.getErrorCode() == Libc.ECONNREFUSED;
+    // The name is taken (EADDRINUSE). Return if it is a stale socket file, for the
+    // caller to remove; end the program with one line if it is anything else.
+    static void probe(String path, Libc.SockaddrUn addr) {
+        if (!addr.isAbstract()) { // an abstract name is taken only while a socket holds it
+            try {
+                if (!Libc.isSocket(addr.cPath())) {
+                    fail(path + ": exists and is not a socket");
+                }
+            } catch (LastErrorException e) {
+                fail("lstat " + path + ": " + Libc.message(e));
+            }
+            // Connect a fresh socket of our type: only ECONNREFUSED means nobody is
+            // there (EPROTOTYPE is a live socket of another type).
+            try (Libc.Fd fresh = new Libc.Fd(Libc.C.socket(Libc.AF_UNIX, Libc.SOCK_STREAM, 0))) {
+                Libc.C.connect(fresh.fd, addr, addr.length());
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == Libc.ECONNREFUSED) {
+                    System.err.println("cred_server: " + path + ": removing stale socket file");
+                    return;
+                }
+            }
         }
+        fail(path + ": another server is listening there");
     }
     // ANCHOR_END: bind
 
@@ -253,11 +234,32 @@ public class CredServer {
         }
     }
 
+    // A closed stdout (cred_server >&-) is caught before any socket is opened.
+    // Java has no fstat(), and the JVM has opened files of its own at start-up:
+    // the first took the free descriptor 1, read-only (its lib/modules). So the
+    // question is not whether descriptor 1 is open but whether it may be written,
+    // which its open flags in /proc/self/fdinfo/1 say (O_ACCMODE, the low two
+    // bits: 0 is O_RDONLY). write(2) on either would fail with EBADF.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        fail("stdout: Bad file descriptor");
+    }
+
     static void fail(String error) {
         System.err.println("cred_server: " + error);
         System.exit(1);
     }
 
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
@@ -265,10 +267,21 @@ public class CredServer {
         return args[i];
     }
 
+    // --path as a sockaddr_un. It must fit: not empty, not a bare "@", at most
+    // 107 bytes; Libc.SockaddrUn.of says which of these a path breaks.
+    static Libc.SockaddrUn parsePath(String text) {
+        try {
+            return Libc.SockaddrUn.of(text);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return null;
+        }
+    }
+
     // Exactly three octal digits, such as 600 or 666: the file's permission bits.
     static int parseMode(String text) {
         if (!text.matches("[0-7]{3}")) {
-            usage("bad mode " + text);
+            usage("bad mode: " + text);
         }
         return Integer.parseInt(text, 8);
     }

@@ -5,6 +5,10 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 // The UDP echo client of chapter 3 over AF_UNIX, with two differences.
@@ -27,31 +31,31 @@ public class DgramClient {
 
     public static void main(String[] args) {
         String path = null;
-        String timeoutText = "1";
+        Libc.SockaddrUn server = null;
+        String timeoutText = "1"; // as given, for the message when it runs out
+        int timeoutMillis = 1000;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--help" -> {
                     System.out.println(USAGE);
                     System.exit(0);
                 }
-                case "--path" -> path = value(args, ++i);
-                case "--timeout" -> timeoutText = value(args, ++i);
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
+                case "--path" -> {
+                    path = value(args, ++i);
+                    server = parsePath(path);
                 }
+                case "--timeout" -> {
+                    timeoutText = value(args, ++i);
+                    timeoutMillis = parseTimeout(timeoutText);
+                }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
-        int timeoutMillis = parseTimeout(timeoutText);
         if (path == null) {
             usage("--path is required");
         }
-        Libc.SockaddrUn server = null;
-        try {
-            server = Libc.SockaddrUn.of(path);
-        } catch (IllegalArgumentException e) {
-            usage(e.getMessage());
-        }
+        checkStdout();
 
         // All of stdin becomes one datagram, so we must have all of it before we
         // create anything -- and it must fit.
@@ -59,7 +63,7 @@ public class DgramClient {
         try {
             payload = System.in.readAllBytes();
         } catch (IOException e) {
-            finish(1, "read stdin: " + e.getMessage());
+            finish(1, "stdin: " + e.getMessage());
             return;
         }
         if (payload.length > MAX_PAYLOAD) {
@@ -80,7 +84,7 @@ public class DgramClient {
             try {
                 stdout.write(reply);
             } catch (IOException e) {
-                finish(1, "write to stdout: " + e.getMessage());
+                finish(1, "stdout: " + e.getMessage());
             }
         }
         finish(0, null);
@@ -99,7 +103,7 @@ public class DgramClient {
         try {
             addr = Libc.SockaddrUn.of(own);
         } catch (IllegalArgumentException e) {
-            finish(1, "cannot bind an address of its own: " + e.getMessage());
+            finish(1, "bind " + own + ": File name too long"); // as bind() would: ENAMETOOLONG
         }
         Libc.Fd sock = null;
         try {
@@ -164,9 +168,7 @@ public class DgramClient {
     static byte[] receive(Libc.Fd sock, String path, int timeoutMillis, String timeoutText) {
         // SO_RCVTIMEO, a struct timeval: a recv() that waits this long without a
         // datagram fails with EAGAIN instead of blocking forever.
-        Libc.Timeval tv = new Libc.Timeval();
-        tv.tv_sec = timeoutMillis / 1000;
-        tv.tv_usec = (timeoutMillis % 1000) * 1000L;
+        Libc.Timeval tv = Libc.Timeval.ofNanos(timeoutMillis * 1_000_000L);
         try {
             Libc.C.setsockopt(sock.fd, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, tv, tv.size());
         } catch (LastErrorException e) {
@@ -198,6 +200,28 @@ public class DgramClient {
         System.exit(status);
     }
 
+    // A closed stdout (dgram_client >&-) is caught before any socket is opened, or
+    // the socket could become descriptor 1. Java has no fstat(), and the JVM has
+    // opened files of its own at start-up: the first took the free descriptor 1,
+    // read-only (its lib/modules). So the question is not whether descriptor 1 is
+    // open but whether it may be written, which its open flags in
+    // /proc/self/fdinfo/1 say (O_ACCMODE, the low two bits: 0 is O_RDONLY).
+    // write(2) on either would fail with EBADF, and so we say that.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        finish(1, "stdout: Bad file descriptor");
+    }
+
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
@@ -205,15 +229,28 @@ public class DgramClient {
         return args[i];
     }
 
-    // Seconds as a decimal number greater than 0 ("1", "0.2", ".5"), returned in
-    // milliseconds. Double.parseDouble alone would also take "-1", "1e3" or "NaN".
-    // We round up, because a timeout of 0 would mean "wait forever", and stop at
-    // Integer.MAX_VALUE (24 days).
-    static int parseTimeout(String text) {
-        if (!text.matches("[0-9]+(\\.[0-9]*)?|\\.[0-9]+") || Double.parseDouble(text) <= 0) {
-            usage("bad timeout " + text);
+    // --path as a sockaddr_un. It must fit: not empty, not a bare "@", at most
+    // 107 bytes; Libc.SockaddrUn.of says which of these a path breaks.
+    static Libc.SockaddrUn parsePath(String text) {
+        try {
+            return Libc.SockaddrUn.of(text);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return null;
         }
-        return (int) Math.min(Math.ceil(Double.parseDouble(text) * 1000), Integer.MAX_VALUE);
+    }
+
+    // Seconds: digits, optionally a point and more digits ("1", "0.2"; not ".5",
+    // "5.", "1e3", "+1", "inf" or "nan", some of which Double.parseDouble would
+    // take), more than 0. Returned in milliseconds, rounded up -- a timeout of 0
+    // would mean "wait forever" -- and at most Integer.MAX_VALUE (24 days).
+    static int parseTimeout(String text) {
+        if (!text.matches("[0-9]+(\\.[0-9]+)?") || new BigDecimal(text).signum() == 0) {
+            usage("bad timeout: " + text);
+        }
+        BigDecimal millis = new BigDecimal(text).movePointRight(3);
+        return millis.setScale(0, RoundingMode.CEILING)
+                .min(BigDecimal.valueOf(Integer.MAX_VALUE)).intValue();
     }
 
     static void usage(String problem) {

@@ -2,6 +2,9 @@
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.ptr.IntByReference;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 // The UDP echo server of chapter 3 over AF_UNIX: one socket, no connections,
 // each recvfrom() one whole message with its sender's address, each sendto() one
@@ -19,14 +22,15 @@ public class DgramServer {
     // to fit, and we drop it (see MSG_TRUNC below).
     static final int BUF_SIZE = 65536;
 
-    // What the shutdown hook must clean up: the socket, and the socket file if
-    // we created it (null for an abstract name, which has no file).
+    // What the shutdown hook must clean up: the socket, and the socket file once
+    // we have created it (never for an abstract name, which has no file).
     static volatile Libc.Fd sock;
     static volatile byte[] boundFile;
     static volatile boolean stopping;
 
     public static void main(String[] args) {
         String path = null;
+        Libc.SockaddrUn addr = null;
         int mode = 0600;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -34,36 +38,30 @@ public class DgramServer {
                     System.out.println(USAGE);
                     System.exit(0);
                 }
-                case "--path" -> path = value(args, ++i);
-                case "--mode" -> mode = parseMode(value(args, ++i));
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
+                case "--path" -> {
+                    path = value(args, ++i);
+                    addr = parsePath(path);
                 }
+                case "--mode" -> mode = parseMode(value(args, ++i));
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
         if (path == null) {
             usage("--path is required");
         }
-        Libc.SockaddrUn addr = null;
-        try {
-            addr = Libc.SockaddrUn.of(path);
-        } catch (IllegalArgumentException e) {
-            usage(e.getMessage());
-        }
+        checkStdout();
 
         sock = bind(path, addr, mode);
 
         // ANCHOR: stop
         // SIGTERM and SIGINT make the JVM run its shutdown hooks and then exit with
         // status 143 or 130 (128 + the signal number). Our hook shuts down and
-        // closes the socket -- shutdown() first, because close() alone would not wake
-        // the main thread from recvfrom(), and the JVM would wait for it --
-        // removes the socket file, as a file left behind would make the next
-        // server probe it as stale, and then halt(0) ends the process at once with
-        // status 0: being asked to stop is not a failure. Java has no public API to
-        // say WHICH signal came, so the log line cannot name it. We register the
-        // hook before READY so a signal that arrives right after READY is handled.
+        // closes the socket -- shutdown() first, because on Linux close() alone
+        // does not wake the main thread from recvfrom() -- removes the socket file,
+        // and then halt(0) ends the process at once with status 0. Java has no
+        // public API to say WHICH signal came, so the log line cannot name it. The
+        // hook is registered before READY, so a signal right after READY is handled.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stopping = true;
             System.err.println("dgram_server: stopping on a signal");
@@ -85,8 +83,7 @@ public class DgramServer {
         try {
             Libc.C.getsockname(sock.fd, bound, boundLen);
         } catch (LastErrorException e) {
-            System.err.println("dgram_server: getsockname: " + Libc.message(e));
-            System.exit(1);
+            fail("getsockname " + path + ": " + Libc.message(e));
         }
         System.out.println("READY " + bound.describe(boundLen.getValue()));
         System.out.flush();
@@ -95,11 +92,8 @@ public class DgramServer {
         // ANCHOR: echo
         byte[] buf = new byte[BUF_SIZE];
         while (true) {
-            // recvfrom() blocks until a datagram arrives -- from anybody -- copies the
-            // whole message into buf, and fills in the sender's address and its
-            // length. A datagram of 0 bytes is a message too, not end-of-file.
-            // With MSG_TRUNC it returns the datagram's real length, even when that
-            // is more than buf holds: that is how we can tell one was cut short.
+            // recvfrom() fills in the sender's address and its length, and with
+            // MSG_TRUNC returns the datagram's real length, even if it was cut.
             Libc.SockaddrUn from = new Libc.SockaddrUn();
             IntByReference fromLen = new IntByReference(from.length());
             int n;
@@ -114,42 +108,25 @@ public class DgramServer {
                 }
                 continue;
             }
+            String peer = from.describe(fromLen.getValue());
             if (stopping) {
                 break; // woken by the shutdown hook's shutdown(), not by a datagram
-            }
-            String peer = from.describe(fromLen.getValue());
-            if (n > buf.length) {
+            } else if (n > buf.length) {
                 System.err.println("dgram_server: " + peer + ": datagram longer than "
                         + buf.length + " bytes, dropped");
-                continue;
-            }
-            // A sender that never bound an address -- the kernel gives us only the
-            // address family, or an empty path -- cannot be answered.
-            if (peer.equals("unnamed")) {
+            } else if (peer.equals("unnamed")) {
                 System.err.println("dgram_server: " + n
                         + " bytes from unnamed: no address to reply to");
-                continue;
-            }
-            System.err.println("dgram_server: " + n + " bytes from " + peer);
-            try {
-                // sendto() the address recvfrom() gave us, with the length it gave:
-                // one datagram of n bytes back to the sender's socket.
-                // MSG_DONTWAIT: unlike UDP, which drops a datagram the receiver has
-                // no room for, a Unix-domain send to a full receive queue WAITS
-                // until there is room. A client that never reads would then stall
-                // this server for everybody; with MSG_DONTWAIT the kernel fails the
-                // call with EAGAIN instead, and we drop the reply.
-                Libc.C.sendto(sock.fd, buf, n, Libc.MSG_DONTWAIT, from, fromLen.getValue());
-            } catch (LastErrorException e) {
-                // A full queue (EAGAIN) or a sender that has gone (ENOENT: its file
-                // is removed; ECONNREFUSED: nobody is bound to it) is only logged.
-                if (stopping) {
-                    break;
-                } else if (e.getErrorCode() == Libc.EAGAIN) {
-                    System.err.println("dgram_server: " + peer
-                            + ": its queue is full, reply dropped");
-                } else {
-                    System.err.println("dgram_server: " + peer + ": " + Libc.message(e));
+            } else {
+                System.err.println("dgram_server: " + n + " bytes from " + peer);
+                try {
+                    // MSG_DONTWAIT: a full queue is EAGAIN at once, never a wait.
+                    Libc.C.sendto(sock.fd, buf, n, Libc.MSG_DONTWAIT, from, fromLen.getValue());
+                } catch (LastErrorException e) {
+                    // EAGAIN: its queue is full; ENOENT, ECONNREFUSED: it has gone.
+                    if (!stopping) {
+                        System.err.println("dgram_server: " + peer + ": " + Libc.message(e));
+                    }
                 }
             }
         }
@@ -160,17 +137,12 @@ public class DgramServer {
     // Create the socket bound to path, or end the program with one line.
     static Libc.Fd bind(String path, Libc.SockaddrUn addr, int mode) {
         Libc.Fd sock = null;
-        boolean created = false;
         String step = "socket"; // the call that failed, for the error message
         try {
-            // socket(AF_UNIX, SOCK_DGRAM, 0): a Unix-domain datagram socket, which
-            // keeps message boundaries and, within one machine, never loses one.
+            // socket() returns a file descriptor, a small int, which every later
+            // call takes; a Libc.Fd holds it and closes it once.
             sock = new Libc.Fd(Libc.C.socket(Libc.AF_UNIX, Libc.SOCK_DGRAM, 0));
-            // bind() on a filesystem path CREATES the socket file, with the mode
-            // 0777 minus the umask. We set the umask to 077 first, so the file is
-            // born 0600 (only we may send to it) and there is no moment at which
-            // others could; chmod() below then opens it up as far as --mode says.
-            // umask() is for the whole process, so we put the old one back after.
+            // umask() is the whole process's: the old one goes back after bind().
             int oldMask = Libc.C.umask(0077);
             try {
                 step = "bind";
@@ -179,25 +151,7 @@ public class DgramServer {
                 if (e.getErrorCode() != Libc.EADDRINUSE) {
                     throw e;
                 }
-                // EADDRINUSE: the name is taken. An abstract name is taken only while
-                // a socket holds it, so somebody is there. A file may be a leftover.
-                if (addr.isAbstract()) {
-                    fail(path + ": another server is listening there");
-                }
-                // Never remove what is not a socket: it is somebody's file.
-                step = "lstat";
-                if (!Libc.isSocket(addr.cPath())) {
-                    fail(path + ": exists and is not a socket");
-                }
-                // A socket file outlives its server if that crashed (nobody ran its
-                // unlink). To tell a leftover from a live server, connect to it:
-                // ECONNREFUSED means nobody is bound -- the file is stale. (The check
-                // and the unlink are two steps, so a server starting between them
-                // could lose its file; we accept that small race.)
-                if (!isStale(addr)) {
-                    fail(path + ": another server is listening there");
-                }
-                System.err.println("dgram_server: " + path + ": removing stale socket file");
+                probe(path, addr); // returns only for a stale file
                 step = "unlink";
                 Libc.C.unlink(addr.cPath());
                 step = "bind";
@@ -205,38 +159,45 @@ public class DgramServer {
             } finally {
                 Libc.C.umask(oldMask);
             }
-            if (!addr.isAbstract()) {
-                created = true;
-                // chmod(): who may send to us. Sending to a socket file needs write
-                // permission on it. An abstract name has no file and no permissions.
-                step = "chmod";
-                Libc.C.chmod(addr.cPath(), mode);
+            if (!addr.isAbstract()) { // an abstract name has no file to chmod
                 boundFile = addr.cPath();
+                step = "chmod";
+                Libc.C.chmod(boundFile, mode);
             }
-            // No listen(): a datagram socket receives from anybody once it is bound.
-            return sock;
+            return sock; // no listen(): a datagram socket receives once it is bound
         } catch (LastErrorException e) {
-            if (created) {
-                Libc.unlinkQuietly(addr.cPath());
+            if (boundFile != null) {
+                Libc.unlinkQuietly(boundFile);
             }
             closeQuietly(sock);
-            fail(path + ": " + step + ": " + Libc.message(e));
+            fail(step + " " + path + ": " + Libc.message(e));
             return null;
         }
     }
 
-    // The stale-file probe: connect a fresh socket of our own type to the address.
-    // For a datagram socket connect() sends nothing; it only checks that a socket
-    // is bound there. Refused means nobody is. Anything else -- it connects, or
-    // fails with EPROTOTYPE because a live socket of another type is bound there
-    // -- means the file is in use.
-    static boolean isStale(Libc.SockaddrUn addr) {
-        try (Libc.Fd probe = new Libc.Fd(Libc.C.socket(Libc.AF_UNIX, Libc.SOCK_DGRAM, 0))) {
-            Libc.C.connect(probe.fd, addr, addr.length());
-            return false;
-        } catch (LastErrorException e) {
-            return e.getErrorCode() == Libc.ECONNREFUSED;
+    // The name is taken (EADDRINUSE). Return if it is a stale socket file, for the
+    // caller to remove; end the program with one line if it is anything else.
+    static void probe(String path, Libc.SockaddrUn addr) {
+        if (!addr.isAbstract()) { // an abstract name is taken only while a socket holds it
+            try {
+                if (!Libc.isSocket(addr.cPath())) {
+                    fail(path + ": exists and is not a socket");
+                }
+            } catch (LastErrorException e) {
+                fail("lstat " + path + ": " + Libc.message(e));
+            }
+            // Connect a fresh socket of our type (which sends nothing): only
+            // ECONNREFUSED means nobody is bound (EPROTOTYPE: another type is).
+            try (Libc.Fd fresh = new Libc.Fd(Libc.C.socket(Libc.AF_UNIX, Libc.SOCK_DGRAM, 0))) {
+                Libc.C.connect(fresh.fd, addr, addr.length());
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == Libc.ECONNREFUSED) {
+                    System.err.println("dgram_server: " + path + ": removing stale socket file");
+                    return;
+                }
+            }
         }
+        fail(path + ": another server is listening there");
     }
     // ANCHOR_END: bind
 
@@ -256,11 +217,32 @@ public class DgramServer {
         }
     }
 
+    // A closed stdout (dgram_server >&-) is caught before any socket is opened.
+    // Java has no fstat(), and the JVM has opened files of its own at start-up:
+    // the first took the free descriptor 1, read-only (its lib/modules). So the
+    // question is not whether descriptor 1 is open but whether it may be written,
+    // which its open flags in /proc/self/fdinfo/1 say (O_ACCMODE, the low two
+    // bits: 0 is O_RDONLY). write(2) on either would fail with EBADF.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        fail("stdout: Bad file descriptor");
+    }
+
     static void fail(String error) {
         System.err.println("dgram_server: " + error);
         System.exit(1);
     }
 
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
@@ -268,10 +250,21 @@ public class DgramServer {
         return args[i];
     }
 
+    // --path as a sockaddr_un. It must fit: not empty, not a bare "@", at most
+    // 107 bytes; Libc.SockaddrUn.of says which of these a path breaks.
+    static Libc.SockaddrUn parsePath(String text) {
+        try {
+            return Libc.SockaddrUn.of(text);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return null;
+        }
+    }
+
     // Exactly three octal digits, such as 600 or 666: the file's permission bits.
     static int parseMode(String text) {
         if (!text.matches("[0-7]{3}")) {
-            usage("bad mode " + text);
+            usage("bad mode: " + text);
         }
         return Integer.parseInt(text, 8);
     }

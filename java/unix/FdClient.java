@@ -6,6 +6,8 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 // The client of FdServer.java. It never opens the file, and is not even told its
 // name: it receives a descriptor the server opened, and reads the file through
@@ -20,33 +22,30 @@ public class FdClient {
 
     public static void main(String[] args) {
         String path = null;
+        Libc.SockaddrUn addr = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--help" -> {
                     System.out.println(USAGE);
                     System.exit(0);
                 }
-                case "--path" -> path = value(args, ++i);
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
+                case "--path" -> {
+                    path = value(args, ++i);
+                    addr = parsePath(path);
                 }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
         if (path == null) {
             usage("--path is required");
         }
-        Libc.SockaddrUn addr = null;
-        try {
-            addr = Libc.SockaddrUn.of(path);
-        } catch (IllegalArgumentException e) {
-            usage(e.getMessage());
-        }
+        checkStdout();
 
         // try-with-resources closes the socket, and then the received file, however
         // we leave the block.
         try (Libc.Fd sock = connect(path, addr);
-             Libc.Fd file = receiveFd(sock)) {
+             Libc.Fd file = receiveFd(sock, path)) {
             copyToStdout(file);
         }
         finish(0, null);
@@ -75,7 +74,7 @@ public class FdClient {
 
     // ANCHOR: recv_fd
     // Receive the server's message and return the descriptor it carries.
-    static Libc.Fd receiveFd(Libc.Fd sock) {
+    static Libc.Fd receiveFd(Libc.Fd sock, String path) {
         // Room for the one byte of ordinary data; we do not look at its value.
         Memory data = new Memory(1);
         Libc.Iovec iov = new Libc.Iovec();
@@ -106,7 +105,7 @@ public class FdClient {
                 return new Libc.Fd(cmsg.cmsg_fd);
             }
         } catch (LastErrorException e) {
-            finish(1, "receive: " + Libc.message(e));
+            finish(1, "receive from " + path + ": " + Libc.message(e));
         }
         finish(1, "the server sent no descriptor");
         return null;
@@ -127,7 +126,7 @@ public class FdClient {
                 try {
                     stdout.write(buf, 0, n);
                 } catch (IOException e) {
-                    finish(1, "write to stdout: " + e.getMessage());
+                    finish(1, "stdout: " + e.getMessage());
                 }
             }
         } catch (LastErrorException e) {
@@ -144,11 +143,44 @@ public class FdClient {
         System.exit(status);
     }
 
+    // A closed stdout (fd_client >&-) is caught before any socket is opened, or
+    // the socket could become descriptor 1. Java has no fstat(), and the JVM has
+    // opened files of its own at start-up: the first took the free descriptor 1,
+    // read-only (its lib/modules). So the question is not whether descriptor 1 is
+    // open but whether it may be written, which its open flags in
+    // /proc/self/fdinfo/1 say (O_ACCMODE, the low two bits: 0 is O_RDONLY).
+    // write(2) on either would fail with EBADF, and so we say that.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        finish(1, "stdout: Bad file descriptor");
+    }
+
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
         }
         return args[i];
+    }
+
+    // --path as a sockaddr_un. It must fit: not empty, not a bare "@", at most
+    // 107 bytes; Libc.SockaddrUn.of says which of these a path breaks.
+    static Libc.SockaddrUn parsePath(String text) {
+        try {
+            return Libc.SockaddrUn.of(text);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return null;
+        }
     }
 
     static void usage(String problem) {

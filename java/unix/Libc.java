@@ -1,4 +1,4 @@
-// Libc.java -- the C library's socket calls for the Unix-domain examples, through JNA.
+// Libc.java -- the C library's calls through JNA, for the Unix-domain and the raw-socket examples.
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
@@ -6,7 +6,10 @@ import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.Structure;
 import com.sun.jna.ptr.IntByReference;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 // Why this file exists. Java 17's JDK knows one kind of Unix-domain socket: a
@@ -14,11 +17,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 // SocketChannel and ServerSocketChannel). It has no abstract names, no datagram
 // sockets and no descriptor passing (SCM_RIGHTS), and its peer credentials
 // (jdk.net.ExtendedSocketOptions.SO_PEERCRED) give the user and group but not
-// the pid. So the chapter's Java examples call the C library directly,
-// through JNA (Java Native Access; Debian's libjna-java, /usr/share/java/jna.jar),
-// for all four kinds -- even the stream one the JDK could do -- so that they all
-// look alike, and alike the C listings: socket(), bind(), accept() with the same
-// names, arguments and errno values.
+// the pid. Nor has it raw sockets (socket(AF_INET, SOCK_RAW, protocol)), or a
+// way to give up root's privileges (setuid()). So the Java examples of chapters
+// 4 and 5 call the C library directly, through JNA (Java Native Access;
+// Debian's libjna-java, /usr/share/java/jna.jar) -- for all four Unix-domain
+// kinds, even the stream one the JDK could do, so that they all look alike, and
+// alike the C listings: socket(), bind(), accept() with the same names,
+// arguments and errno values. This file is in java/unix/; java/Makefile
+// compiles it into the raw examples' jar too.
 //
 // How JNA works: we declare a Java interface whose methods have the names and
 // argument types of the C functions, and Native.load() returns an object that
@@ -27,7 +33,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 // for a buffer (JNA copies it in and back out), a Structure subclass for a
 // pointer to a C struct (JNA writes the Java fields into native memory before
 // the call and reads them back after it), and IntByReference for an int* that
-// the call fills in (socklen_t *addrlen).
+// the call fills in (socklen_t *addrlen). A `struct sockaddr *` is declared as
+// any Structure: a SockaddrUn (AF_UNIX) or a SockaddrIn (AF_INET), or null.
 //
 // Errors: a method that declares "throws LastErrorException" makes JNA clear
 // errno before the call and throw if the call set it; getErrorCode() is the
@@ -35,15 +42,24 @@ import java.util.concurrent.atomic.AtomicBoolean;
 // "Connection refused" -- what C's perror() would print.
 //
 // The constants and struct layouts are those of Linux on x86_64 (the numbers
-// come from <sys/socket.h>, <sys/un.h>, <errno.h> and <bits/stat.h>).
+// come from <sys/socket.h>, <sys/un.h>, <netinet/in.h>, <errno.h>,
+// <bits/stat.h> and <pwd.h>).
 public interface Libc extends Library {
     // "c" is the C library itself: JNA loads libc.so.6.
     Libc C = Native.load("c", Libc.class);
 
-    // Address family and socket types: socket(AF_UNIX, SOCK_STREAM or SOCK_DGRAM, 0).
+    // Address families and socket types: socket(AF_UNIX, SOCK_STREAM, 0),
+    // socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), ...
     int AF_UNIX = 1;
+    int AF_INET = 2;
     int SOCK_STREAM = 1;
     int SOCK_DGRAM = 2;
+    int SOCK_RAW = 3;
+
+    // The protocols of chapter 5's raw sockets: ICMP, and 253, set aside for
+    // experiments (RFC 3692).
+    int IPPROTO_ICMP = 1;
+    int IPPROTO_EXPERIMENT = 253;
 
     // Socket options and ancillary data (SOL_SOCKET is also a cmsg_level).
     int SOL_SOCKET = 1;
@@ -62,8 +78,9 @@ public interface Libc extends Library {
     int O_RDONLY = 0;          // open(): for reading
 
     // errno values the examples look at by name.
-    int EINTR = 4;
-    int EAGAIN = 11;           // also EWOULDBLOCK
+    int EPERM = 1;             // socket(SOCK_RAW) without CAP_NET_RAW
+    int EINTR = 4;             // a signal interrupted the call: make it again
+    int EAGAIN = 11;           // also EWOULDBLOCK; and SO_RCVTIMEO ran out
     int EADDRINUSE = 98;
     int ECONNREFUSED = 111;
 
@@ -77,19 +94,22 @@ public interface Libc extends Library {
     int SUN_PATH_OFFSET = 2;   // offsetof(struct sockaddr_un, sun_path)
     int MAX_PATH_BYTES = SUN_PATH_SIZE - 1;
 
+    // sizeof(struct sockaddr_in)
+    int SOCKADDR_IN_SIZE = 16;
+
     // ---- The calls ----------------------------------------------------------------
 
     int socket(int domain, int type, int protocol) throws LastErrorException;
 
-    int bind(int fd, SockaddrUn addr, int addrlen) throws LastErrorException;
+    int bind(int fd, Structure addr, int addrlen) throws LastErrorException;
 
     int listen(int fd, int backlog) throws LastErrorException;
 
-    int accept(int fd, SockaddrUn addr, IntByReference addrlen) throws LastErrorException;
+    int accept(int fd, Structure addr, IntByReference addrlen) throws LastErrorException;
 
-    int connect(int fd, SockaddrUn addr, int addrlen) throws LastErrorException;
+    int connect(int fd, Structure addr, int addrlen) throws LastErrorException;
 
-    int getsockname(int fd, SockaddrUn addr, IntByReference addrlen) throws LastErrorException;
+    int getsockname(int fd, Structure addr, IntByReference addrlen) throws LastErrorException;
 
     long read(int fd, byte[] buf, long count) throws LastErrorException;
 
@@ -99,10 +119,10 @@ public interface Libc extends Library {
 
     long recv(int fd, byte[] buf, long len, int flags) throws LastErrorException;
 
-    long sendto(int fd, byte[] buf, long len, int flags, SockaddrUn to, int tolen)
+    long sendto(int fd, byte[] buf, long len, int flags, Structure to, int tolen)
             throws LastErrorException;
 
-    long recvfrom(int fd, byte[] buf, long len, int flags, SockaddrUn from,
+    long recvfrom(int fd, byte[] buf, long len, int flags, Structure from,
                   IntByReference fromlen) throws LastErrorException;
 
     long sendmsg(int fd, Msghdr msg, int flags) throws LastErrorException;
@@ -130,6 +150,28 @@ public interface Libc extends Library {
     // lstat() fills in a struct stat (144 bytes on x86_64); we only read st_mode.
     int lstat(byte[] path, byte[] statbuf) throws LastErrorException;
 
+    // inet_pton(AF_INET, "127.0.0.1", 4 bytes): the C library's parser for a numeric
+    // address. It returns 1 and fills in the 4 bytes, in network order, or 0 if the
+    // text is not four decimal numbers 0-255 separated by dots. It looks nothing up.
+    int inet_pton(int af, String src, byte[] dst);
+
+    // Who we are and who we become. setgroups(0, NULL) empties the list of
+    // supplementary groups; setgid() and setuid() set the real, effective and saved
+    // ids at once when called by root, so there is no way back. size_t is a long.
+    int geteuid();
+
+    int setgroups(long size, int[] list) throws LastErrorException;
+
+    int setgid(int gid) throws LastErrorException;
+
+    int setuid(int uid) throws LastErrorException;
+
+    // getpwnam("nobody"): the user's entry in the password database (/etc/passwd,
+    // or whatever /etc/nsswitch.conf says), or NULL -- null here -- if there is no
+    // such user. It is not declared to throw: it may leave errno set even when it
+    // succeeds (a lookup source it tried and skipped), so we look only at NULL.
+    Passwd getpwnam(String name);
+
     // umask() and getpid() cannot fail; strerror() gives errno's text.
     int umask(int mask);
 
@@ -152,21 +194,19 @@ public interface Libc extends Library {
         public byte[] sun_path = new byte[SUN_PATH_SIZE];
 
         // The address as --path wrote it: "/tmp/x.sock" or "@name". Throws
-        // IllegalArgumentException, with a message for the usage error, for an
-        // empty path, a bare "@" or one that does not fit.
+        // IllegalArgumentException, with the usage error's words, for an empty
+        // path, a bare "@" or one that does not fit.
         public static SockaddrUn of(String path) {
             SockaddrUn sa = new SockaddrUn();
             boolean isAbstract = path.startsWith("@");
             byte[] name = (isAbstract ? path.substring(1) : path).getBytes(StandardCharsets.UTF_8);
             if (name.length == 0) {
                 throw new IllegalArgumentException(isAbstract
-                        ? "an abstract name needs at least one byte after the @"
-                        : "the path is empty");
+                        ? "--path needs a name after the @" : "--path is empty");
             }
             if (name.length > MAX_PATH_BYTES) {
-                throw new IllegalArgumentException((isAbstract ? "the abstract name " : "the path ")
-                        + path + " is " + name.length + " bytes, more than the "
-                        + MAX_PATH_BYTES + " a sun_path can hold");
+                throw new IllegalArgumentException("--path is " + name.length
+                        + " bytes; a socket address holds at most " + MAX_PATH_BYTES);
             }
             // The array starts all zeros: an abstract address keeps sun_path[0] = 0,
             // a filesystem one keeps the NUL after its last byte.
@@ -214,6 +254,30 @@ public interface Libc extends Library {
                 end++;
             }
             return new String(sun_path, 0, end, StandardCharsets.UTF_8);
+        }
+    }
+
+    // struct sockaddr_in { sa_family_t sin_family; in_port_t sin_port;
+    //                      struct in_addr sin_addr; char sin_zero[8]; } -- 16 bytes.
+    // sin_family is in the machine's own byte order; the port and the address are
+    // in network byte order (big-endian), so we keep them as the bytes they are on
+    // the wire. A raw socket has no ports: sin_port stays 0.
+    @Structure.FieldOrder({"sin_family", "sin_port", "sin_addr", "sin_zero"})
+    class SockaddrIn extends Structure {
+        public short sin_family = AF_INET;
+        public byte[] sin_port = new byte[2];
+        public byte[] sin_addr = new byte[4];
+        public byte[] sin_zero = new byte[8];
+
+        public static SockaddrIn of(byte[] address) {
+            SockaddrIn sa = new SockaddrIn();
+            System.arraycopy(address, 0, sa.sin_addr, 0, 4);
+            return sa;
+        }
+
+        // The address in dotted decimal: "127.0.0.1".
+        public String address() {
+            return format(sin_addr, 0);
         }
     }
 
@@ -278,6 +342,31 @@ public interface Libc extends Library {
     class Timeval extends Structure {
         public long tv_sec;
         public long tv_usec;
+
+        // A duration in nanoseconds, rounded up to whole microseconds and at least
+        // one: a timeval of 0 would mean "wait forever".
+        public static Timeval ofNanos(long nanos) {
+            long micros = Math.max(1, (nanos + 999) / 1000);
+            Timeval tv = new Timeval();
+            tv.tv_sec = micros / 1_000_000;
+            tv.tv_usec = micros % 1_000_000;
+            return tv;
+        }
+    }
+
+    // struct passwd, what getpwnam() points to (48 bytes): the name, password,
+    // uid, gid, full name, home and shell. We read only pw_uid and pw_gid; the
+    // strings stay Pointers, which JNA does not follow.
+    @Structure.FieldOrder({"pw_name", "pw_passwd", "pw_uid", "pw_gid", "pw_gecos",
+            "pw_dir", "pw_shell"})
+    class Passwd extends Structure {
+        public Pointer pw_name;
+        public Pointer pw_passwd;
+        public int pw_uid;
+        public int pw_gid;
+        public Pointer pw_gecos;
+        public Pointer pw_dir;
+        public Pointer pw_shell;
     }
 
     // ---- Helpers -------------------------------------------------------------------
@@ -298,11 +387,13 @@ public interface Libc extends Library {
         // or send() on the same socket -- it keeps waiting on the socket it
         // already has. shutdown() does: the blocked call returns at once (accept()
         // fails with EINVAL, recv() returns 0), so that thread can leave its loop.
+        // On a socket that is not connected (a raw one, say) shutdown() fails with
+        // ENOTCONN, but still marks the socket shut and wakes a waiting recvfrom().
         public void shutdownAndClose() {
             try {
                 C.shutdown(fd, SHUT_RDWR);
             } catch (LastErrorException e) {
-                // Best effort: it may not be a socket, or not connected.
+                // Expected on an unconnected socket, and the wake-up happened anyway.
             }
             close();
         }
@@ -349,6 +440,38 @@ public interface Libc extends Library {
             C.unlink(cPath);
         } catch (LastErrorException e) {
             // Best effort: nothing to remove, or nothing we could do about it.
+        }
+    }
+
+    // The 4 bytes of an IPv4 address at b[off] in dotted decimal, "127.0.0.1" --
+    // what inet_ntop() would give.
+    static String format(byte[] b, int off) {
+        return (b[off] & 0xff) + "." + (b[off + 1] & 0xff) + "."
+                + (b[off + 2] & 0xff) + "." + (b[off + 3] & 0xff);
+    }
+
+    // A numeric IPv4 address as its 4 bytes, or null if the text is not one.
+    static byte[] parseIPv4(String text) {
+        byte[] address = new byte[4];
+        return C.inet_pton(AF_INET, text, address) == 1 ? address : null;
+    }
+
+    // A Java detail of dropping root (chapter 5). The JVM keeps a file of
+    // performance counters for tools such as jps and jcmd,
+    // /tmp/hsperfdata_<user>/<pid>, made at start-up in a directory that only
+    // <user> may write to, and it deletes the file when it exits. Once we have
+    // become nobody it is no longer allowed to, and the file would be left behind
+    // in /tmp/hsperfdata_root. So, just before the drop, we delete it ourselves:
+    // the JVM keeps the memory it mapped from it, and only those tools lose sight
+    // of this process. Best effort: there may be no such file
+    // (java -XX:-UsePerfData), and nothing depends on it.
+    static void removePerfDataFile() {
+        try {
+            Files.deleteIfExists(Path.of("/tmp",
+                    "hsperfdata_" + System.getProperty("user.name"),
+                    Long.toString(ProcessHandle.current().pid())));
+        } catch (IOException | SecurityException e) {
+            // Best effort, as said.
         }
     }
 }

@@ -5,6 +5,8 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 // The TCP echo client of chapter 2 over AF_UNIX: the server's address is a path
@@ -16,28 +18,25 @@ public class StreamClient {
 
     public static void main(String[] args) throws InterruptedException {
         String path = null;
+        Libc.SockaddrUn addr = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--help" -> {
                     System.out.println(USAGE);
                     System.exit(0);
                 }
-                case "--path" -> path = value(args, ++i);
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
+                case "--path" -> {
+                    path = value(args, ++i);
+                    addr = parsePath(path);
                 }
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
         if (path == null) {
             usage("--path is required");
         }
-        Libc.SockaddrUn addr = null;
-        try {
-            addr = Libc.SockaddrUn.of(path);
-        } catch (IllegalArgumentException e) {
-            usage(e.getMessage());
-        }
+        checkStdout();
 
         // try-with-resources closes the socket however we leave this block.
         try (Libc.Fd sock = connect(path, addr)) {
@@ -47,10 +46,11 @@ public class StreamClient {
             // So one thread sends while this one receives. receive() waits for it
             // before we claim success; it is a daemon thread only so that it can
             // never keep the JVM alive by itself.
-            Thread sender = new Thread(() -> send(sock), "sender");
+            String server = path; // final, as a lambda needs it
+            Thread sender = new Thread(() -> send(sock, server), "sender");
             sender.setDaemon(true);
             sender.start();
-            receive(sock, sender);
+            receive(sock, path, sender);
         }
         finish(0, null);
     }
@@ -81,7 +81,7 @@ public class StreamClient {
 
     // ANCHOR: send
     // Runs on the sender thread: copy stdin to the socket, then half-close.
-    static void send(Libc.Fd sock) {
+    static void send(Libc.Fd sock, String path) {
         byte[] buf = new byte[BUF_SIZE];
         int n;
         try {
@@ -97,9 +97,9 @@ public class StreamClient {
                 }
             }
         } catch (IOException e) {
-            finish(1, "read stdin: " + e.getMessage());
+            finish(1, "stdin: " + e.getMessage());
         } catch (LastErrorException e) {
-            finish(1, "send: " + Libc.message(e));
+            finish(1, "send to " + path + ": " + Libc.message(e));
         }
         try {
             // shutdown(SHUT_WR) sends end-of-file: the server reads 0 and knows no
@@ -107,14 +107,15 @@ public class StreamClient {
             // the echo. close() here would throw away whatever is still to come.
             Libc.C.shutdown(sock.fd, Libc.SHUT_WR);
         } catch (LastErrorException e) {
-            finish(1, "shutdown: " + Libc.message(e));
+            finish(1, "shutdown " + path + ": " + Libc.message(e));
         }
     }
     // ANCHOR_END: send
 
     // ANCHOR: receive
     // Runs on the main thread: copy the socket to stdout until the server closes.
-    static void receive(Libc.Fd sock, Thread sender) throws InterruptedException {
+    static void receive(Libc.Fd sock, String path, Thread sender)
+            throws InterruptedException {
         byte[] buf = new byte[BUF_SIZE];
         // The raw stdout file: System.out is a PrintStream, which swallows errors,
         // and we want to know if stdout is closed ("Broken pipe").
@@ -126,11 +127,11 @@ public class StreamClient {
                 try {
                     stdout.write(buf, 0, n);
                 } catch (IOException e) {
-                    finish(1, "write to stdout: " + e.getMessage());
+                    finish(1, "stdout: " + e.getMessage());
                 }
             }
         } catch (LastErrorException e) {
-            finish(1, "receive: " + Libc.message(e));
+            finish(1, "receive from " + path + ": " + Libc.message(e));
         }
         // End-of-file alone is not success: a server that closes early would look
         // just like one that echoed everything. So we wait for the sender to finish.
@@ -150,11 +151,44 @@ public class StreamClient {
         System.exit(status);
     }
 
+    // A closed stdout (stream_client >&-) is caught before any socket is opened, or
+    // the socket could become descriptor 1. Java has no fstat(), and the JVM has
+    // opened files of its own at start-up: the first took the free descriptor 1,
+    // read-only (its lib/modules). So the question is not whether descriptor 1 is
+    // open but whether it may be written, which its open flags in
+    // /proc/self/fdinfo/1 say (O_ACCMODE, the low two bits: 0 is O_RDONLY).
+    // write(2) on either would fail with EBADF, and so we say that.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        finish(1, "stdout: Bad file descriptor");
+    }
+
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
         }
         return args[i];
+    }
+
+    // --path as a sockaddr_un. It must fit: not empty, not a bare "@", at most
+    // 107 bytes; Libc.SockaddrUn.of says which of these a path breaks.
+    static Libc.SockaddrUn parsePath(String text) {
+        try {
+            return Libc.SockaddrUn.of(text);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return null;
+        }
     }
 
     static void usage(String problem) {

@@ -2,6 +2,9 @@
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.ptr.IntByReference;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 // The program is the TCP echo server of chapter 2 with one change: the socket's
@@ -17,8 +20,8 @@ public class StreamServer {
     static final String USAGE = "usage: stream_server --path P [--mode M]";
     static final int BUF_SIZE = 64 * 1024;
 
-    // What the shutdown hook must clean up: the sockets, and the socket file if
-    // we created it (null for an abstract name, which has no file).
+    // What the shutdown hook must clean up: the sockets, and the socket file once
+    // we have created it (never for an abstract name, which has no file).
     static volatile Libc.Fd listener;
     static volatile Libc.Fd current;
     static volatile byte[] boundFile;
@@ -26,6 +29,7 @@ public class StreamServer {
 
     public static void main(String[] args) {
         String path = null;
+        Libc.SockaddrUn addr = null;
         int mode = 0600;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -33,36 +37,31 @@ public class StreamServer {
                     System.out.println(USAGE);
                     System.exit(0);
                 }
-                case "--path" -> path = value(args, ++i);
-                case "--mode" -> mode = parseMode(value(args, ++i));
-                default -> {
-                    String what = args[i].startsWith("-") ? "unknown option" : "stray argument";
-                    usage(what + " " + args[i]);
+                case "--path" -> {
+                    path = value(args, ++i);
+                    addr = parsePath(path);
                 }
+                case "--mode" -> mode = parseMode(value(args, ++i));
+                default -> usage((args[i].startsWith("-") ? "unknown option: "
+                                                          : "unexpected argument: ") + args[i]);
             }
         }
         if (path == null) {
             usage("--path is required");
         }
-        Libc.SockaddrUn addr = null;
-        try {
-            addr = Libc.SockaddrUn.of(path);
-        } catch (IllegalArgumentException e) {
-            usage(e.getMessage());
-        }
+        checkStdout();
 
         listener = bind(path, addr, mode);
 
         // ANCHOR: stop
         // SIGTERM and SIGINT make the JVM run its shutdown hooks and then exit with
         // status 143 or 130 (128 + the signal number). Our hook shuts down and
-        // closes the sockets -- shutdown() first, because close() alone would not wake
-        // the main thread from accept() or recv(), and the JVM would wait for it --
-        // removes the socket file, as a file left behind would make the next
-        // server probe it as stale, and then halt(0) ends the process at once with
-        // status 0: being asked to stop is not a failure. Java has no public API to
-        // say WHICH signal came, so the log line cannot name it. We register the
-        // hook before READY so a signal that arrives right after READY is handled.
+        // closes the sockets -- shutdown() first, because on Linux close() alone
+        // does not wake the main thread from accept() or recv() -- removes the
+        // socket file, and then halt(0) ends the process at once with status 0.
+        // Java has no public API to say WHICH signal came, so the log line cannot
+        // name it. The hook is registered before READY, so a signal right after
+        // READY is handled too.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stopping = true;
             System.err.println("stream_server: stopping on a signal");
@@ -86,8 +85,7 @@ public class StreamServer {
         try {
             Libc.C.getsockname(listener.fd, bound, boundLen);
         } catch (LastErrorException e) {
-            System.err.println("stream_server: getsockname: " + Libc.message(e));
-            System.exit(1);
+            fail("getsockname " + path + ": " + Libc.message(e));
         }
         System.out.println("READY " + bound.describe(boundLen.getValue()));
         System.out.flush();
@@ -96,11 +94,8 @@ public class StreamServer {
         // ANCHOR: accept
         byte[] buf = new byte[BUF_SIZE];
         while (true) {
-            // accept() blocks until a client connects, then returns a new socket for
-            // that one connection; the listening socket keeps queueing the next ones.
-            // It fills in the client's address -- almost always "unnamed": a stream
-            // client seldom binds an address of its own, as a TCP client needs no
-            // fixed port.
+            // accept() fills in the client's address and its length: almost always
+            // "unnamed", since a stream client seldom binds an address of its own.
             Libc.SockaddrUn peerAddr = new Libc.SockaddrUn();
             IntByReference peerLen = new IntByReference(peerAddr.length());
             int fd;
@@ -128,9 +123,7 @@ public class StreamServer {
                     System.err.println("stream_server: " + peer + ": closed, " + echoed
                             + " bytes echoed");
                 } catch (LastErrorException e) {
-                    // One client's failure (a reset, a vanished peer) is only logged;
-                    // the connection is closed and we serve the next one.
-                    if (!stopping) {
+                    if (!stopping) { // one client's failure is only logged
                         System.err.println("stream_server: " + peer + ": " + Libc.message(e));
                     }
                 }
@@ -145,17 +138,12 @@ public class StreamServer {
     // Create the listening socket on path, or end the program with one line.
     static Libc.Fd bind(String path, Libc.SockaddrUn addr, int mode) {
         Libc.Fd sock = null;
-        boolean created = false;
         String step = "socket"; // the call that failed, for the error message
         try {
-            // socket(AF_UNIX, SOCK_STREAM, 0): a Unix-domain byte stream. It returns
-            // a file descriptor, a small int, which every later call takes.
+            // socket() returns a file descriptor, a small int, which every later
+            // call takes; a Libc.Fd holds it and closes it once.
             sock = new Libc.Fd(Libc.C.socket(Libc.AF_UNIX, Libc.SOCK_STREAM, 0));
-            // bind() on a filesystem path CREATES the socket file, with the mode
-            // 0777 minus the umask. We set the umask to 077 first, so the file is
-            // born 0600 (only we may connect) and there is no moment at which
-            // others could; chmod() below then opens it up as far as --mode says.
-            // umask() is for the whole process, so we put the old one back after.
+            // umask() is the whole process's: the old one goes back after bind().
             int oldMask = Libc.C.umask(0077);
             try {
                 step = "bind";
@@ -164,25 +152,7 @@ public class StreamServer {
                 if (e.getErrorCode() != Libc.EADDRINUSE) {
                     throw e;
                 }
-                // EADDRINUSE: the name is taken. An abstract name is taken only while
-                // a socket holds it, so somebody is there. A file may be a leftover.
-                if (addr.isAbstract()) {
-                    fail(path + ": another server is listening there");
-                }
-                // Never remove what is not a socket: it is somebody's file.
-                step = "lstat";
-                if (!Libc.isSocket(addr.cPath())) {
-                    fail(path + ": exists and is not a socket");
-                }
-                // A socket file outlives its server if that crashed (nobody ran its
-                // unlink). To tell a leftover from a live server, connect to it:
-                // ECONNREFUSED means nobody is listening -- the file is stale. (The
-                // check and the unlink are two steps, so a server starting between
-                // them could lose its file; we accept that small race.)
-                if (!isStale(addr)) {
-                    fail(path + ": another server is listening there");
-                }
-                System.err.println("stream_server: " + path + ": removing stale socket file");
+                probe(path, addr); // returns only for a stale file
                 step = "unlink";
                 Libc.C.unlink(addr.cPath());
                 step = "bind";
@@ -190,43 +160,47 @@ public class StreamServer {
             } finally {
                 Libc.C.umask(oldMask);
             }
-            if (!addr.isAbstract()) {
-                created = true;
-                // chmod(): who may connect. Connecting needs write permission on the
-                // socket file. An abstract name has no file and no permissions: any
-                // process on the machine (in the same network namespace) may connect.
+            if (!addr.isAbstract()) { // an abstract name has no file to chmod
+                boundFile = addr.cPath();
                 step = "chmod";
-                Libc.C.chmod(addr.cPath(), mode);
+                Libc.C.chmod(boundFile, mode);
             }
-            // listen() turns the socket into one that accepts connections; 128 is the
-            // backlog, how many connecting clients the kernel queues for accept().
             step = "listen";
             Libc.C.listen(sock.fd, 128);
-            if (created) {
-                boundFile = addr.cPath();
-            }
             return sock;
         } catch (LastErrorException e) {
-            if (created) {
-                Libc.unlinkQuietly(addr.cPath());
+            if (boundFile != null) {
+                Libc.unlinkQuietly(boundFile);
             }
             closeQuietly(sock);
-            fail(path + ": " + step + ": " + Libc.message(e));
+            fail(step + " " + path + ": " + Libc.message(e));
             return null;
         }
     }
 
-    // The stale-file probe: connect a fresh socket of our own type to the address.
-    // Refused means nobody is listening. Anything else -- it connects, or fails
-    // with EPROTOTYPE because a live socket of another type is bound there -- means
-    // the file is in use.
-    static boolean isStale(Libc.SockaddrUn addr) {
-        try (Libc.Fd probe = new Libc.Fd(Libc.C.socket(Libc.AF_UNIX, Libc.SOCK_STREAM, 0))) {
-            Libc.C.connect(probe.fd, addr, addr.length());
-            return false;
-        } catch (LastErrorException e) {
-            return e.getErrorCode() == Libc.ECONNREFUSED;
+    // The name is taken (EADDRINUSE). Return if it is a stale socket file, for the
+    // caller to remove; end the program with one line if it is anything else.
+    static void probe(String path, Libc.SockaddrUn addr) {
+        if (!addr.isAbstract()) { // an abstract name is taken only while a socket holds it
+            try {
+                if (!Libc.isSocket(addr.cPath())) {
+                    fail(path + ": exists and is not a socket");
+                }
+            } catch (LastErrorException e) {
+                fail("lstat " + path + ": " + Libc.message(e));
+            }
+            // Connect a fresh socket of our type: only ECONNREFUSED means nobody is
+            // there (EPROTOTYPE is a live socket of another type).
+            try (Libc.Fd fresh = new Libc.Fd(Libc.C.socket(Libc.AF_UNIX, Libc.SOCK_STREAM, 0))) {
+                Libc.C.connect(fresh.fd, addr, addr.length());
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == Libc.ECONNREFUSED) {
+                    System.err.println("stream_server: " + path + ": removing stale socket file");
+                    return;
+                }
+            }
         }
+        fail(path + ": another server is listening there");
     }
     // ANCHOR_END: bind
 
@@ -236,9 +210,8 @@ public class StreamServer {
     static long echo(Libc.Fd conn, byte[] buf) throws LastErrorException {
         long echoed = 0;
         while (true) {
-            // recv() blocks until some bytes arrive -- any number from 1 to
-            // buf.length, since a stream has no message boundaries -- and returns 0
-            // at end-of-file: the client called shutdown(SHUT_WR) or close().
+            // recv() returns whatever has arrived, 1 to buf.length bytes, or 0 at
+            // end-of-file: the client has half-closed (or closed).
             int n = (int) Libc.C.recv(conn.fd, buf, buf.length, 0);
             if (n == 0) {
                 // Returning closes the socket (try-with-resources in the caller):
@@ -278,11 +251,32 @@ public class StreamServer {
         }
     }
 
+    // A closed stdout (stream_server >&-) is caught before any socket is opened.
+    // Java has no fstat(), and the JVM has opened files of its own at start-up:
+    // the first took the free descriptor 1, read-only (its lib/modules). So the
+    // question is not whether descriptor 1 is open but whether it may be written,
+    // which its open flags in /proc/self/fdinfo/1 say (O_ACCMODE, the low two
+    // bits: 0 is O_RDONLY). write(2) on either would fail with EBADF.
+    static void checkStdout() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo/1"))) {
+                if (line.startsWith("flags:")
+                        && (Integer.parseInt(line.substring(6).trim(), 8) & 3) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // No descriptor 1 at all.
+        }
+        fail("stdout: Bad file descriptor");
+    }
+
     static void fail(String error) {
         System.err.println("stream_server: " + error);
         System.exit(1);
     }
 
+    // A flag's value is the next argument; a flag at the end has none.
     static String value(String[] args, int i) {
         if (i >= args.length) {
             usage(args[i - 1] + " needs a value");
@@ -290,10 +284,21 @@ public class StreamServer {
         return args[i];
     }
 
+    // --path as a sockaddr_un. It must fit: not empty, not a bare "@", at most
+    // 107 bytes; Libc.SockaddrUn.of says which of these a path breaks.
+    static Libc.SockaddrUn parsePath(String text) {
+        try {
+            return Libc.SockaddrUn.of(text);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return null;
+        }
+    }
+
     // Exactly three octal digits, such as 600 or 666: the file's permission bits.
     static int parseMode(String text) {
         if (!text.matches("[0-7]{3}")) {
-            usage("bad mode " + text);
+            usage("bad mode: " + text);
         }
         return Integer.parseInt(text, 8);
     }
