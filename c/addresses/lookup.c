@@ -4,12 +4,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define USAGE "usage: lookup [--host H]\n"
 
@@ -31,27 +34,41 @@ static const char *name_of(const struct name *table, int value, const char *pref
     return buf;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "lookup: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("lookup: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
+    /* The arguments, left to right; the first problem is the one reported. */
     const char *host = "localhost";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
+        const char *flag = argv[i];
+        if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
-            host = argv[++i];
-        } else if (strcmp(argv[i], "--host") == 0) {
-            usage_error("missing value for ", argv[i]);
-        } else {
-            usage_error(argv[i][0] == '-' ? "unknown option: " : "unexpected argument: ",
-                        argv[i]);
         }
+        if (strcmp(flag, "--host") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        host = argv[++i];
+    }
+
+    /* Started with stdout closed? getaddrinfo() may open a socket to ask a DNS
+       server, and it would get descriptor 1, the lowest free one. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+        fprintf(stderr, "lookup: stdout: %s\n", strerror(errno));
+        return 1;
     }
 
     // ANCHOR: resolve
@@ -70,7 +87,7 @@ int main(int argc, char **argv)
     if (err != 0) {
         /* getaddrinfo() returns its own error codes; gai_strerror() names them.
            EAI_SYSTEM alone means "look in errno". */
-        fprintf(stderr, "lookup: %s: %s\n", host,
+        fprintf(stderr, "lookup: resolve %s: %s\n", host,
                 err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
         return 1;
     }

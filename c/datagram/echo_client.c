@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,35 +49,25 @@ static _Noreturn void fail(const char *what, const char *where, int err)
    server's address, for messages. */
 static int connect_to(const char *host, const char *port, char *name, size_t size)
 {
-    /* getaddrinfo() turns a name ("localhost") or a literal ("::1") into a list of
-       socket addresses, IPv4 or IPv6 (AF_UNSPEC), here for UDP (SOCK_DGRAM). */
-    struct addrinfo hints, *res, *ai;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_NUMERICSERV; /* the port is a number, not a service name */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
+                             .ai_flags = AI_NUMERICSERV}; /* the port is a number */
+    struct addrinfo *res; /* the list getaddrinfo() allocates */
     int err = getaddrinfo(host, port, &hints, &res);
-    if (err != 0) {
-        fprintf(stderr, "echo_client: getaddrinfo %s: %s\n", host,
+    if (err != 0) { /* getaddrinfo() has its own error codes; EAI_SYSTEM means errno */
+        fprintf(stderr, "echo_client: resolve %s: %s\n", host,
                 err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
         return -1;
     }
     int fd = -1, saved_errno = 0;
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         format_addr(ai->ai_addr, ai->ai_addrlen, name, size);
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         if (fd == -1) {
             saved_errno = errno;
             continue;
         }
-        /* connect() on a UDP socket sends nothing -- there is no handshake, and it
-           cannot tell whether anyone is listening. It only records the peer in
-           the kernel: send() now goes there without an address, the kernel
-           delivers to us only datagrams FROM there and drops any other sender's,
-           and an ICMP "port unreachable" coming back is reported to us as
-           ECONNREFUSED. (An unconnected socket using sendto() gets no such news:
-           it would simply wait for a reply that never comes.) It fails only when
-           there is no route to the address at all. */
+        /* connect() on a UDP socket sends nothing: it only records the peer. It
+           fails only when there is no route to the address at all. */
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
             break; /* connected -- to an address, not yet to anyone we know exists */
         saved_errno = errno;
@@ -84,8 +75,7 @@ static int connect_to(const char *host, const char *port, char *name, size_t siz
         fd = -1;
     }
     freeaddrinfo(res);
-    /* Only the last failure is reported: one line, whatever we tried. */
-    if (fd == -1)
+    if (fd == -1) /* only the last failure is reported: one line, whatever we tried */
         fprintf(stderr, "echo_client: connect to %s: %s\n", name, strerror(saved_errno));
     return fd;
 }
@@ -149,14 +139,14 @@ static int valid_port(const char *s, long min)
     return port >= min && port <= 65535;
 }
 
-/* A timeout is a decimal number of seconds greater than 0: "1", "0.2", ".5", "2.".
-   Returns it, or -1 for anything else ("0", "-1", "abc", "1e3", "inf"). */
+/* A timeout is seconds, more than 0: digits, optionally a "." and more digits
+   ("1", "0.2", "2.50"; not ".5", "5.", "1e3" or "inf"). Returns it, or -1. */
 static double parse_timeout(const char *s)
 {
-    size_t digits = strspn(s, "0123456789");
-    size_t fraction = s[digits] == '.' ? strspn(s + digits + 1, "0123456789") : 0;
-    size_t len = digits + (s[digits] == '.' ? 1 + fraction : 0);
-    if (digits + fraction == 0 || len != strlen(s))
+    size_t whole = strspn(s, "0123456789"), len = whole;
+    if (s[len] == '.')
+        len += 1 + strspn(s + len + 1, "0123456789");
+    if (whole == 0 || s[len] != '\0' || s[len - 1] == '.')
         return -1;
     double seconds = strtod(s, NULL);
     return seconds > 0 ? seconds : -1;
@@ -174,45 +164,64 @@ static long long parse_retries(const char *s)
     return errno == 0 && n <= INT_MAX ? n : -1;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "echo_client: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("echo_client: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1", *port = NULL, *timeout_arg = "1", *retries_arg = "3";
+    /* The arguments, left to right; the first problem is the one reported. */
+    const char *host = "127.0.0.1", *port = NULL;
+    double timeout = 1;
+    long long retries = 3; /* long long: retries + 1 fits */
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(flag, "--host") != 0 && strcmp(flag, "--port") != 0 &&
-                   strcmp(flag, "--timeout") != 0 && strcmp(flag, "--retries") != 0) {
-            usage_error(flag[0] == '-' ? "unknown option: " : "unexpected argument: ", flag);
-        } else if (i + 1 == argc) {
-            usage_error("missing value for ", flag);
-        } else if (strcmp(flag, "--host") == 0) {
-            host = argv[++i];
-        } else if (strcmp(flag, "--port") == 0) {
-            port = argv[++i];
-        } else if (strcmp(flag, "--timeout") == 0) {
-            timeout_arg = argv[++i];
-        } else {
-            retries_arg = argv[++i];
         }
+        if (strcmp(flag, "--host") != 0 && strcmp(flag, "--port") != 0 &&
+            strcmp(flag, "--timeout") != 0 && strcmp(flag, "--retries") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        const char *value = argv[++i];
+        int ok = 1;
+        if (strcmp(flag, "--host") == 0) {
+            host = value;
+        } else if (strcmp(flag, "--port") == 0) {
+            port = value;
+            ok = valid_port(value, 1);
+        } else if (strcmp(flag, "--timeout") == 0) {
+            timeout = parse_timeout(value);
+            ok = timeout > 0;
+        } else {
+            retries = parse_retries(value);
+            ok = retries >= 0;
+        }
+        if (!ok)
+            usage_error("bad %s: %s", flag + 2, value); /* "--port" is "bad port: ..." */
     }
     if (port == NULL)
-        usage_error("missing ", "--port");
-    if (!valid_port(port, 1))
-        usage_error("bad port: ", port);
-    double timeout = parse_timeout(timeout_arg);
-    if (timeout < 0)
-        usage_error("bad timeout: ", timeout_arg);
-    long long retries = parse_retries(retries_arg); /* long long: retries + 1 fits */
-    if (retries < 0)
-        usage_error("bad retries: ", retries_arg);
+        usage_error("--port is required");
+
+    /* Started with stdout closed? Then the socket would get descriptor 1, the
+       lowest free one, and whatever we "print" would go into the socket. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
+        fail("stdout", "", errno);
+    /* If whoever reads our stdout goes away, write() would raise SIGPIPE and kill
+       us silently. Ignore it, and write() fails with EPIPE, which we report. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        fail("signal", "", errno);
 
     /* Too much input is the user's mistake, like a bad flag: exit 2, send nothing. */
     static char payload[MAX_PAYLOAD];
@@ -223,29 +232,16 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* If whoever reads our stdout goes away, write() would raise SIGPIPE and kill
-       us silently. Ignore it, and write() fails with EPIPE, which we report. */
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-        fprintf(stderr, "echo_client: signal: %s\n", strerror(errno));
-        return 1;
-    }
-    /* Started with stdout closed? Then the socket would get descriptor 1, the
-       lowest free one, and our "stdout" would quietly be the socket. */
-    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
-        fail("stdout", "", errno);
     char name[ADDR_LEN] = "";
     int fd = connect_to(host, port, name, sizeof name);
     if (fd == -1)
         return 1;
 
     // ANCHOR: receive
-    /* SO_RCVTIMEO puts a time limit on every receive from this socket: a recv()
-       that has waited that long with nothing to show fails with EAGAIN. The limit
-       is a struct timeval, seconds and microseconds -- and a zero timeval means
-       "no limit", so a tiny timeout is rounded up to 1 microsecond, not down. The
-       other way is poll() with a timeout in milliseconds before each recv(); it
-       is what you need when waiting on several things at once (as the server
-       does), but for one socket the option keeps the loop short. */
+    /* SO_RCVTIMEO limits every receive on this socket: a recv() that has waited
+       that long fails with EAGAIN. It is a struct timeval, and a zero one means
+       "no limit", so a tiny timeout rounds up to 1 microsecond. (poll() with a
+       timeout is the other way, for waiting on several things at once.) */
     if (timeout > 1e9)
         timeout = 1e9; /* about 30 years; keeps the number inside a time_t */
     struct timeval limit = {.tv_sec = (time_t)timeout};
@@ -255,10 +251,8 @@ int main(int argc, char **argv)
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == -1)
         fail("setsockopt SO_RCVTIMEO", "", errno);
 
-    /* UDP never resends for us: a lost request or a lost reply looks the same from
-       here -- silence. So the retry loop is ours: send, wait, and on a timeout send
-       again, retries + 1 times in all. A late reply to an earlier attempt is just
-       as good: an echo is the same every time. */
+    /* The retry loop: send, wait, and on a timeout send again, retries + 1 times
+       in all. A late reply to an earlier attempt is as good: every echo is the same. */
     char reply[BUF_SIZE];
     for (long long attempt = 1; attempt <= retries + 1; attempt++) {
         send_payload(fd, payload, len, name);
@@ -276,7 +270,8 @@ int main(int argc, char **argv)
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             fail("receive from ", name, errno);
     }
-    fprintf(stderr, "echo_client: no reply from %s after %lld attempts\n", name, retries + 1);
+    fprintf(stderr, "echo_client: no reply from %s after %lld attempt%s\n", name, retries + 1,
+            retries == 0 ? "" : "s"); /* "after 1 attempt", "after 4 attempts" */
     return 1;
     // ANCHOR_END: receive
 }

@@ -3,6 +3,7 @@
 #define _DEFAULT_SOURCE /* declare POSIX calls under -std=c17, and setgroups() */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <netdb.h>
@@ -10,6 +11,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,13 +61,9 @@ static void format_host(const struct sockaddr *sa, socklen_t len, char *out, siz
 }
 
 // ANCHOR: open
-/* Give up root for good, as user "nobody". The raw socket was the one thing
-   we needed root for, and an open socket keeps working whoever we are after;
-   from here on we parse packets that anyone on the network can send us, and a
-   bug in that code should not hand them a root process. The order matters:
-   setgroups() and setgid() need root, so they come before setuid(); and
-   setuid() as root changes all three user ids (real, effective and saved), so
-   there is no way back. */
+/* Become user "nobody" for good, if we are root. setgroups() and setgid() need
+   root, so they come before setuid(), which as root sets all three user ids
+   (real, effective, saved): there is no way back. */
 static int drop_privileges(void)
 {
     if (geteuid() != 0)
@@ -77,41 +75,29 @@ static int drop_privileges(void)
                 errno != 0 ? strerror(errno) : "no such user");
         return -1;
     }
-    const char *failed = NULL;
-    if (setgroups(0, NULL) == -1) /* root's supplementary groups, gone */
-        failed = "setgroups";
-    else if (setgid(pw->pw_gid) == -1)
-        failed = "setgid";
-    else if (setuid(pw->pw_uid) == -1)
-        failed = "setuid";
-    if (failed != NULL) {
+    const char *failed = setgroups(0, NULL) == -1   ? "setgroups" /* root's groups: none */
+                         : setgid(pw->pw_gid) == -1 ? "setgid"
+                         : setuid(pw->pw_uid) == -1 ? "setuid"
+                                                    : NULL;
+    if (failed != NULL)
         fprintf(stderr, "ping: %s: %s\n", failed, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return failed != NULL ? -1 : 0;
 }
 
-/* A raw socket (SOCK_RAW) skips the transport layer: there are no ports, and
-   we read and write whole messages of one IP protocol -- here ICMP, protocol
-   1 (IPPROTO_ICMP), or ICMPv6, protocol 58 (IPPROTO_ICMPV6). Because a raw
-   socket can forge any message and read everyone's, opening one needs the
-   CAP_NET_RAW capability; without it socket() fails with EPERM. So we open it
-   FIRST, and then at once stop being root. Returns the socket, or -1. */
+/* SOCK_RAW, protocol ICMP (1) or ICMPv6 (58): whole ICMP messages, no ports.
+   socket() checks for CAP_NET_RAW (EPERM without it), so it comes first, and
+   root goes straight after. Returns the socket, or -1. */
 static int open_socket(int family)
 {
-    int protocol = family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-    int fd = socket(family, SOCK_RAW, protocol);
-    if (fd == -1) {
-        if (errno == EPERM || errno == EACCES)
-            fprintf(stderr, "ping: a raw socket needs CAP_NET_RAW (run as root): %s\n",
-                    strerror(errno));
-        else
-            fprintf(stderr, "ping: socket: %s\n", strerror(errno));
-        return -1;
-    }
-    if (drop_privileges() == -1) {
+    int fd = socket(family, SOCK_RAW, family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+    if (fd == -1 && (errno == EPERM || errno == EACCES)) {
+        fprintf(stderr, "ping: a raw socket needs CAP_NET_RAW (run as root): %s\n",
+                strerror(errno));
+    } else if (fd == -1) {
+        fprintf(stderr, "ping: socket: %s\n", strerror(errno));
+    } else if (drop_privileges() == -1) {
         close(fd);
-        return -1;
+        fd = -1;
     }
     return fd;
 }
@@ -141,6 +127,12 @@ static uint16_t internet_checksum(const uint8_t *data, size_t len)
 }
 // ANCHOR_END: checksum
 
+/* Read a 16-bit value in network byte order: high byte first. */
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 // ANCHOR: build
 /* Store a 16-bit value in network byte order: high byte first. */
 static void put16(uint8_t *p, uint16_t v)
@@ -149,22 +141,10 @@ static void put16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)v;
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* Build the echo request for one sequence number:
-     byte 0    type: 8 (ICMPv6: 128), an echo request
-     byte 1    code: 0
-     bytes 2-3 checksum, computed last, over everything with this field 0
-     bytes 4-5 identifier: who is asking -- the echo reply carries it back, and
-               it is how we tell our replies from other programs' (a raw socket
-               sees them all)
-     bytes 6-7 sequence number: which request this is
-     bytes 8-  data, which the reply carries back unchanged: the send time
-               (8 bytes, big-endian nanoseconds), so the round trip needs no
-               bookkeeping of our own, and then 48 bytes 0x20, 0x21, ... 0x4f. */
+/* Build the echo request for one sequence number: type, code, checksum (last,
+   computed with the field at 0), identifier, sequence number, then the data the
+   reply carries back: the send time, 8 bytes of big-endian nanoseconds, so the
+   round trip needs no bookkeeping of our own, and 48 bytes 0x20, 0x21, ... 0x4f. */
 static void build_request(uint8_t *msg, int family, uint16_t id, uint16_t seq)
 {
     msg[0] = family == AF_INET6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO_REQUEST;
@@ -177,11 +157,8 @@ static void build_request(uint8_t *msg, int family, uint16_t id, uint16_t seq)
         msg[HEADER_LEN + i] = (uint8_t)(sent >> (56 - 8 * i));
     for (int i = 0; i < PAYLOAD_LEN - 8; i++)
         msg[HEADER_LEN + 8 + i] = (uint8_t)(0x20 + i);
-    /* ICMP for IPv4: the checksum covers the ICMP message alone, and it is
-       ours to compute. ICMPv6's checksum also covers a "pseudo-header" of the
-       IPv6 source and destination addresses, and the source is the kernel's
-       choice -- so on an ICMPv6 raw socket the kernel always computes it
-       (RFC 3542); whatever we left in the field is overwritten. */
+    /* On IPv4 the checksum is ours to compute. On an ICMPv6 raw socket the kernel
+       always computes it (RFC 3542), over a pseudo-header with both addresses. */
     if (family == AF_INET)
         put16(msg + 2, internet_checksum(msg, MESSAGE_LEN));
 }
@@ -203,91 +180,75 @@ static int send_request(int fd, const uint8_t *msg, const struct sockaddr *to, s
 }
 // ANCHOR_END: send
 
-// ANCHOR: receive
-/* Wait until the deadline for the echo reply to (id, seq). Returns 1 and
-   fills in the reply's length, round trip and source; 0 at the deadline. */
-static int receive_reply(int fd, int family, uint16_t id, uint16_t seq, uint64_t deadline,
-                         size_t *bytes, uint64_t *rtt, char *from, size_t from_size)
+/* Wait, at most until the deadline (monotonic nanoseconds), for a packet to
+   read. Returns 1 when there is one, 0 when the time is up. */
+static int wait_readable(int fd, uint64_t deadline)
 {
-    static uint8_t buf[BUF_SIZE];
     for (;;) {
-        /* A raw ICMP socket gets a copy of EVERY ICMP message this host
-           receives: other programs' replies, error messages, and on loopback
-           our own echo requests too, since they arrive at this host like any
-           other packet. So we wait in a loop, each time only as long as is
-           left, and throw away whatever is not our reply. */
         uint64_t now = now_ns();
         if (now >= deadline)
             return 0;
-        uint64_t ms = (deadline - now + 999999) / 1000000; /* rounded up */
+        uint64_t ms = (deadline - now + 999999) / 1000000; /* rounded up: never too early */
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int ready = poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms);
         if (ready == -1 && errno != EINTR)
             fail("poll", "", errno);
-        if (ready <= 0)
-            continue; /* the time is up (checked above), or a signal */
+        if (ready > 0)
+            return 1;
+    }
+}
 
+// ANCHOR: receive
+/* Read past everything else until the echo reply to (id, seq) or the deadline.
+   Returns 1 and fills in the reply's length, round trip and source; else 0. */
+static int receive_reply(int fd, int family, uint16_t id, uint16_t seq, uint64_t deadline,
+                         size_t *bytes, uint64_t *rtt, char *from, size_t from_size)
+{
+    static uint8_t buf[BUF_SIZE];
+    while (wait_readable(fd, deadline)) { /* a packet that is not ours does not reset it */
         struct sockaddr_storage src;
         socklen_t src_len = sizeof src;
         ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&src, &src_len);
-        if (n == -1) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-                continue;
+        if (n == -1 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
             fail("recvfrom", "", errno);
-        }
         const uint8_t *msg = buf;
-        size_t len = (size_t)n;
-        if (family == AF_INET) {
-            /* On IPv4 a raw socket hands us the whole IP packet, header first.
-               The header's length is not fixed (options may follow the 20
-               fixed bytes): it is the low 4 bits of byte 0, the IHL, counted
-               in 32-bit words -- so IHL * 4 bytes. (The high 4 bits are the
-               version, 4.) The ICMP message starts right after. On IPv6 the
-               kernel strips the IP header: msg is the ICMPv6 message itself. */
+        size_t len = n > 0 ? (size_t)n : 0; /* ICMPv6: the kernel checked the checksum */
+        if (family == AF_INET) { /* the IP header first: IHL (low 4 bits) 32-bit words */
             size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
             if (len < 20 || buf[0] >> 4 != 4 || ihl < 20 || ihl > len)
                 continue;
-            msg += ihl;
-            len -= ihl;
+            msg += ihl, len -= ihl; /* on IPv6 the kernel has stripped it already */
         }
-        /* Ours is an echo reply (type 0; ICMPv6 129), code 0, with our
-           identifier and the sequence number we are waiting for -- a late
-           reply to an earlier request is dropped -- long enough to hold the
-           send time we put in. */
-        uint8_t reply_type = family == AF_INET6 ? ICMP6_ECHO_REPLY : ICMP_ECHO_REPLY;
-        if (len < HEADER_LEN + 8 || msg[0] != reply_type || msg[1] != 0 ||
-            get16(msg + 4) != id || get16(msg + 6) != seq)
+        /* An echo reply (type 0; ICMPv6 129), code 0, our identifier and the sequence
+           number we wait for (a late reply is dropped), long enough for the time. */
+        if (len < HEADER_LEN + 8 || get16(msg + 4) != id || get16(msg + 6) != seq || msg[1] != 0 ||
+            msg[0] != (family == AF_INET ? ICMP_ECHO_REPLY : ICMP6_ECHO_REPLY))
             continue;
         format_host((struct sockaddr *)&src, src_len, from, from_size);
-        /* Verify the checksum (IPv4): summed over the whole message, checksum
-           field included, an intact message gives 0. The kernel checks it
-           only for its own ICMP code, AFTER it has handed raw sockets their
-           copy. On ICMPv6 sockets the kernel has already checked it for us
-           and dropped a bad message. */
-        if (family == AF_INET && internet_checksum(msg, len) != 0) {
+        if (family == AF_INET && internet_checksum(msg, len) != 0) { /* 0 if intact */
             fprintf(stderr, "ping: reply from %s: seq=%u: bad checksum, dropped\n", from,
                     (unsigned)seq);
             continue;
         }
-        uint64_t sent = 0;
+        uint64_t sent = 0, now = now_ns();
         for (int i = 0; i < 8; i++)
             sent = sent << 8 | msg[HEADER_LEN + i];
-        now = now_ns();
         *rtt = now > sent ? now - sent : 0;
         *bytes = len;
         return 1;
     }
+    return 0;
 }
 // ANCHOR_END: receive
 
-/* A timeout is a decimal number of seconds greater than 0: "1", "0.2", ".5", "2.".
-   Returns it, or -1 for anything else ("0", "-1", "abc", "1e3", "inf"). */
+/* A timeout is seconds, more than 0: digits, optionally a "." and more digits
+   ("1", "0.2", "2.50"; not ".5", "5.", "1e3" or "inf"). Returns it, or -1. */
 static double parse_timeout(const char *s)
 {
-    size_t digits = strspn(s, "0123456789");
-    size_t fraction = s[digits] == '.' ? strspn(s + digits + 1, "0123456789") : 0;
-    size_t len = digits + (s[digits] == '.' ? 1 + fraction : 0);
-    if (digits + fraction == 0 || len != strlen(s))
+    size_t whole = strspn(s, "0123456789"), len = whole;
+    if (s[len] == '.')
+        len += 1 + strspn(s + len + 1, "0123456789");
+    if (whole == 0 || s[len] != '\0' || s[len - 1] == '.')
         return -1;
     double seconds = strtod(s, NULL);
     return seconds > 0 ? seconds : -1;
@@ -305,9 +266,16 @@ static long parse_count(const char *s)
     return errno == 0 && n >= 1 && n <= INT_MAX ? n : -1;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "ping: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("ping: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
@@ -321,36 +289,44 @@ static void check_stdout(int printed)
 
 int main(int argc, char **argv)
 {
-    const char *host = NULL, *count_arg = "3", *timeout_arg = "1";
+    /* The arguments, left to right; the first problem is the one reported. */
+    const char *host = NULL;
+    long count = 3;
+    double timeout = 1;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(flag, "--host") != 0 && strcmp(flag, "--count") != 0 &&
-                   strcmp(flag, "--timeout") != 0) {
-            usage_error(flag[0] == '-' ? "unknown option: " : "unexpected argument: ", flag);
-        } else if (i + 1 == argc) {
-            usage_error("missing value for ", flag);
-        } else if (strcmp(flag, "--host") == 0) {
-            host = argv[++i];
-        } else if (strcmp(flag, "--count") == 0) {
-            count_arg = argv[++i];
-        } else {
-            timeout_arg = argv[++i];
         }
+        if (strcmp(flag, "--host") != 0 && strcmp(flag, "--count") != 0 &&
+            strcmp(flag, "--timeout") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        const char *value = argv[++i];
+        int ok = 1;
+        if (strcmp(flag, "--host") == 0) {
+            host = value;
+        } else if (strcmp(flag, "--count") == 0) {
+            count = parse_count(value);
+            ok = count > 0;
+        } else {
+            timeout = parse_timeout(value);
+            ok = timeout > 0;
+        }
+        if (!ok)
+            usage_error("bad %s: %s", flag + 2, value); /* "--count" is "bad count: ..." */
     }
     if (host == NULL)
-        usage_error("missing ", "--host");
-    long count = parse_count(count_arg);
-    if (count < 0)
-        usage_error("bad count: ", count_arg);
-    double timeout = parse_timeout(timeout_arg);
-    if (timeout < 0)
-        usage_error("bad timeout: ", timeout_arg);
+        usage_error("--host is required");
     if (timeout > 1e9)
         timeout = 1e9; /* about 30 years; keeps the nanoseconds inside 64 bits */
 
+    /* Started with stdout closed? Then a socket -- getaddrinfo()'s, or ours --
+       would get descriptor 1, and the replies we "print" would go into it. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
+        fail("stdout", "", errno);
     /* If whoever reads our stdout goes away, a write would raise SIGPIPE and
        kill us silently. Ignore it: the write fails with EPIPE, which we report. */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
@@ -366,7 +342,7 @@ int main(int argc, char **argv)
     hints.ai_socktype = SOCK_DGRAM;
     int err = getaddrinfo(host, NULL, &hints, &res);
     if (err != 0) {
-        fprintf(stderr, "ping: getaddrinfo %s: %s\n", host,
+        fprintf(stderr, "ping: resolve %s: %s\n", host,
                 err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
         return 1;
     }
@@ -399,7 +375,7 @@ int main(int argc, char **argv)
         char from[HOST_LEN];
         if (send_request(fd, msg, (struct sockaddr *)&to, to_len) == -1) {
             /* This request is lost before it left: say why, and go on. */
-            fprintf(stderr, "ping: sendto %s: %s\n", target, strerror(errno));
+            fprintf(stderr, "ping: send to %s: %s\n", target, strerror(errno));
             check_stdout(printf("no reply from %s: seq=%u\n", target, (unsigned)seq));
         } else if (receive_reply(fd, family, id, seq, deadline, &bytes, &rtt, from,
                                  sizeof from)) {

@@ -3,6 +3,7 @@
 #define _DEFAULT_SOURCE /* declare POSIX calls under -std=c17, and setgroups() */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <netdb.h>
@@ -10,6 +11,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,42 +61,9 @@ static void format_host(const struct sockaddr *sa, socklen_t len, char *out, siz
         snprintf(out, size, "(unknown address)");
 }
 
-// ANCHOR: open
-/* Say why the kernel refused us a ping socket, on one line. The answer is in
-   the sysctl net.ipv4.ping_group_range: two group ids, the first and last
-   that may open one (it covers IPv6 ping sockets too). The kernel compares
-   them with our effective group and our supplementary groups -- root gets no
-   exception. A first id greater than the last is an empty range, "1 0",
-   which is the kernel's own default: nobody may. Many distributions widen it
-   at boot ("0 2147483647": everybody). The setting belongs to the network
-   namespace, so a test can widen it in a namespace of its own:
-       ip netns add t
-       ip netns exec t sh -c 'ip link set lo up;
-           sysctl -w net.ipv4.ping_group_range="0 2147483647"; ping_dgram ...' */
-static void explain_refusal(int err)
-{
-    char range[64] = "";
-    FILE *f = fopen(RANGE_FILE, "r"); /* Best effort: the message works without it. */
-    if (f != NULL) {
-        if (fgets(range, sizeof range, f) == NULL)
-            range[0] = '\0';
-        fclose(f);
-    }
-    range[strcspn(range, "\n")] = '\0';
-    char *tab = strchr(range, '\t'); /* the file says "1\t0" */
-    if (tab != NULL)
-        *tab = ' ';
-    fprintf(stderr,
-            "ping_dgram: a ping socket is only for groups in net.ipv4.ping_group_range"
-            " (here \"%s\"; our group is %u): %s\n",
-            range[0] != '\0' ? range : "unknown", (unsigned)getegid(), strerror(err));
-}
-
-/* We need no privilege for a ping socket -- but if we were started as root
-   anyway, we drop it, as the raw examples do: from here on we parse what
-   arrives from the network, and a bug there should not hand anyone a root
-   process. setgroups() and setgid() need root, so they come before setuid();
-   setuid() as root changes all three user ids, so there is no way back. */
+/* Become user "nobody" for good, if we are root. setgroups() and setgid() need
+   root, so they come before setuid(), which as root sets all three user ids
+   (real, effective, saved): there is no way back. */
 static int drop_privileges(void)
 {
     if (geteuid() != 0)
@@ -106,44 +75,52 @@ static int drop_privileges(void)
                 errno != 0 ? strerror(errno) : "no such user");
         return -1;
     }
-    const char *failed = NULL;
-    if (setgroups(0, NULL) == -1) /* root's supplementary groups, gone */
-        failed = "setgroups";
-    else if (setgid(pw->pw_gid) == -1)
-        failed = "setgid";
-    else if (setuid(pw->pw_uid) == -1)
-        failed = "setuid";
-    if (failed != NULL) {
+    const char *failed = setgroups(0, NULL) == -1   ? "setgroups" /* root's groups: none */
+                         : setgid(pw->pw_gid) == -1 ? "setgid"
+                         : setuid(pw->pw_uid) == -1 ? "setuid"
+                                                    : NULL;
+    if (failed != NULL)
         fprintf(stderr, "ping_dgram: %s: %s\n", failed, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return failed != NULL ? -1 : 0;
 }
 
-/* The ping socket (Linux 3.0 and later): a DATAGRAM socket of protocol ICMP,
-   socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), or IPPROTO_ICMPV6 for IPv6. It
-   carries echo requests and replies only, and the kernel does for it what a
-   raw socket leaves to us: it puts its own identifier into each request (the
-   socket's "port": getsockname() shows it), computes the checksum, verifies
-   the replies' checksums, and delivers to us only the echo replies with our
-   identifier -- no IP header, no other program's traffic, not even our own
-   requests on loopback. That is why it needs no CAP_NET_RAW: it cannot forge
-   or snoop. Who may open one is set by net.ipv4.ping_group_range; anyone
-   else gets EACCES. Returns the socket, or -1. */
+// ANCHOR: open
+/* Say on one line why the kernel refused us a ping socket: our group is not in
+   the range of the sysctl net.ipv4.ping_group_range (its file says "1\t0"). */
+static void explain_refusal(int err)
+{
+    char range[64] = "";
+    FILE *f = fopen(RANGE_FILE, "r"); /* Best effort: the message works without it. */
+    if (f != NULL) {
+        if (fgets(range, sizeof range, f) == NULL)
+            range[0] = '\0';
+        fclose(f);
+    }
+    range[strcspn(range, "\n")] = '\0';
+    char *tab = strchr(range, '\t');
+    if (tab != NULL)
+        *tab = ' ';
+    fprintf(stderr,
+            "ping_dgram: a ping socket is only for groups in net.ipv4.ping_group_range"
+            " (here \"%s\"; our group is %u): %s\n",
+            range[0] != '\0' ? range : "unknown", (unsigned)getegid(), strerror(err));
+}
+
+/* The ping socket: SOCK_DGRAM with protocol ICMP (or ICMPv6). The kernel sets the
+   identifier (the socket's "port") and the checksum, and hands us only our own
+   echo replies, without IP header -- so no CAP_NET_RAW. A group outside the
+   sysctl's range gets EACCES. We drop root all the same, if we have it, as the
+   raw examples do, before we read what arrives from the network. */
 static int open_socket(int family)
 {
-    int protocol = family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-    int fd = socket(family, SOCK_DGRAM, protocol);
-    if (fd == -1) {
-        if (errno == EACCES)
-            explain_refusal(errno);
-        else
-            fprintf(stderr, "ping_dgram: socket: %s\n", strerror(errno));
-        return -1;
-    }
-    if (drop_privileges() == -1) {
+    int fd = socket(family, SOCK_DGRAM, family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+    if (fd == -1 && errno == EACCES) {
+        explain_refusal(errno);
+    } else if (fd == -1) {
+        fprintf(stderr, "ping_dgram: socket: %s\n", strerror(errno));
+    } else if (drop_privileges() == -1) {
         close(fd);
-        return -1;
+        fd = -1;
     }
     return fd;
 }
@@ -198,62 +175,64 @@ static int send_request(int fd, const uint8_t *msg, const struct sockaddr *to, s
 }
 // ANCHOR_END: send
 
-// ANCHOR: receive
-/* Wait until the deadline for the echo reply with sequence number seq.
-   Returns 1 and fills in the reply's length, round trip and source; 0 at the
-   deadline. */
-static int receive_reply(int fd, int family, uint16_t seq, uint64_t deadline, size_t *bytes,
-                         uint64_t *rtt, char *from, size_t from_size)
+/* Wait, at most until the deadline (monotonic nanoseconds), for a packet to
+   read. Returns 1 when there is one, 0 when the time is up. */
+static int wait_readable(int fd, uint64_t deadline)
 {
-    static uint8_t buf[BUF_SIZE];
     for (;;) {
         uint64_t now = now_ns();
         if (now >= deadline)
             return 0;
-        uint64_t ms = (deadline - now + 999999) / 1000000; /* rounded up */
+        uint64_t ms = (deadline - now + 999999) / 1000000; /* rounded up: never too early */
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int ready = poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms);
         if (ready == -1 && errno != EINTR)
             fail("poll", "", errno);
-        if (ready <= 0)
-            continue; /* the time is up (checked above), or a signal */
+        if (ready > 0)
+            return 1;
+    }
+}
 
-        /* One datagram is one whole ICMP message, starting at its type byte:
-           the kernel has taken off the IP header, checked the checksum and
-           matched the identifier. What is left for us is the sequence number:
-           a reply to an earlier request that came too late is dropped. */
+// ANCHOR: receive
+/* Wait until the deadline for the echo reply with sequence number seq. Returns
+   1 and fills in the reply's length, round trip and source; 0 at the deadline. */
+static int receive_reply(int fd, int family, uint16_t seq, uint64_t deadline, size_t *bytes,
+                         uint64_t *rtt, char *from, size_t from_size)
+{
+    static uint8_t buf[BUF_SIZE];
+    while (wait_readable(fd, deadline)) {
+        /* One datagram is one whole ICMP message, from its type byte: the kernel
+           has taken off the IP header, checked the checksum and matched the
+           identifier. The sequence number is ours to check: a late reply is dropped. */
         struct sockaddr_storage src;
         socklen_t src_len = sizeof src;
         ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&src, &src_len);
-        if (n == -1) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-                continue;
+        if (n == -1 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
             fail("recvfrom", "", errno);
-        }
-        size_t len = (size_t)n;
+        size_t len = n > 0 ? (size_t)n : 0;
         uint8_t reply_type = family == AF_INET6 ? ICMP6_ECHO_REPLY : ICMP_ECHO_REPLY;
         if (len < HEADER_LEN + 8 || buf[0] != reply_type || get16(buf + 6) != seq)
             continue;
         format_host((struct sockaddr *)&src, src_len, from, from_size);
-        uint64_t sent = 0;
+        uint64_t sent = 0, now = now_ns();
         for (int i = 0; i < 8; i++)
             sent = sent << 8 | buf[HEADER_LEN + i];
-        now = now_ns();
         *rtt = now > sent ? now - sent : 0;
         *bytes = len;
         return 1;
     }
+    return 0;
 }
 // ANCHOR_END: receive
 
-/* A timeout is a decimal number of seconds greater than 0: "1", "0.2", ".5", "2.".
-   Returns it, or -1 for anything else ("0", "-1", "abc", "1e3", "inf"). */
+/* A timeout is seconds, more than 0: digits, optionally a "." and more digits
+   ("1", "0.2", "2.50"; not ".5", "5.", "1e3" or "inf"). Returns it, or -1. */
 static double parse_timeout(const char *s)
 {
-    size_t digits = strspn(s, "0123456789");
-    size_t fraction = s[digits] == '.' ? strspn(s + digits + 1, "0123456789") : 0;
-    size_t len = digits + (s[digits] == '.' ? 1 + fraction : 0);
-    if (digits + fraction == 0 || len != strlen(s))
+    size_t whole = strspn(s, "0123456789"), len = whole;
+    if (s[len] == '.')
+        len += 1 + strspn(s + len + 1, "0123456789");
+    if (whole == 0 || s[len] != '\0' || s[len - 1] == '.')
         return -1;
     double seconds = strtod(s, NULL);
     return seconds > 0 ? seconds : -1;
@@ -271,9 +250,16 @@ static long parse_count(const char *s)
     return errno == 0 && n >= 1 && n <= INT_MAX ? n : -1;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "ping_dgram: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("ping_dgram: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
@@ -287,36 +273,44 @@ static void check_stdout(int printed)
 
 int main(int argc, char **argv)
 {
-    const char *host = NULL, *count_arg = "3", *timeout_arg = "1";
+    /* The arguments, left to right; the first problem is the one reported. */
+    const char *host = NULL;
+    long count = 3;
+    double timeout = 1;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(flag, "--host") != 0 && strcmp(flag, "--count") != 0 &&
-                   strcmp(flag, "--timeout") != 0) {
-            usage_error(flag[0] == '-' ? "unknown option: " : "unexpected argument: ", flag);
-        } else if (i + 1 == argc) {
-            usage_error("missing value for ", flag);
-        } else if (strcmp(flag, "--host") == 0) {
-            host = argv[++i];
-        } else if (strcmp(flag, "--count") == 0) {
-            count_arg = argv[++i];
-        } else {
-            timeout_arg = argv[++i];
         }
+        if (strcmp(flag, "--host") != 0 && strcmp(flag, "--count") != 0 &&
+            strcmp(flag, "--timeout") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        const char *value = argv[++i];
+        int ok = 1;
+        if (strcmp(flag, "--host") == 0) {
+            host = value;
+        } else if (strcmp(flag, "--count") == 0) {
+            count = parse_count(value);
+            ok = count > 0;
+        } else {
+            timeout = parse_timeout(value);
+            ok = timeout > 0;
+        }
+        if (!ok)
+            usage_error("bad %s: %s", flag + 2, value); /* "--count" is "bad count: ..." */
     }
     if (host == NULL)
-        usage_error("missing ", "--host");
-    long count = parse_count(count_arg);
-    if (count < 0)
-        usage_error("bad count: ", count_arg);
-    double timeout = parse_timeout(timeout_arg);
-    if (timeout < 0)
-        usage_error("bad timeout: ", timeout_arg);
+        usage_error("--host is required");
     if (timeout > 1e9)
         timeout = 1e9; /* about 30 years; keeps the nanoseconds inside 64 bits */
 
+    /* Started with stdout closed? Then a socket -- getaddrinfo()'s, or ours --
+       would get descriptor 1, and the replies we "print" would go into it. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
+        fail("stdout", "", errno);
     /* If whoever reads our stdout goes away, a write would raise SIGPIPE and
        kill us silently. Ignore it: the write fails with EPIPE, which we report. */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
@@ -331,7 +325,7 @@ int main(int argc, char **argv)
     hints.ai_socktype = SOCK_DGRAM;
     int err = getaddrinfo(host, NULL, &hints, &res);
     if (err != 0) {
-        fprintf(stderr, "ping_dgram: getaddrinfo %s: %s\n", host,
+        fprintf(stderr, "ping_dgram: resolve %s: %s\n", host,
                 err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
         return 1;
     }
@@ -360,7 +354,7 @@ int main(int argc, char **argv)
         char from[HOST_LEN];
         if (send_request(fd, msg, (struct sockaddr *)&to, to_len) == -1) {
             /* This request is lost before it left: say why, and go on. */
-            fprintf(stderr, "ping_dgram: sendto %s: %s\n", target, strerror(errno));
+            fprintf(stderr, "ping_dgram: send to %s: %s\n", target, strerror(errno));
             check_stdout(printf("no reply from %s: seq=%u\n", target, (unsigned)seq));
         } else if (receive_reply(fd, family, seq, deadline, &bytes, &rtt, from, sizeof from)) {
             received++;

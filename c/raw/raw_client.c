@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,10 +44,8 @@
 /* Open the raw socket. Returns it, or -1 after printing why not. */
 static int open_socket(void)
 {
-    /* SOCK_RAW skips the transport layer: no TCP, no UDP, no ports. We name the
-       IP protocol ourselves (253), send our message as the payload of an IP
-       packet, and receive every protocol-253 packet the host gets. That power
-       needs the CAP_NET_RAW capability: root has it, other users don't. */
+    /* SOCK_RAW with our own IP protocol number: we send our message as the payload
+       of an IP packet, and receive every protocol-253 packet the host gets. */
     int fd = socket(AF_INET, SOCK_RAW, PROTO_EXPERIMENT);
     if (fd == -1) {
         if (errno == EPERM || errno == EACCES)
@@ -56,44 +55,31 @@ static int open_socket(void)
             fprintf(stderr, "raw_client: socket: %s\n", strerror(errno));
     }
     /* No bind(): the kernel picks our source address when we send. No connect()
-       either, though it works on a raw socket (the kernel would then deliver only
-       packets from that address): we sort the packets ourselves, below, to show
-       what arrives on a raw socket and how to tell ours from the rest. */
+       either, though it works on a raw socket: we sort the packets ourselves. */
     return fd;
 }
 
-/* The privilege was needed for one thing, socket(); the socket keeps working
-   without it, because the kernel checks CAP_NET_RAW when a socket is created,
-   not each time it is used. So we give root up now, BEFORE we read our input or
-   any packet: if a bug in the parsing below could be exploited, the attacker
-   would get user nobody, not root. setgroups() and setgid() need root, so they
-   come before setuid(), which gives root up for good. Returns 0 or -1. */
+/* Become user "nobody" for good, if we are root, before we read our input or any
+   packet: the socket keeps working, since the kernel checked CAP_NET_RAW when it
+   was created. setgroups() and setgid() need root, so setuid() is last. */
 static int drop_privileges(void)
 {
     if (geteuid() != 0)
-        return 0; /* not root: no root to give up */
+        return 0; /* not root: nothing to give up */
     errno = 0;
-    struct passwd *pw = getpwnam("nobody"); /* the user that owns nothing */
+    struct passwd *pw = getpwnam("nobody");
     if (pw == NULL) {
-        fprintf(stderr, "raw_client: user nobody: %s\n",
+        fprintf(stderr, "raw_client: getpwnam nobody: %s\n",
                 errno != 0 ? strerror(errno) : "no such user");
         return -1;
     }
-    uid_t uid = pw->pw_uid; /* copy them: pw points into a static buffer */
-    gid_t gid = pw->pw_gid;
-    if (setgroups(0, NULL) == -1) { /* root's supplementary groups: none left */
-        fprintf(stderr, "raw_client: setgroups: %s\n", strerror(errno));
-        return -1;
-    }
-    if (setgid(gid) == -1) {
-        fprintf(stderr, "raw_client: setgid %ld: %s\n", (long)gid, strerror(errno));
-        return -1;
-    }
-    if (setuid(uid) == -1) {
-        fprintf(stderr, "raw_client: setuid %ld: %s\n", (long)uid, strerror(errno));
-        return -1;
-    }
-    return 0;
+    const char *failed = setgroups(0, NULL) == -1   ? "setgroups" /* root's groups: none */
+                         : setgid(pw->pw_gid) == -1 ? "setgid"
+                         : setuid(pw->pw_uid) == -1 ? "setuid"
+                                                    : NULL;
+    if (failed != NULL)
+        fprintf(stderr, "raw_client: %s: %s\n", failed, strerror(errno));
+    return failed != NULL ? -1 : 0;
 }
 // ANCHOR_END: open
 
@@ -122,10 +108,8 @@ static long long read_payload(unsigned char *msg)
 }
 
 /* Fill in the 4-byte header in front of the payload. The identifier is how we
-   will recognise our reply: we see every protocol-253 packet on the host,
-   including the replies to other clients, which may be talking to the same
-   server at the same time. A random one (getrandom(): the kernel's random
-   number generator) is unlikely to be anybody else's. */
+   will know our reply among all the protocol-253 packets we see: a random one
+   (getrandom(), from the kernel's generator) is unlikely to be anybody else's. */
 static int build_request(unsigned char *msg, uint16_t *id)
 {
     ssize_t n;
@@ -143,10 +127,8 @@ static int build_request(unsigned char *msg, uint16_t *id)
     return 0;
 }
 
-/* sendto() sends one IP packet to dest. We hand over only our message: without
-   the IP_HDRINCL option the kernel writes the IP header itself -- version,
-   lengths, protocol 253 (the socket's), source and destination addresses, and
-   the header checksum. Like a datagram, a raw packet goes whole or not at all. */
+/* sendto() sends one IP packet to dest, whole or not at all. Without IP_HDRINCL
+   the kernel writes the IP header; we hand over only our message. */
 static int send_request(int fd, const unsigned char *msg, size_t len,
                         const struct sockaddr_in *dest, const char *name)
 {
@@ -185,25 +167,42 @@ static int now(double *seconds)
     return 0;
 }
 
+/* Wait, at most until the deadline (seconds on the monotonic clock), for a
+   packet to read. Returns 1 when there is one, 0 when the time is up, -1 after
+   printing why not. */
+static int wait_readable(int fd, double deadline)
+{
+    for (;;) {
+        double t;
+        if (now(&t) == -1)
+            return -1;
+        if (t >= deadline)
+            return 0;
+        /* poll() waits in whole milliseconds: rounded up, never to wake too early. */
+        double left_ms = (deadline - t) * 1000 + 1;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int ready = poll(&pfd, 1, left_ms > 60000 ? 60000 : (int)left_ms);
+        if (ready == -1 && errno != EINTR) {
+            fprintf(stderr, "raw_client: poll: %s\n", strerror(errno));
+            return -1;
+        }
+        if (ready > 0)
+            return 1;
+    }
+}
+
 // ANCHOR: receive
 /* Is this packet our reply? pkt is n bytes as a raw IPv4 socket receives them:
-   the whole packet, IP header first. The header's length is its IHL field --
-   the low 4 bits of byte 0, the high 4 being the version, 4 -- counted in 32-bit
-   words: 5 (20 bytes) usually, up to 15 (60 bytes) with options. Our message
-   starts after it. The kernel has checked the header, but we still never index
-   past what we received. Returns the reply's payload and sets *len, or NULL. */
+   the IP header first, its length the IHL field (byte 0's low 4 bits) in 32-bit
+   words. Returns the reply's payload and sets *len, or NULL. */
 static const unsigned char *reply_payload(const unsigned char *pkt, size_t n, uint16_t id,
                                           size_t *len)
 {
-    if (n < 20 || pkt[0] >> 4 != 4)
+    size_t ihl = n > 0 ? (size_t)(pkt[0] & 0x0f) * 4 : 0;
+    if (n < 20 || pkt[0] >> 4 != 4 || ihl < 20 || ihl > n)
         return NULL;
-    size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
-    if (ihl < 20 || ihl > n)
-        return NULL;
-    const unsigned char *msg = pkt + ihl;
+    const unsigned char *msg = pkt + ihl; /* a reply (2, 0) with OUR identifier */
     size_t msg_len = n - ihl;
-    /* A reply (type 2, second byte 0) carrying OUR identifier, with a payload no
-       bigger than a request's can be: anything else is not for us. */
     if (msg_len < MSG_HEADER || msg[0] != TYPE_REPLY || msg[1] != 0 ||
         (msg[2] << 8 | msg[3]) != id || msg_len - MSG_HEADER > MAX_PAYLOAD)
         return NULL;
@@ -211,80 +210,58 @@ static const unsigned char *reply_payload(const unsigned char *pkt, size_t n, ui
     return msg + MSG_HEADER;
 }
 
-/* Send the request and wait for the reply, retries + 1 times at most. Writes the
-   reply's payload to stdout. Returns 0 on success, 1 after printing why not. */
+/* Send the request and wait for the reply, retries + 1 times at most, each time
+   until a deadline: a packet we throw away must not restart the clock. Writes
+   the reply's payload to stdout. Returns 0, or 1 after printing why not. */
 static int exchange(int fd, const unsigned char *request, size_t len, uint16_t id,
                     const struct sockaddr_in *server, const char *name, double timeout,
                     long long retries)
 {
-    /* Nothing resends for us: a lost request or a lost reply looks the same from
-       here -- silence. So, as over UDP, we send, wait up to the timeout, and send
-       again. Unlike a connected UDP socket, ours also receives packets that are
-       none of our business, so we wait for a DEADLINE: a packet we throw away
-       must not restart the clock, or a steady trickle of other traffic would
-       keep us waiting forever. */
     static unsigned char pkt[BUF_SIZE];
     for (long long attempt = 1; attempt <= retries + 1; attempt++) {
-        if (send_request(fd, request, len, server, name) == -1)
+        double deadline;
+        if (send_request(fd, request, len, server, name) == -1 || now(&deadline) == -1)
             return 1;
-        double t, deadline;
-        if (now(&t) == -1)
-            return 1;
-        for (deadline = t + timeout; t < deadline;) {
-            /* poll() waits for a packet, at most the time that is left, in whole
-               milliseconds: rounded up, so that we never wake just too early. */
-            double left_ms = (deadline - t) * 1000 + 1;
-            struct pollfd pfd = {.fd = fd, .events = POLLIN};
-            int ready = poll(&pfd, 1, left_ms > 60000 ? 60000 : (int)left_ms);
-            if (ready == -1 && errno != EINTR) {
-                fprintf(stderr, "raw_client: poll: %s\n", strerror(errno));
+        deadline += timeout;
+        int ready;
+        while ((ready = wait_readable(fd, deadline)) == 1) {
+            /* Our own request lands here too (on loopback), other clients' packets,
+               anything anybody sends: we want a reply FROM the server, with our id. */
+            struct sockaddr_in from;
+            socklen_t from_len = sizeof from;
+            ssize_t n = recvfrom(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&from, &from_len);
+            if (n == -1 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+                fprintf(stderr, "raw_client: receive: %s\n", strerror(errno));
                 return 1;
             }
-            if (ready > 0) {
-                /* recvfrom() takes one packet off the queue and tells us who sent
-                   it: the source address, also bytes 12-15 of the IP header. */
-                struct sockaddr_in from;
-                socklen_t from_len = sizeof from;
-                ssize_t n = recvfrom(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&from, &from_len);
-                if (n == -1 && errno != EINTR) {
-                    fprintf(stderr, "raw_client: receive: %s\n", strerror(errno));
-                    return 1;
-                }
-                /* What lands here: our own request (on loopback, what we send is
-                   a protocol-253 packet for this host, so the kernel gives every
-                   unbound protocol-253 socket a copy, ours included), other
-                   clients' requests and replies, anything anybody sends. We want
-                   the one from the server, and a reply with our identifier. */
-                size_t payload_len;
-                const unsigned char *payload =
-                    n > 0 && from.sin_addr.s_addr == server->sin_addr.s_addr
-                        ? reply_payload(pkt, (size_t)n, id, &payload_len)
-                        : NULL;
-                if (payload != NULL) {
-                    if (write_all(STDOUT_FILENO, payload, payload_len) == -1) {
-                        fprintf(stderr, "raw_client: write stdout: %s\n", strerror(errno));
-                        return 1;
-                    }
-                    return 0;
-                }
-            }
-            if (now(&t) == -1)
+            size_t payload_len;
+            const unsigned char *payload =
+                n > 0 && from.sin_addr.s_addr == server->sin_addr.s_addr
+                    ? reply_payload(pkt, (size_t)n, id, &payload_len) : NULL;
+            if (payload != NULL && write_all(STDOUT_FILENO, payload, payload_len) == -1) {
+                fprintf(stderr, "raw_client: write stdout: %s\n", strerror(errno));
                 return 1;
+            }
+            if (payload != NULL)
+                return 0;
         }
+        if (ready == -1)
+            return 1;
     }
-    fprintf(stderr, "raw_client: no reply from %s after %lld attempts\n", name, retries + 1);
+    fprintf(stderr, "raw_client: no reply from %s after %lld attempt%s\n", name, retries + 1,
+            retries == 0 ? "" : "s"); /* "after 1 attempt", "after 4 attempts" */
     return 1;
 }
 // ANCHOR_END: receive
 
-/* A timeout is a decimal number of seconds greater than 0: "1", "0.2", ".5", "2.".
-   Returns it, or -1 for anything else ("0", "-1", "abc", "1e3", "inf"). */
+/* A timeout is seconds, more than 0: digits, optionally a "." and more digits
+   ("1", "0.2", "2.50"; not ".5", "5.", "1e3" or "inf"). Returns it, or -1. */
 static double parse_timeout(const char *s)
 {
-    size_t digits = strspn(s, "0123456789");
-    size_t fraction = s[digits] == '.' ? strspn(s + digits + 1, "0123456789") : 0;
-    size_t len = digits + (s[digits] == '.' ? 1 + fraction : 0);
-    if (digits + fraction == 0 || len != strlen(s))
+    size_t whole = strspn(s, "0123456789"), len = whole;
+    if (s[len] == '.')
+        len += 1 + strspn(s + len + 1, "0123456789");
+    if (whole == 0 || s[len] != '\0' || s[len - 1] == '.')
         return -1;
     double seconds = strtod(s, NULL);
     return seconds > 0 ? seconds : -1;
@@ -302,61 +279,68 @@ static long long parse_retries(const char *s)
     return errno == 0 && n <= INT_MAX ? n : -1;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "raw_client: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("raw_client: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    const char *host = NULL, *timeout_arg = "1", *retries_arg = "3";
+    /* The arguments, left to right; the first problem is the one reported. */
+    const char *host = NULL;
+    struct sockaddr_in server = {.sin_family = AF_INET}; /* sin_port 0: raw IP has none */
+    double timeout = 1;
+    long long retries = 3; /* long long: retries + 1 fits */
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(flag, "--host") != 0 && strcmp(flag, "--timeout") != 0 &&
-                   strcmp(flag, "--retries") != 0) {
-            usage_error(flag[0] == '-' ? "unknown option: " : "unexpected argument: ", flag);
-        } else if (i + 1 == argc) {
-            usage_error("missing value for ", flag);
-        } else if (strcmp(flag, "--host") == 0) {
-            host = argv[++i];
-        } else if (strcmp(flag, "--timeout") == 0) {
-            timeout_arg = argv[++i];
-        } else {
-            retries_arg = argv[++i];
         }
+        if (strcmp(flag, "--host") != 0 && strcmp(flag, "--timeout") != 0 &&
+            strcmp(flag, "--retries") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        const char *value = argv[++i];
+        int ok = 1;
+        if (strcmp(flag, "--host") == 0) {
+            /* inet_pton(): the numeric dotted form only, into network byte order. */
+            host = value;
+            ok = inet_pton(AF_INET, value, &server.sin_addr) == 1;
+        } else if (strcmp(flag, "--timeout") == 0) {
+            timeout = parse_timeout(value);
+            ok = timeout > 0;
+        } else {
+            retries = parse_retries(value);
+            ok = retries >= 0;
+        }
+        if (!ok)
+            usage_error("bad %s: %s", flag + 2, value); /* "--host" is "bad host: ..." */
     }
     if (host == NULL)
-        usage_error("missing ", "--host");
-    /* inet_pton() turns "127.53.0.1" into the 4-byte address, already in network
-       byte order; it takes only the numeric dotted form. */
-    struct sockaddr_in server;
-    memset(&server, 0, sizeof server);
-    server.sin_family = AF_INET; /* sin_port stays 0: raw IP has no ports */
-    if (inet_pton(AF_INET, host, &server.sin_addr) != 1)
-        usage_error("bad host (not a numeric IPv4 address): ", host);
-    double timeout = parse_timeout(timeout_arg);
-    if (timeout < 0)
-        usage_error("bad timeout: ", timeout_arg);
+        usage_error("--host is required");
     if (timeout > 1e9)
         timeout = 1e9; /* about 30 years; keeps the deadline arithmetic sane */
-    long long retries = parse_retries(retries_arg); /* long long: retries + 1 fits */
-    if (retries < 0)
-        usage_error("bad retries: ", retries_arg);
 
+    /* Started with stdout closed? Then the socket would get descriptor 1, the
+       lowest free one, and whatever we "print" would go into the socket. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+        fprintf(stderr, "raw_client: stdout: %s\n", strerror(errno));
+        return 1;
+    }
     /* If whoever reads our stdout goes away, write() would raise SIGPIPE and kill
        us silently. Ignore it, and write() fails with EPIPE, which we report. */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         fprintf(stderr, "raw_client: signal: %s\n", strerror(errno));
-        return 1;
-    }
-    /* Started with stdout closed? Then the socket would get descriptor 1, the
-       lowest free one, and our "stdout" would quietly be the socket. */
-    if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
-        fprintf(stderr, "raw_client: stdout: %s\n", strerror(errno));
         return 1;
     }
     /* The socket comes first and root goes straight after, before we read a byte

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +34,8 @@ static _Noreturn void fail(const char *what, const char *where, int err)
     exit(1);
 }
 
-/* A signal handler may only set a flag and call async-signal-safe functions
-   such as write(). The flag says which signal came; the byte written into a
-   pipe wakes the poll() below, however early or late the signal lands (the
-   self-pipe trick: a flag alone could be set just after we tested it and
-   just before poll() went to sleep). */
+/* The handler does only async-signal-safe things: it sets a flag and write()s a
+   byte to a non-blocking pipe, which wakes wait_for()'s poll(): the self-pipe trick. */
 static volatile sig_atomic_t stop_signal; /* 0 until SIGTERM or SIGINT arrives */
 static int stop_pipe[2];                  /* [0] is polled, [1] is written by the handler */
 
@@ -50,33 +48,38 @@ static void on_signal(int sig)
     errno = saved_errno;
 }
 
-static int install_stop_handler(void)
+static void install_stop_handler(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: calls fail with EINTR */
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: an interrupted call fails with EINTR */
-    if (pipe(stop_pipe) == -1) {
-        fprintf(stderr, "sniffer: pipe: %s\n", strerror(errno));
-        return -1;
-    }
-    /* The handler must never block, not even on a full pipe. */
-    if (fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1 ||
+    if (pipe(stop_pipe) == -1 || fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1 ||
         sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1) {
         fprintf(stderr, "sniffer: signal setup: %s\n", strerror(errno));
-        return -1;
+        exit(1);
     }
-    return 0;
+}
+
+/* 0 when fd is ready for events (POLLIN, POLLOUT); -1 when we must stop: a
+   signal came, or poll() failed. Every wait here is one of these. */
+static int wait_for(int fd, short events)
+{
+    struct pollfd fds[2] = {{.fd = fd, .events = events}, {.fd = stop_pipe[0], .events = POLLIN}};
+    while (!stop_signal) {
+        int n = poll(fds, 2, -1); /* -1: no timeout, sleep until something happens */
+        if (n > 0 && fds[0].revents != 0)
+            return 0; /* ready, or an error that the next recvfrom() will report */
+        if (n == -1 && errno != EINTR) {
+            fprintf(stderr, "sniffer: poll: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    return -1;
 }
 
 // ANCHOR: open
-/* Give up root for good, as user "nobody": the packet socket was the one
-   thing we needed root for, and an open socket keeps working whoever we are
-   after. From here on we parse whatever anyone sends over the wire, and a
-   bug in that code should not hand them a root process. setgroups() and
-   setgid() need root, so they come before setuid(); setuid() as root changes
-   all three user ids (real, effective, saved), so there is no way back. */
+/* Become user "nobody" for good, if we are root: the packet socket was the one
+   thing we needed root for, and it keeps working. setgroups() and setgid() need
+   root, so setuid() comes last; as root it sets all three user ids. */
 static int drop_privileges(void)
 {
     if (geteuid() != 0)
@@ -88,18 +91,13 @@ static int drop_privileges(void)
                 errno != 0 ? strerror(errno) : "no such user");
         return -1;
     }
-    const char *failed = NULL;
-    if (setgroups(0, NULL) == -1) /* root's supplementary groups, gone */
-        failed = "setgroups";
-    else if (setgid(pw->pw_gid) == -1)
-        failed = "setgid";
-    else if (setuid(pw->pw_uid) == -1)
-        failed = "setuid";
-    if (failed != NULL) {
+    const char *failed = setgroups(0, NULL) == -1   ? "setgroups" /* root's groups: none */
+                         : setgid(pw->pw_gid) == -1 ? "setgid"
+                         : setuid(pw->pw_uid) == -1 ? "setuid"
+                                                    : NULL;
+    if (failed != NULL)
         fprintf(stderr, "sniffer: %s: %s\n", failed, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return failed != NULL ? -1 : 0;
 }
 
 /* A packet socket (AF_PACKET) sits below IP, at the network device: it gets
@@ -130,7 +128,7 @@ static int open_socket(const char *interface)
        number for it; if_nametoindex() looks the name up. */
     unsigned index = if_nametoindex(interface);
     if (index == 0) {
-        fprintf(stderr, "sniffer: interface %s: %s\n", interface, strerror(errno));
+        fprintf(stderr, "sniffer: find interface %s: %s\n", interface, strerror(errno));
         close(fd);
         return -1;
     }
@@ -237,8 +235,8 @@ static int print_packet(const uint8_t *pkt, size_t n)
 }
 // ANCHOR_END: print
 
-/* A count is a whole decimal number from 1 up (to INT_MAX: plenty); a protocol
-   number is from 0 to 255. Returns it, or -1 for anything else. */
+/* A whole decimal number from min to max (a count: 1 to INT_MAX, plenty; a
+   protocol number: 0 to 255). Returns it, or -1 for anything else. */
 static long parse_number(const char *s, long min, long max)
 {
     size_t len = strlen(s);
@@ -249,49 +247,60 @@ static long parse_number(const char *s, long min, long max)
     return errno == 0 && n >= min && n <= max ? n : -1;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "sniffer: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("sniffer: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    const char *interface = "lo", *count_arg = NULL, *proto_arg = NULL;
+    /* The arguments, left to right; the first problem is the one reported. */
+    const char *interface = "lo";
+    long count = 0, proto = -1; /* 0: no end; -1: every protocol */
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(flag, "--interface") != 0 && strcmp(flag, "--count") != 0 &&
-                   strcmp(flag, "--proto") != 0) {
-            usage_error(flag[0] == '-' ? "unknown option: " : "unexpected argument: ", flag);
-        } else if (i + 1 == argc) {
-            usage_error("missing value for ", flag);
-        } else if (strcmp(flag, "--interface") == 0) {
-            interface = argv[++i];
-        } else if (strcmp(flag, "--count") == 0) {
-            count_arg = argv[++i];
-        } else {
-            proto_arg = argv[++i];
         }
+        if (strcmp(flag, "--interface") != 0 && strcmp(flag, "--count") != 0 &&
+            strcmp(flag, "--proto") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        const char *value = argv[++i];
+        int ok = 1;
+        if (strcmp(flag, "--interface") == 0) {
+            interface = value;
+            ok = value[0] != '\0' && strlen(value) < IF_NAMESIZE;
+        } else if (strcmp(flag, "--count") == 0) {
+            count = parse_number(value, 1, INT_MAX);
+            ok = count > 0;
+        } else {
+            proto = parse_number(value, 0, 255);
+            ok = proto >= 0;
+        }
+        if (!ok)
+            usage_error("bad %s: %s", flag + 2, value); /* "--count" is "bad count: ..." */
     }
-    if (interface[0] == '\0' || strlen(interface) >= IF_NAMESIZE)
-        usage_error("bad interface name: ", interface);
-    long count = count_arg == NULL ? 0 : parse_number(count_arg, 1, INT_MAX); /* 0: no end */
-    if (count < 0)
-        usage_error("bad count: ", count_arg);
-    long proto = proto_arg == NULL ? -1 : parse_number(proto_arg, 0, 255); /* -1: all */
-    if (proto_arg != NULL && proto < 0)
-        usage_error("bad protocol number: ", proto_arg);
 
+    /* Started with stdout closed? Then the socket would get descriptor 1, the
+       lowest free one, and the packets we "print" would go into it. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
+        fail("stdout", "", errno);
     /* If whoever reads our stdout goes away, a write would raise SIGPIPE and
        kill us silently. Ignore it: the write fails with EPIPE, which we report. */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         fail("signal", "", errno);
-    /* Catch SIGTERM/SIGINT before READY: a caller may signal right after it. */
-    if (install_stop_handler() == -1)
-        return 1;
+    install_stop_handler(); /* before READY: a caller may signal right after it */
     int fd = open_socket(interface);
     if (fd == -1)
         return 1;
@@ -305,54 +314,34 @@ int main(int argc, char **argv)
     }
 
     // ANCHOR: receive
-    /* All waiting happens in poll(), which also watches the stop pipe; the
-       socket is non-blocking, so recvfrom() never sleeps. */
+    /* Every wait is a poll() beside the stop pipe: the socket is non-blocking. */
     if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
         fprintf(stderr, "sniffer: fcntl: %s\n", strerror(errno));
         goto out;
     }
     static uint8_t buf[BUF_SIZE];
     long seen = 0;
-    while (!stop_signal && (count == 0 || seen < count)) {
-        struct pollfd fds[2] = {
-            {.fd = fd, .events = POLLIN},
-            {.fd = stop_pipe[0], .events = POLLIN},
-        };
-        int ready = poll(fds, 2, -1); /* -1: no timeout, sleep until something happens */
-        if (ready == -1 && errno != EINTR) {
-            fprintf(stderr, "sniffer: poll: %s\n", strerror(errno));
-            goto out;
-        }
-        if (ready <= 0 || fds[0].revents == 0)
-            continue; /* a signal: the loop condition sees it */
-
-        /* One recvfrom(), one frame: its packet in buf (the link-layer header
-           already gone, as we asked with SOCK_DGRAM), and in `from` what that
-           header said. */
+    while ((count == 0 || seen < count) && wait_for(fd, POLLIN) == 0) {
+        /* One recvfrom(), one frame: its packet in buf (SOCK_DGRAM: the link-layer
+           header is already gone), and in `from` what that header said. */
         struct sockaddr_ll from;
         socklen_t from_len = sizeof from;
         ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &from_len);
-        if (n == -1) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-                continue;
+        if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             fprintf(stderr, "sniffer: recvfrom: %s\n", strerror(errno));
             goto out;
         }
-        if (from.sll_protocol != htons(ETH_P_IP))
+        if (n < 20 || from.sll_protocol != htons(ETH_P_IP))
             continue; /* ARP, IPv6, ...: not ours to show */
-        /* Loopback shows every packet TWICE: "sending" it on lo makes a copy
-           for ETH_P_ALL sockets, tagged PACKET_OUTGOING, and then lo hands
-           the very same packet back to the host as received, PACKET_HOST.
-           (Tried here, Linux 6.18, SOCK_RAW and SOCK_DGRAM alike: a ping of
-           127.0.0.1 gives four frames, the request and the reply each as
-           OUTGOING and then as HOST; an ETH_P_IP socket gets two.) On lo the
-           outgoing copy tells nothing new, so we skip it. On a real interface
-           the two directions are different packets, and we keep both. (Linux
-           4.20 and later can skip them in the kernel instead: the socket
-           option PACKET_IGNORE_OUTGOING -- for every interface alike.) */
+        /* Loopback shows every packet twice: the copy of what lo "sends", tagged
+           PACKET_OUTGOING, then the same packet as received, PACKET_HOST (a ping
+           of 127.0.0.1 gives four frames here, Linux 6.18). On lo the first tells
+           nothing new: skip it. On a real interface the two directions are
+           different packets: keep both. (Linux 4.20 and later can drop outgoing
+           copies in the kernel, on every interface: PACKET_IGNORE_OUTGOING.) */
         if (from.sll_pkttype == PACKET_OUTGOING && from.sll_hatype == ARPHRD_LOOPBACK)
             continue;
-        if (n < 20 || (proto >= 0 && buf[9] != proto))
+        if (proto >= 0 && buf[9] != proto)
             continue; /* --proto: the protocol byte of the IPv4 header */
         if (print_packet(buf, (size_t)n) == 0)
             seen++;
@@ -361,7 +350,8 @@ int main(int argc, char **argv)
     if (stop_signal != 0)
         fprintf(stderr, "sniffer: stopping on %s\n",
                 stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-    status = 0;
+    if (stop_signal != 0 || (count != 0 && seen == count))
+        status = 0; /* else poll() failed, and said so */
 
 out:
     close(fd);

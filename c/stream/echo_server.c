@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,17 +33,10 @@ static void format_addr(const struct sockaddr *sa, socklen_t len, char *out, siz
 }
 
 // ANCHOR: stop
-/* A signal handler may safely do very little: set a volatile sig_atomic_t flag and
-   call async-signal-safe functions such as write(). Not fprintf(): the signal may
-   have interrupted another fprintf() halfway through its buffer. So our flag holds
-   the signal's number, and main() logs it once the loop has ended. A flag alone
-   leaves a race: a signal that lands after the loop has tested the flag but before
-   accept() starts to sleep is noticed only when the next client arrives. The
-   self-pipe trick closes the gap: the handler also writes a byte into a pipe, and
-   every wait below is a poll() on the socket AND the pipe. The byte stays in the
-   pipe, so poll() sees it however early or late the signal came. */
+/* The handler does only async-signal-safe things: it sets a flag and write()s a
+   byte to a non-blocking pipe, which wakes wait_for()'s poll(): the self-pipe trick. */
 static volatile sig_atomic_t stop_signal; /* 0 until SIGTERM or SIGINT arrives */
-static int stop_pipe[2]; /* [0] is polled, [1] is written by the handler */
+static int stop_pipe[2];                  /* [0] is polled, [1] is written by the handler */
 
 static void on_signal(int sig)
 {
@@ -53,35 +47,21 @@ static void on_signal(int sig)
     errno = saved_errno;
 }
 
-static int install_stop_handler(void)
+static void install_stop_handler(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: calls fail with EINTR */
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: an interrupted call fails with EINTR */
-    if (pipe(stop_pipe) == -1) {
-        fprintf(stderr, "echo_server: pipe: %s\n", strerror(errno));
-        return -1;
-    }
-    /* The handler must never block, not even on a full pipe. */
-    if (fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1 ||
+    if (pipe(stop_pipe) == -1 || fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1 ||
         sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1) {
         fprintf(stderr, "echo_server: signal setup: %s\n", strerror(errno));
-        return -1;
+        exit(1);
     }
-    return 0;
 }
 
-/* Wait until fd is ready for events: POLLIN, something to read or (on a listening
-   socket) to accept; POLLOUT, room to send. Returns 0 when it is, and -1 when we
-   must stop: a signal came, or poll() failed (reported here). */
+/* 0 when fd is ready for events (POLLIN, POLLOUT); -1 when we must stop. */
 static int wait_for(int fd, short events)
 {
-    struct pollfd fds[2] = {
-        {.fd = fd, .events = events},
-        {.fd = stop_pipe[0], .events = POLLIN},
-    };
+    struct pollfd fds[2] = {{.fd = fd, .events = events}, {.fd = stop_pipe[0], .events = POLLIN}};
     while (!stop_signal) {
         int n = poll(fds, 2, -1); /* -1: no timeout, sleep until something happens */
         if (n > 0 && fds[0].revents != 0)
@@ -100,65 +80,47 @@ static int wait_for(int fd, short events)
    that works. Returns the listening socket, or -1 after printing why not. */
 static int open_listener(const char *host, const char *port)
 {
-    /* getaddrinfo() turns a name ("localhost") or a literal ("::1") into a list of
-       ready-to-use socket addresses, IPv4 or IPv6 (AF_UNSPEC), for TCP (SOCK_STREAM). */
-    struct addrinfo hints, *res, *ai;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV; /* the port is a number, not a service name */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV}; /* the port is a number */
+    struct addrinfo *res; /* a list, each entry with socket()'s arguments and an address */
     int err = getaddrinfo(host, port, &hints, &res);
-    if (err != 0) {
-        fprintf(stderr, "echo_server: getaddrinfo %s: %s\n", host,
+    if (err != 0) { /* getaddrinfo() has its own error codes; EAI_SYSTEM means errno */
+        fprintf(stderr, "echo_server: resolve %s: %s\n", host,
                 err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
         return -1;
     }
     int fd = -1, saved_errno = 0, one = 1;
-    const char *failed = "socket";
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        /* socket() makes an unconnected endpoint of the address's family. */
+    const char *failed = "bind";
+    char name[ADDR_LEN] = "";
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        format_addr(ai->ai_addr, ai->ai_addrlen, name, sizeof name);
         fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd == -1) {
-            failed = "socket";
-            saved_errno = errno;
-            continue;
-        }
-        /* SO_REUSEADDR lets us bind a port that a recently closed connection still
-           holds in TIME_WAIT, so a restarted server doesn't fail with EADDRINUSE. */
-        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1) {
-            failed = "setsockopt SO_REUSEADDR";
-            goto next;
-        }
-        /* bind() gives the socket its local address; port 0 means "kernel, pick a
-           free port" -- getsockname() tells us which one later. */
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+        /* An option's value goes by pointer (an int, 1 for on); SOMAXCONN: the most. */
+        if (fd == -1)
+            failed = "socket for";
+        else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1)
+            failed = "setsockopt SO_REUSEADDR on";
+        else if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
             failed = "bind";
-            goto next;
-        }
-        /* listen() makes it a passive socket: the kernel now completes handshakes
-           and queues up to SOMAXCONN connections for us to accept(). */
-        if (listen(fd, SOMAXCONN) == -1) {
-            failed = "listen";
-            goto next;
-        }
-        break; /* success: fd is listening */
-    next:
+        else if (listen(fd, SOMAXCONN) == -1)
+            failed = "listen on";
+        else
+            break; /* success: fd is listening */
         saved_errno = errno;
-        close(fd);
+        if (fd != -1)
+            close(fd);
         fd = -1;
     }
     freeaddrinfo(res);
-    if (fd == -1)
-        fprintf(stderr, "echo_server: %s: %s\n", failed, strerror(saved_errno));
+    if (fd == -1) /* only the last failure is reported: one line, whatever we tried */
+        fprintf(stderr, "echo_server: %s %s: %s\n", failed, name, strerror(saved_errno));
     return fd;
 }
 // ANCHOR_END: listen
 
 // ANCHOR: echo
-/* send() may accept only part of the buffer -- a partial write: it copies what fits
-   into the kernel's send buffer and returns how much that was. So we loop. Sending
-   to a peer that has gone away raises SIGPIPE, which kills a process by default;
-   MSG_NOSIGNAL makes send() fail with EPIPE instead, so one client can't kill us. */
+/* Loop until send() has taken all of it. MSG_NOSIGNAL: a peer that has gone
+   makes send() fail with EPIPE, instead of raising SIGPIPE, which would kill us. */
 static int send_all(int fd, const char *buf, size_t len, const char *peer)
 {
     while (len > 0) {
@@ -176,30 +138,21 @@ static int send_all(int fd, const char *buf, size_t len, const char *peer)
     return 0;
 }
 
-/* Serve one client: send back every byte it sends until it half-closes, then log
-   how many that was. The socket is non-blocking (see the accept loop), so EAGAIN
-   means "nothing yet": we wait_for() more. We test the flag on every round too,
-   because a client that sends nonstop might never make us wait. */
+/* Serve one client until it half-closes, waiting in poll() before each recv(). */
 static void serve(int fd, const char *peer)
 {
     char buf[BUF_SIZE];
     long long echoed = 0;
-    while (!stop_signal) {
-        /* recv() returns what has arrived, up to sizeof buf: maybe 1 byte, maybe
-           65536, however TCP happened to deliver it -- a stream has no messages. */
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
+    while (wait_for(fd, POLLIN) == 0) { /* until there is something to read, or a signal */
+        ssize_t n = recv(fd, buf, sizeof buf, 0); /* whatever has arrived, up to 64 KiB */
         if (n > 0) {
             if (send_all(fd, buf, (size_t)n, peer) == -1)
                 return;
             echoed += n;
-        } else if (n == 0) {
-            /* end of file: the client half-closed and has all its bytes back */
+        } else if (n == 0) { /* end of file: the client half-closed */
             fprintf(stderr, "echo_server: %s: closed, %lld bytes echoed\n", peer, echoed);
             return;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (wait_for(fd, POLLIN) == -1) /* nothing to read yet: wait for data */
-                return;
-        } else if (errno != EINTR) {
+        } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
             fprintf(stderr, "echo_server: %s: %s\n", peer, strerror(errno));
             return;
         }
@@ -217,36 +170,43 @@ static int valid_port(const char *s, long min)
     return port >= min && port <= 65535;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "echo_server: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("echo_server: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
+    /* The arguments, left to right; the first problem is the one reported. */
     const char *host = "127.0.0.1", *port = "0";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
+        const char *flag = argv[i];
+        if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
-            host = argv[++i];
-        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-            port = argv[++i];
-        } else if (strcmp(argv[i], "--host") == 0 || strcmp(argv[i], "--port") == 0) {
-            usage_error("missing value for ", argv[i]);
-        } else {
-            usage_error(argv[i][0] == '-' ? "unknown option: " : "unexpected argument: ",
-                        argv[i]);
         }
+        if (strcmp(flag, "--host") != 0 && strcmp(flag, "--port") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        const char *value = argv[++i];
+        if (strcmp(flag, "--host") == 0)
+            host = value;
+        else if (valid_port(value, 0))
+            port = value;
+        else
+            usage_error("bad port: %s", value);
     }
-    if (!valid_port(port, 0))
-        usage_error("bad port: ", port);
 
-    /* Catch SIGTERM/SIGINT before READY: the harness may signal right after it. */
-    if (install_stop_handler() == -1)
-        return 1;
+    install_stop_handler(); /* before READY: the harness may signal right after it */
     int listen_fd = open_listener(host, port);
     if (listen_fd == -1)
         return 1;
@@ -295,7 +255,7 @@ int main(int argc, char **argv)
         format_addr((struct sockaddr *)&peer, peer_len, name, sizeof name);
         fprintf(stderr, "echo_server: connection from %s\n", name);
         if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
-            fprintf(stderr, "echo_server: %s: fcntl: %s\n", name, strerror(errno));
+            fprintf(stderr, "echo_server: %s: %s\n", name, strerror(errno));
         else
             serve(fd, name);
         close(fd); /* done with this client, whatever happened: next one */

@@ -4,8 +4,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,38 +23,25 @@
 #define USAGE "usage: bench [--bytes N]\n"
 
 // ANCHOR: pairs
-/* A Unix-domain stream socketpair: socketpair() makes two sockets already
-   connected to each other, with no address, no listen() and no accept(). Bytes
-   written into one are copied by the kernel straight into the other's receive
-   queue. Returns 0, or -1 after printing why not. */
+/* socketpair(): two Unix-domain sockets, already connected: no address, no accept(). */
 static int unix_pair(int fds[2])
 {
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == -1) {
+    int rc = socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+    if (rc == -1)
         fprintf(stderr, "bench: socketpair: %s\n", strerror(errno));
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
-/* A TCP connection over loopback, built the long way: a listener on 127.0.0.1
-   with a port the kernel picks (port 0), a client socket that connects to it,
-   and accept(). connect() returns as soon as the handshake is done -- the
-   kernel completes it for the listening socket -- so one thread can do both
-   sides. Every byte sent then goes down the whole TCP/IP stack and back up:
-   segments, headers, checksums (usually skipped on loopback), acknowledgements,
-   flow control. Returns 0 with fds[0] the accepted socket and fds[1] the
-   client's, or -1 after printing why not. */
+/* TCP over loopback: a listener on 127.0.0.1, port 0, then connect() and accept(),
+   in one thread: the kernel does the handshake. fds[0] is the accepted socket. */
 static int tcp_pair(int fds[2])
 {
-    struct sockaddr_in addr;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(0),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)}; /* 127.0.0.1 */
     socklen_t addr_len = sizeof addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(0);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* 127.0.0.1 */
+    int listener = socket(AF_INET, SOCK_STREAM, 0), client = socket(AF_INET, SOCK_STREAM, 0);
     const char *failed = NULL;
-    int listener = -1, client = -1, server = -1;
-    if ((listener = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+    if (listener == -1 || client == -1)
         failed = "socket";
     else if (bind(listener, (struct sockaddr *)&addr, sizeof addr) == -1)
         failed = "bind";
@@ -60,19 +49,16 @@ static int tcp_pair(int fds[2])
         failed = "listen";
     else if (getsockname(listener, (struct sockaddr *)&addr, &addr_len) == -1)
         failed = "getsockname"; /* which port did the kernel pick? */
-    else if ((client = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-        failed = "socket";
     else if (connect(client, (struct sockaddr *)&addr, addr_len) == -1)
         failed = "connect";
-    else if ((server = accept(listener, NULL, NULL)) == -1)
+    else if ((fds[0] = accept(listener, NULL, NULL)) == -1)
         failed = "accept";
-    if (failed != NULL) {
+    if (failed == NULL)
+        fds[1] = client;
+    else
         fprintf(stderr, "bench: tcp %s: %s\n", failed, strerror(errno));
-        if (client != -1)
-            close(client);
-    } else {
-        fds[0] = server, fds[1] = client;
-    }
+    if (failed != NULL && client != -1)
+        close(client);
     if (listener != -1)
         close(listener); /* the connection lives on without it */
     return failed == NULL ? 0 : -1;
@@ -204,8 +190,8 @@ static int measure(const char *label, int fds[2], unsigned long long total, doub
 }
 // ANCHOR_END: measure
 
-/* --bytes: a positive decimal number that fits an unsigned long long. Returns
-   it, or 0 for anything else ("0", "-1", "1e9", "12abc", too big). */
+/* --bytes: a whole decimal number from 1 that fits an unsigned long long.
+   Returns it, or 0 for anything else ("0", "-1", "1e9", "12abc", too big). */
 static unsigned long long parse_bytes(const char *s)
 {
     size_t len = strlen(s);
@@ -216,29 +202,43 @@ static unsigned long long parse_bytes(const char *s)
     return errno == 0 ? n : 0;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "bench: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("bench: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
+    /* The arguments, left to right; the first problem is the one reported. */
     unsigned long long total = DEFAULT_BYTES;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
+        const char *flag = argv[i];
+        if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(argv[i], "--bytes") == 0 && i + 1 < argc) {
-            total = parse_bytes(argv[++i]);
-            if (total == 0)
-                usage_error("bad byte count: ", argv[i]);
-        } else if (strcmp(argv[i], "--bytes") == 0) {
-            usage_error("missing value for ", argv[i]);
-        } else {
-            usage_error(argv[i][0] == '-' ? "unknown option: " : "unexpected argument: ",
-                        argv[i]);
         }
+        if (strcmp(flag, "--bytes") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        total = parse_bytes(argv[++i]);
+        if (total == 0)
+            usage_error("bad bytes: %s", argv[i]);
+    }
+
+    /* Started with stdout closed? Then a socket would get descriptor 1, the
+       lowest free one, and the results would go into it. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+        fprintf(stderr, "bench: stdout: %s\n", strerror(errno));
+        return 1;
     }
 
     /* One run over each kind of socket; the results are printed at the end, so

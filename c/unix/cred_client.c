@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,55 +77,63 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "cred_client: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("cred_client: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
-/* Refuse a name that cannot fit in sun_path rather than cut it short, which
-   would quietly connect to some other name. Lengths are in bytes. */
+/* Refuse, before any socket exists, a --path that does not fit in sun_path:
+   never cut it short, which would quietly connect to some other name. strlen()
+   counts bytes, whatever characters they encode. */
 static void check_path(const char *path)
 {
-    size_t len = strlen(path);
+    size_t len = strlen(path[0] == '@' ? path + 1 : path); /* the name after any "@" */
+    if (path[0] == '\0')
+        usage_error("--path is empty");
     if (len == 0)
-        usage_error("empty path", "");
-    if (strcmp(path, "@") == 0)
-        usage_error("empty abstract name: ", path);
-    if ((path[0] == '@' ? len - 1 : len) > MAX_PATH_BYTES)
-        usage_error("path longer than 107 bytes: ", path);
+        usage_error("--path needs a name after the @");
+    if (len > MAX_PATH_BYTES)
+        usage_error("--path is %zu bytes; a socket address holds at most %d", len, MAX_PATH_BYTES);
 }
 
 int main(int argc, char **argv)
 {
+    /* The arguments, left to right; the first problem is the one reported. */
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(flag, "--path") != 0) {
-            usage_error(flag[0] == '-' ? "unknown option: " : "unexpected argument: ", flag);
-        } else if (i + 1 == argc) {
-            usage_error("missing value for ", flag);
-        } else {
-            path = argv[++i];
         }
+        if (strcmp(flag, "--path") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        check_path(argv[++i]);
+        path = argv[i];
     }
     if (path == NULL)
-        usage_error("missing ", "--path");
-    check_path(path);
+        usage_error("--path is required");
 
+    /* Started with stdout closed? Then the socket would get descriptor 1, the
+       lowest free one, and whatever we "print" would go into the socket. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+        fprintf(stderr, "cred_client: stdout: %s\n", strerror(errno));
+        return 1;
+    }
     /* If whoever reads our stdout goes away, write() would raise SIGPIPE and
        kill us silently. Ignore it, and write() fails with EPIPE, which we report. */
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         fprintf(stderr, "cred_client: signal: %s\n", strerror(errno));
-        return 1;
-    }
-    /* Started with stdout closed? Then the socket would get descriptor 1, the
-       lowest free one, and our "stdout" would quietly be the socket. */
-    if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
-        fprintf(stderr, "cred_client: stdout: %s\n", strerror(errno));
         return 1;
     }
     int fd = connect_to(path);
@@ -142,7 +151,7 @@ int main(int argc, char **argv)
             break;
         }
         if (n == -1 && errno != EINTR) {
-            fprintf(stderr, "cred_client: recv: %s\n", strerror(errno));
+            fprintf(stderr, "cred_client: receive from %s: %s\n", path, strerror(errno));
             break;
         }
         if (n > 0 && write_all(STDOUT_FILENO, buf, (size_t)n) == -1) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,62 +81,84 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* A timeout is a decimal number of seconds greater than 0: "1", "0.2", ".5", "2.".
-   Returns it, or -1 for anything else ("0", "-1", "abc", "1e3", "inf"). */
+/* A timeout is seconds, more than 0: digits, optionally a "." and more digits
+   ("1", "0.2", "2.50"; not ".5", "5.", "1e3" or "inf"). Returns it, or -1. */
 static double parse_timeout(const char *s)
 {
-    size_t digits = strspn(s, "0123456789");
-    size_t fraction = s[digits] == '.' ? strspn(s + digits + 1, "0123456789") : 0;
-    size_t len = digits + (s[digits] == '.' ? 1 + fraction : 0);
-    if (digits + fraction == 0 || len != strlen(s))
+    size_t whole = strspn(s, "0123456789"), len = whole;
+    if (s[len] == '.')
+        len += 1 + strspn(s + len + 1, "0123456789");
+    if (whole == 0 || s[len] != '\0' || s[len - 1] == '.')
         return -1;
     double seconds = strtod(s, NULL);
     return seconds > 0 ? seconds : -1;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "dgram_client: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("dgram_client: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
-/* Refuse a name that cannot fit in sun_path rather than cut it short, which
-   would quietly send to some other name. Lengths are in bytes. */
+/* Refuse, before any socket exists, a --path that does not fit in sun_path:
+   never cut it short, which would quietly send to some other name. strlen()
+   counts bytes, whatever characters they encode. */
 static void check_path(const char *path)
 {
-    size_t len = strlen(path);
+    size_t len = strlen(path[0] == '@' ? path + 1 : path); /* the name after any "@" */
+    if (path[0] == '\0')
+        usage_error("--path is empty");
     if (len == 0)
-        usage_error("empty path", "");
-    if (strcmp(path, "@") == 0)
-        usage_error("empty abstract name: ", path);
-    if ((path[0] == '@' ? len - 1 : len) > MAX_PATH_BYTES)
-        usage_error("path longer than 107 bytes: ", path);
+        usage_error("--path needs a name after the @");
+    if (len > MAX_PATH_BYTES)
+        usage_error("--path is %zu bytes; a socket address holds at most %d", len, MAX_PATH_BYTES);
 }
 
 int main(int argc, char **argv)
 {
+    /* The arguments, left to right; the first problem is the one reported. */
     const char *path = NULL, *timeout_arg = "1";
+    double timeout = 1;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(flag, "--path") != 0 && strcmp(flag, "--timeout") != 0) {
-            usage_error(flag[0] == '-' ? "unknown option: " : "unexpected argument: ", flag);
-        } else if (i + 1 == argc) {
-            usage_error("missing value for ", flag);
-        } else if (strcmp(flag, "--path") == 0) {
-            path = argv[++i];
+        }
+        if (strcmp(flag, "--path") != 0 && strcmp(flag, "--timeout") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        const char *value = argv[++i];
+        if (strcmp(flag, "--path") == 0) {
+            check_path(value);
+            path = value;
         } else {
-            timeout_arg = argv[++i];
+            timeout = parse_timeout(value);
+            timeout_arg = value; /* for the message: "within 0.5 s" */
+            if (timeout < 0)
+                usage_error("bad timeout: %s", value);
         }
     }
     if (path == NULL)
-        usage_error("missing ", "--path");
-    check_path(path);
-    double timeout = parse_timeout(timeout_arg);
-    if (timeout < 0)
-        usage_error("bad timeout: ", timeout_arg);
+        usage_error("--path is required");
+
+    /* Started with stdout closed? Then a socket would get descriptor 1, the
+       lowest free one, and whatever we "print" would go into the socket. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
+        fail("stdout", errno);
+    /* If whoever reads our stdout goes away, write() would raise SIGPIPE and kill
+       us silently -- leaving our socket file behind. Ignore it, and write() fails
+       with EPIPE, which we report. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        fail("signal", errno);
 
     /* Too much input is the user's mistake, like a bad flag: exit 2, send nothing. */
     static char payload[MAX_PAYLOAD];
@@ -146,16 +169,6 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* If whoever reads our stdout goes away, write() would raise SIGPIPE and kill
-       us silently -- leaving our socket file behind. Ignore it, and write() fails
-       with EPIPE, which we report. */
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-        fail("signal", errno);
-    /* Started with stdout closed? Then the socket would get descriptor 1, the
-       lowest free one, and our "stdout" would quietly be the socket. */
-    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
-        fail("stdout", errno);
-
     /* Our own address: <dir>/dgram_client.<pid>.sock, in $TMPDIR or /tmp. The
        pid makes it ours: no two running processes share one. */
     const char *dir = getenv("TMPDIR");
@@ -164,7 +177,7 @@ int main(int argc, char **argv)
     char own[MAX_PATH_BYTES + 1];
     int own_len = snprintf(own, sizeof own, "%s/dgram_client.%ld.sock", dir, (long)getpid());
     if (own_len < 0 || own_len > MAX_PATH_BYTES) {
-        fprintf(stderr, "dgram_client: %s/dgram_client.%ld.sock: longer than %d bytes\n",
+        fprintf(stderr, "dgram_client: bind %s/dgram_client.%ld.sock: longer than %d bytes\n",
                 dir, (long)getpid(), MAX_PATH_BYTES);
         return 1;
     }
@@ -177,16 +190,12 @@ int main(int argc, char **argv)
     static char reply[MAX_PAYLOAD]; /* the echo is never longer than what we sent */
 
     // ANCHOR: bind
-    /* Why a client binds: over UDP the kernel gives a socket an address the
-       first time it sends (an ephemeral port), and the server answers there. A
-       Unix-domain datagram socket gets no name unless it binds one: it sends
-       from "unnamed", and the server has nowhere to send the reply. (Linux can
-       pick an abstract name for us -- bind() with nothing after sun_family, or
-       the SO_PASSCRED option -- but a file is what every platform has.)
-       A client that was killed had no chance to remove its file; if one with
-       our pid is still there, bind() would fail with EADDRINUSE, so it goes first. */
+    /* Unbound, we would send from "unnamed", and the server could not reply. (Linux
+       can pick an abstract name for us -- bind() with nothing after sun_family --
+       but a file is what every platform has.) A client that was killed left its
+       file behind: one with our pid would make bind() fail with EADDRINUSE. */
     if (unlink(own) == -1 && errno != ENOENT) {
-        fprintf(stderr, "dgram_client: %s: unlink: %s\n", own, strerror(errno));
+        fprintf(stderr, "dgram_client: unlink %s: %s\n", own, strerror(errno));
         goto out;
     }
     fd = socket(AF_UNIX, SOCK_DGRAM, 0); /* messages, boundaries kept, none lost */
@@ -200,7 +209,7 @@ int main(int argc, char **argv)
        usually is. Nobody else can slip a fake reply in anyway: see connect(). */
     if (bind(fd, (struct sockaddr *)&own_addr,
              (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)own_len + 1)) == -1) {
-        fprintf(stderr, "dgram_client: %s: bind: %s\n", own, strerror(errno));
+        fprintf(stderr, "dgram_client: bind %s: %s\n", own, strerror(errno));
         goto out;
     }
     bound = 1; /* from here on, the file is ours to remove, whatever happens */
@@ -278,7 +287,7 @@ out:
     if (fd != -1)
         close(fd);
     if (bound && unlink(own) == -1 && status == 0) {
-        fprintf(stderr, "dgram_client: %s: unlink: %s\n", own, strerror(errno));
+        fprintf(stderr, "dgram_client: unlink %s: %s\n", own, strerror(errno));
         status = 1;
     }
     // ANCHOR_END: cleanup

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,12 +68,11 @@ static int connect_to(const char *path)
 /* Receive the server's one byte and the descriptor travelling with it. Returns
    the descriptor -- ours now, a new number in our own table -- or -1 after
    printing why not. */
-static int receive_fd(int fd)
+static int receive_fd(int fd, const char *path)
 {
-    /* recvmsg() is recv() with room for ancillary data: msg_iov for the ordinary
-       bytes (one, whose value means nothing), msg_control for the records that
-       came with them. The union aligns the buffer as a struct cmsghdr needs;
-       CMSG_SPACE(sizeof(int)) is room for one record holding one descriptor. */
+    /* recvmsg() is recv() with room for ancillary data: msg_iov for the one
+       ordinary byte, msg_control for the records that came with it. The union
+       aligns the buffer for a cmsghdr; CMSG_SPACE(): room for one descriptor. */
     char byte;
     struct iovec iov = {.iov_base = &byte, .iov_len = 1};
     union {
@@ -80,24 +80,20 @@ static int receive_fd(int fd)
         char buf[CMSG_SPACE(sizeof(int))];
     } control;
     memset(&control, 0, sizeof control);
-    struct msghdr msg = {
-        .msg_iov = &iov, .msg_iovlen = 1,
-        .msg_control = control.buf, .msg_controllen = sizeof control.buf,
-    };
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = control.buf, .msg_controllen = sizeof control.buf};
     ssize_t n;
     do
         n = recvmsg(fd, &msg, 0);
     while (n == -1 && errno == EINTR);
     if (n == -1) {
-        fprintf(stderr, "fd_client: recvmsg: %s\n", strerror(errno));
+        fprintf(stderr, "fd_client: receive from %s: %s\n", path, strerror(errno));
         return -1;
     }
     /* Walk the records: CMSG_FIRSTHDR, then CMSG_NXTHDR until NULL. The kernel
        installed the descriptor in our process as it delivered the message; the
-       record holds its number. (Had the server sent more descriptors than we
-       have room for, the kernel would close the extra ones and set MSG_CTRUNC.)
-       A message with no SCM_RIGHTS record -- or end of file, n == 0 -- means
-       the server sent no descriptor. */
+       record holds its number (more than we have room for, and it closes the rest
+       and sets MSG_CTRUNC). End of file (n == 0) has no record at all. */
     int passed = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
@@ -123,61 +119,69 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "fd_client: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("fd_client: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
-/* Refuse a name that cannot fit in sun_path rather than cut it short, which
-   would quietly connect to some other name. Lengths are in bytes. */
+/* Refuse, before any socket exists, a --path that does not fit in sun_path:
+   never cut it short, which would quietly connect to some other name. strlen()
+   counts bytes, whatever characters they encode. */
 static void check_path(const char *path)
 {
-    size_t len = strlen(path);
+    size_t len = strlen(path[0] == '@' ? path + 1 : path); /* the name after any "@" */
+    if (path[0] == '\0')
+        usage_error("--path is empty");
     if (len == 0)
-        usage_error("empty path", "");
-    if (strcmp(path, "@") == 0)
-        usage_error("empty abstract name: ", path);
-    if ((path[0] == '@' ? len - 1 : len) > MAX_PATH_BYTES)
-        usage_error("path longer than 107 bytes: ", path);
+        usage_error("--path needs a name after the @");
+    if (len > MAX_PATH_BYTES)
+        usage_error("--path is %zu bytes; a socket address holds at most %d", len, MAX_PATH_BYTES);
 }
 
 int main(int argc, char **argv)
 {
+    /* The arguments, left to right; the first problem is the one reported. */
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(flag, "--path") != 0) {
-            usage_error(flag[0] == '-' ? "unknown option: " : "unexpected argument: ", flag);
-        } else if (i + 1 == argc) {
-            usage_error("missing value for ", flag);
-        } else {
-            path = argv[++i];
         }
+        if (strcmp(flag, "--path") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        check_path(argv[++i]);
+        path = argv[i];
     }
     if (path == NULL)
-        usage_error("missing ", "--path");
-    check_path(path);
+        usage_error("--path is required");
 
-    /* If whoever reads our stdout goes away, write() would raise SIGPIPE and
-       kill us silently. Ignore it, and write() fails with EPIPE, which we report. */
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-        fprintf(stderr, "fd_client: signal: %s\n", strerror(errno));
-        return 1;
-    }
     /* Started with stdout closed? Then a socket or the received file would get
        descriptor 1, the lowest free one, and "stdout" would quietly be that. */
     if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
         fprintf(stderr, "fd_client: stdout: %s\n", strerror(errno));
         return 1;
     }
+    /* If whoever reads our stdout goes away, write() would raise SIGPIPE and
+       kill us silently. Ignore it, and write() fails with EPIPE, which we report. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        fprintf(stderr, "fd_client: signal: %s\n", strerror(errno));
+        return 1;
+    }
     int fd = connect_to(path);
     if (fd == -1)
         return 1;
-    int status = 1, passed = receive_fd(fd);
+    int status = 1, passed = receive_fd(fd, path);
     close(fd); /* the connection has done its job: the file is what we read now */
     if (passed == -1)
         return 1;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAX_MESSAGE 65536 /* the largest message this example sends */
+#define MAX_MESSAGE 65536  /* the largest message this example sends */
+#define MAX_PATH_BYTES 107 /* sun_path is 108 bytes, and a portable path keeps its NUL */
 #define USAGE "usage: seqpacket_client --path P\n"
 
 /* Print the one line the user sees and exit 1. */
@@ -97,52 +99,61 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* What is wrong with a --path value, or NULL if nothing. A portable path keeps
-   its terminating NUL in the 108 bytes of sun_path, so it may have 107; an
-   abstract name has its leading NUL instead, so 107 bytes may follow the "@".
-   strlen() counts bytes, not characters, which is what matters here. */
-static const char *path_problem(const char *path)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    struct sockaddr_un sa;
-    size_t len = strlen(path), max = sizeof sa.sun_path - 1;
-    if (len == 0)
-        return "empty path";
-    if (strcmp(path, "@") == 0)
-        return "empty abstract name: ";
-    if (path[0] == '@' && len - 1 > max)
-        return "abstract name longer than 107 bytes: ";
-    if (path[0] != '@' && len > max)
-        return "path longer than 107 bytes: ";
-    return NULL;
+    va_list ap;
+    va_start(ap, format);
+    fputs("seqpacket_client: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
+    exit(2);
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* Refuse, before any socket exists, a --path that does not fit in sun_path:
+   never cut it short, which would quietly connect to some other name. strlen()
+   counts bytes, whatever characters they encode. */
+static void check_path(const char *path)
 {
-    fprintf(stderr, "seqpacket_client: %s%s\n" USAGE, what, arg);
-    exit(2);
+    size_t len = strlen(path[0] == '@' ? path + 1 : path); /* the name after any "@" */
+    if (path[0] == '\0')
+        usage_error("--path is empty");
+    if (len == 0)
+        usage_error("--path needs a name after the @");
+    if (len > MAX_PATH_BYTES)
+        usage_error("--path is %zu bytes; a socket address holds at most %d", len, MAX_PATH_BYTES);
 }
 
 int main(int argc, char **argv)
 {
+    /* The arguments, left to right; the first problem is the one reported. */
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
+        const char *flag = argv[i];
+        if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(argv[i], "--path") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strcmp(argv[i], "--path") == 0) {
-            usage_error("missing value for ", argv[i]);
-        } else {
-            usage_error(argv[i][0] == '-' ? "unknown option: " : "unexpected argument: ",
-                        argv[i]);
         }
+        if (strcmp(flag, "--path") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        check_path(argv[++i]);
+        path = argv[i];
     }
     if (path == NULL)
-        usage_error("missing ", "--path");
-    const char *problem = path_problem(path);
-    if (problem != NULL)
-        usage_error(problem, path);
+        usage_error("--path is required");
+
+    /* Started with stdout closed? Then the socket would get descriptor 1, the
+       lowest free one, and whatever we "print" would go into the socket. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
+        fail("stdout", "", errno);
+    /* If whoever reads our stdout goes away, write() would raise SIGPIPE and kill
+       us silently. Ignore it, and write() fails with EPIPE, which we report. */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        fail("signal", "", errno);
 
     /* 1 to 65,536 bytes, or it is the user's mistake, like a bad flag: exit 2,
        without connecting. An empty message cannot be told apart from the end:
@@ -161,14 +172,6 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* If whoever reads our stdout goes away, write() would raise SIGPIPE and kill
-       us silently. Ignore it, and write() fails with EPIPE, which we report. */
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-        fail("signal", "", errno);
-    /* Started with stdout closed? Then the socket would get descriptor 1, the
-       lowest free one, and our "stdout" would quietly be the socket. */
-    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
-        fail("stdout", "", errno);
     int fd = connect_to(path);
 
     // ANCHOR: send

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #define BUF_SIZE 65536 /* the largest message this example echoes */
 #define ADDR_LEN 128   /* room for "@" and any 107-byte name, or "unnamed" */
+#define MAX_PATH_BYTES 107 /* sun_path is 108 bytes, and a portable path keeps its NUL */
 #define USAGE "usage: seqpacket_server --path P [--mode M]\n"
 
 /* Our own address, filled in by main() from --path: the kernel form, its length
@@ -46,17 +48,10 @@ static void format_addr(const struct sockaddr_un *sa, socklen_t len, char *out, 
 }
 
 // ANCHOR: stop
-/* A signal handler may safely do very little: set a volatile sig_atomic_t flag and
-   call async-signal-safe functions such as write(). Not fprintf(): the signal may
-   have interrupted another fprintf() halfway through its buffer. So our flag holds
-   the signal's number, and main() logs it once the loop has ended. A flag alone
-   leaves a race: a signal that lands after the loop has tested the flag but before
-   accept() starts to sleep is noticed only when the next client arrives. The
-   self-pipe trick closes the gap: the handler also writes a byte into a pipe, and
-   every wait below is a poll() on the socket AND the pipe. The byte stays in the
-   pipe, so poll() sees it however early or late the signal came. */
+/* The handler does only async-signal-safe things: it sets a flag and write()s a
+   byte to a non-blocking pipe, which wakes wait_for()'s poll(): the self-pipe trick. */
 static volatile sig_atomic_t stop_signal; /* 0 until SIGTERM or SIGINT arrives */
-static int stop_pipe[2]; /* [0] is polled, [1] is written by the handler */
+static int stop_pipe[2];                  /* [0] is polled, [1] is written by the handler */
 
 static void on_signal(int sig)
 {
@@ -67,45 +62,15 @@ static void on_signal(int sig)
     errno = saved_errno;
 }
 
-static int install_stop_handler(void)
+static void install_stop_handler(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: calls fail with EINTR */
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: an interrupted call fails with EINTR */
-    if (pipe(stop_pipe) == -1) {
-        fprintf(stderr, "seqpacket_server: pipe: %s\n", strerror(errno));
-        return -1;
-    }
-    /* The handler must never block, not even on a full pipe. */
-    if (fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1 ||
+    if (pipe(stop_pipe) == -1 || fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1 ||
         sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1) {
         fprintf(stderr, "seqpacket_server: signal setup: %s\n", strerror(errno));
-        return -1;
+        exit(1);
     }
-    return 0;
-}
-
-/* Wait until fd is ready for events: POLLIN, a message to read or (on a listening
-   socket) a client to accept; POLLOUT, room to send. Returns 0 when it is, and -1
-   when we must stop: a signal came, or poll() failed (reported here). */
-static int wait_for(int fd, short events)
-{
-    struct pollfd fds[2] = {
-        {.fd = fd, .events = events},
-        {.fd = stop_pipe[0], .events = POLLIN},
-    };
-    while (!stop_signal) {
-        int n = poll(fds, 2, -1); /* -1: no timeout, sleep until something happens */
-        if (n > 0 && fds[0].revents != 0)
-            return 0; /* ready, or an error that the next recvmsg()/send() will report */
-        if (n == -1 && errno != EINTR) {
-            fprintf(stderr, "seqpacket_server: poll: %s\n", strerror(errno));
-            return -1;
-        }
-    }
-    return -1;
 }
 
 /* Closing a Unix-domain socket does NOT remove its file: the name stays in the
@@ -121,6 +86,23 @@ static void close_server(int fd)
                 strerror(errno));
 }
 // ANCHOR_END: stop
+
+/* 0 when fd is ready for events (POLLIN, POLLOUT); -1 when we must stop: a
+   signal came, or poll() failed. Every wait in this server is one of these. */
+static int wait_for(int fd, short events)
+{
+    struct pollfd fds[2] = {{.fd = fd, .events = events}, {.fd = stop_pipe[0], .events = POLLIN}};
+    while (!stop_signal) {
+        int n = poll(fds, 2, -1); /* -1: no timeout, sleep until something happens */
+        if (n > 0 && fds[0].revents != 0)
+            return 0; /* ready, or an error that the next recvmsg()/send() will report */
+        if (n == -1 && errno != EINTR) {
+            fprintf(stderr, "seqpacket_server: poll: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    return -1;
+}
 
 // ANCHOR: bind
 /* Is someone listening at our (filesystem) path? Connect a fresh socket of the
@@ -213,7 +195,7 @@ static int open_listener(const char *path, mode_t mode)
     /* listen() makes it a passive socket: the kernel now queues up to SOMAXCONN
        connecting clients for us to accept(), exactly as for a stream socket. */
     if (listen(fd, SOMAXCONN) == -1) {
-        fprintf(stderr, "seqpacket_server: listen: %s\n", strerror(errno));
+        fprintf(stderr, "seqpacket_server: listen on %s: %s\n", path, strerror(errno));
         goto error;
     }
     return fd;
@@ -226,17 +208,14 @@ error:
 
 // ANCHOR: echo
 /* Serve one client: receive each message and send it back as one message, until
-   the client closes. The socket is non-blocking (see the accept loop), so EAGAIN
-   means "nothing yet": we wait_for() more. */
+   the client closes, waiting in poll() before each call. */
 static void serve(int fd, const char *peer)
 {
     static char buf[BUF_SIZE];
     long long echoed = 0;
-    while (!stop_signal) {
-        /* recvmsg() takes ONE message, however it compares with the buffer: a
-           shorter one is not topped up from the next, as a stream would be; a
-           longer one is cut to fit, the rest thrown away, and MSG_TRUNC set in
-           msg_flags -- the one sign of it. */
+    while (wait_for(fd, POLLIN) == 0) {
+        /* recvmsg() takes ONE message: a shorter one is not topped up from the
+           next; a longer one is cut to fit, the rest lost, and MSG_TRUNC set. */
         struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
         struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
         ssize_t n = recvmsg(fd, &msg, 0);
@@ -244,11 +223,8 @@ static void serve(int fd, const char *peer)
             fprintf(stderr, "seqpacket_server: %s: message longer than %d bytes, dropped\n",
                     peer, BUF_SIZE);
         } else if (n > 0) {
-            /* send() on a SOCK_SEQPACKET socket is all or nothing, like a
-               datagram: the whole message is queued, or none of it (EAGAIN when
-               the peer's queue is full: wait for room and try again). So no
-               partial-send loop. MSG_NOSIGNAL: a peer that has gone makes send()
-               fail with EPIPE instead of raising SIGPIPE, which would kill us. */
+            /* send() queues the whole message or none of it: no partial-send loop.
+               EAGAIN: the peer's queue is full; wait for room and try again. */
             while (send(fd, buf, (size_t)n, MSG_NOSIGNAL) == -1) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
                     if (wait_for(fd, POLLOUT) == -1)
@@ -259,40 +235,17 @@ static void serve(int fd, const char *peer)
                 }
             }
             echoed++;
-        } else if (n == 0) {
-            /* 0 means the client closed. (It would also be what a 0-byte message
-               looks like -- which is why the client refuses to send one.) */
+        } else if (n == 0) { /* the client closed (or sent 0 bytes: the same thing) */
             fprintf(stderr, "seqpacket_server: %s: closed, %lld messages echoed\n", peer,
                     echoed);
             return;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (wait_for(fd, POLLIN) == -1) /* nothing to read yet: wait for a message */
-                return;
-        } else if (errno != EINTR) {
+        } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
             fprintf(stderr, "seqpacket_server: %s: %s\n", peer, strerror(errno));
             return;
         }
     }
 }
 // ANCHOR_END: echo
-
-/* What is wrong with a --path value, or NULL if nothing. sun_path holds 108
-   bytes; a portable path keeps a terminating NUL there, so it may have 107; an
-   abstract name has its leading NUL instead, so 107 bytes may follow the "@".
-   strlen() counts bytes, not characters, which is what matters here. */
-static const char *path_problem(const char *path)
-{
-    size_t len = strlen(path), max = sizeof server_addr.sun_path - 1;
-    if (len == 0)
-        return "empty path";
-    if (strcmp(path, "@") == 0)
-        return "empty abstract name: ";
-    if (path[0] == '@' && len - 1 > max)
-        return "abstract name longer than 107 bytes: ";
-    if (path[0] != '@' && len > max)
-        return "path longer than 107 bytes: ";
-    return NULL;
-}
 
 /* Fill in server_addr from a valid --path. The length passed to bind() and
    connect() is where the name ends: for a path, its bytes and the NUL; for an
@@ -313,44 +266,63 @@ static void make_addr(const char *path)
     }
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "seqpacket_server: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("seqpacket_server: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
+}
+
+/* Refuse, before any socket exists, a --path that does not fit in sun_path:
+   never cut it short, which would quietly bind some other name. strlen()
+   counts bytes, whatever characters they encode. */
+static void check_path(const char *path)
+{
+    size_t len = strlen(path[0] == '@' ? path + 1 : path); /* the name after any "@" */
+    if (path[0] == '\0')
+        usage_error("--path is empty");
+    if (len == 0)
+        usage_error("--path needs a name after the @");
+    if (len > MAX_PATH_BYTES)
+        usage_error("--path is %zu bytes; a socket address holds at most %d", len, MAX_PATH_BYTES);
 }
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL, *mode_arg = "600";
+    /* The arguments, left to right; the first problem is the one reported. */
+    const char *path = NULL;
+    mode_t mode = 0600;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
+        const char *flag = argv[i];
+        if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(argv[i], "--path") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
-            mode_arg = argv[++i];
-        } else if (strcmp(argv[i], "--path") == 0 || strcmp(argv[i], "--mode") == 0) {
-            usage_error("missing value for ", argv[i]);
+        }
+        if (strcmp(flag, "--path") != 0 && strcmp(flag, "--mode") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        const char *value = argv[++i];
+        if (strcmp(flag, "--path") == 0) {
+            check_path(value);
+            path = value;
+        } else if (strlen(value) == 3 && strspn(value, "01234567") == 3) {
+            mode = (mode_t)strtol(value, NULL, 8); /* exactly three octal digits */
         } else {
-            usage_error(argv[i][0] == '-' ? "unknown option: " : "unexpected argument: ",
-                        argv[i]);
+            usage_error("bad mode: %s", value);
         }
     }
     if (path == NULL)
-        usage_error("missing ", "--path");
-    const char *problem = path_problem(path);
-    if (problem != NULL)
-        usage_error(problem, path);
-    /* A mode is exactly three octal digits: 600, 660, 666. */
-    if (strlen(mode_arg) != 3 || strspn(mode_arg, "01234567") != 3)
-        usage_error("bad mode: ", mode_arg);
-    mode_t mode = (mode_t)strtol(mode_arg, NULL, 8);
+        usage_error("--path is required");
     make_addr(path);
 
-    /* Catch SIGTERM/SIGINT before READY: the harness may signal right after it. */
-    if (install_stop_handler() == -1)
-        return 1;
+    install_stop_handler(); /* before READY: the harness may signal right after it */
     int listen_fd = open_listener(path, mode);
     if (listen_fd == -1)
         return 1;
@@ -398,7 +370,7 @@ int main(int argc, char **argv)
         format_addr(&peer, peer_len, name, sizeof name);
         fprintf(stderr, "seqpacket_server: connection from %s\n", name);
         if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
-            fprintf(stderr, "seqpacket_server: %s: fcntl: %s\n", name, strerror(errno));
+            fprintf(stderr, "seqpacket_server: %s: %s\n", name, strerror(errno));
         else
             serve(fd, name);
         close(fd); /* done with this client, whatever happened: next one */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +45,13 @@ static socklen_t make_addr(const char *path, struct sockaddr_un *addr)
    until exit() ends the whole process. */
 static pthread_mutex_t exit_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static _Noreturn void fail(const char *what, int err)
+/* The server's path, for messages: set by main() before the sending thread starts. */
+static const char *server;
+
+static _Noreturn void fail(const char *what, const char *where, int err)
 {
     pthread_mutex_lock(&exit_lock);
-    fprintf(stderr, "stream_client: %s: %s\n", what, strerror(err));
+    fprintf(stderr, "stream_client: %s%s: %s\n", what, where, strerror(err));
     exit(1);
 }
 
@@ -79,10 +83,10 @@ static int connect_to(const char *path)
 // ANCHOR_END: connect
 
 // ANCHOR: send
-/* send() may accept only part of the buffer -- a partial write: it copies what fits
-   and returns how much that was. So we loop. Sending on a connection the peer has
-   closed raises SIGPIPE, which kills a process by default; MSG_NOSIGNAL makes
-   send() fail with EPIPE instead. */
+/* send() may accept only part of the buffer -- a partial write (Linux waits for room
+   on a blocking socket, but POSIX allows a short count, and a signal handler can
+   cause one). So we loop. Sending on a connection the peer has closed raises SIGPIPE,
+   which kills a process by default; MSG_NOSIGNAL makes send() fail with EPIPE. */
 static int send_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
@@ -108,15 +112,15 @@ static void *send_stdin(void *arg)
         if (n == 0)
             break; /* end of stdin */
         if (n == -1 && errno != EINTR)
-            fail("read stdin", errno);
+            fail("read stdin", "", errno);
         if (n > 0 && send_all(fd, buf, (size_t)n) == -1)
-            fail("send", errno);
+            fail("send to ", server, errno);
     }
     /* shutdown(SHUT_WR) is the half-close, on a Unix-domain stream just as on
        TCP: the server's recv() returns 0 (end of file) once it has read all we
        sent. Our receiving side stays open for the rest of the echo. */
     if (shutdown(fd, SHUT_WR) == -1)
-        fail("shutdown", errno);
+        fail("shutdown ", server, errno);
     return NULL;
 }
 // ANCHOR_END: send
@@ -134,63 +138,70 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "stream_client: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("stream_client: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
-/* Refuse a name that cannot fit in sun_path rather than cut it short, which
-   would quietly connect to some other name. Lengths are in bytes. */
+/* Refuse, before any socket exists, a --path that does not fit in sun_path:
+   never cut it short, which would quietly connect to some other name. strlen()
+   counts bytes, whatever characters they encode. */
 static void check_path(const char *path)
 {
-    size_t len = strlen(path);
+    size_t len = strlen(path[0] == '@' ? path + 1 : path); /* the name after any "@" */
+    if (path[0] == '\0')
+        usage_error("--path is empty");
     if (len == 0)
-        usage_error("empty path", "");
-    if (strcmp(path, "@") == 0)
-        usage_error("empty abstract name: ", path);
-    if ((path[0] == '@' ? len - 1 : len) > MAX_PATH_BYTES)
-        usage_error("path longer than 107 bytes: ", path);
+        usage_error("--path needs a name after the @");
+    if (len > MAX_PATH_BYTES)
+        usage_error("--path is %zu bytes; a socket address holds at most %d", len, MAX_PATH_BYTES);
 }
 
 int main(int argc, char **argv)
 {
+    /* The arguments, left to right; the first problem is the one reported. */
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(flag, "--path") != 0) {
-            usage_error(flag[0] == '-' ? "unknown option: " : "unexpected argument: ", flag);
-        } else if (i + 1 == argc) {
-            usage_error("missing value for ", flag);
-        } else {
-            path = argv[++i];
         }
+        if (strcmp(flag, "--path") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        check_path(argv[++i]);
+        path = argv[i];
     }
     if (path == NULL)
-        usage_error("missing ", "--path");
-    check_path(path);
+        usage_error("--path is required");
+    server = path;
 
+    /* Started with stdout closed? Then the socket would get descriptor 1, the
+       lowest free one, and whatever we "print" would go into the socket. */
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
+        fail("stdout", "", errno);
     /* MSG_NOSIGNAL protects send(), but write() has no such flag: if whoever
        reads our stdout goes away, write() would raise SIGPIPE. Ignore it, and
        write() fails with EPIPE, which we report like any other error. */
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-        fprintf(stderr, "stream_client: signal: %s\n", strerror(errno));
-        return 1;
-    }
-    /* Started with stdout closed? Then the socket would get descriptor 1, the
-       lowest free one, and our "stdout" would quietly be the socket. */
-    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
-        fail("stdout", errno);
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        fail("signal", "", errno);
     int fd = connect_to(path);
     if (fd == -1)
         return 1;
     pthread_t sender;
     int err = pthread_create(&sender, NULL, send_stdin, &fd);
     if (err != 0)
-        fail("pthread_create", err); /* pthread calls return the error, not errno */
+        fail("pthread_create", "", err); /* pthread calls return the error, not errno */
 
     // ANCHOR: receive
     /* The main thread: copy the socket to stdout until the server closes. */
@@ -200,9 +211,9 @@ int main(int argc, char **argv)
         if (n == 0)
             break; /* end of file: the server has sent everything back and closed */
         if (n == -1 && errno != EINTR)
-            fail("recv", errno); /* e.g. ECONNRESET: the server closed with data unread */
+            fail("receive from ", server, errno); /* ECONNRESET: closed with data unread */
         if (n > 0 && write_all(STDOUT_FILENO, buf, (size_t)n) == -1)
-            fail("write stdout", errno);
+            fail("write stdout", "", errno);
     }
     // ANCHOR_END: receive
 
@@ -212,6 +223,6 @@ int main(int argc, char **argv)
        fail() and the process exits 1 without returning here. */
     err = pthread_join(sender, NULL);
     if (err != 0)
-        fail("pthread_join", err);
+        fail("pthread_join", "", err);
     return 0; /* all of stdin sent, half-closed, and read to end of file */
 }

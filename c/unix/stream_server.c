@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,17 +64,10 @@ static void format_addr(const struct sockaddr_un *addr, socklen_t len, char *out
 }
 
 // ANCHOR: stop
-/* A signal handler may safely do very little: set a volatile sig_atomic_t flag and
-   call async-signal-safe functions such as write(). Not fprintf(): the signal may
-   have interrupted another fprintf() halfway through its buffer. So our flag holds
-   the signal's number, and main() logs it once the loop has ended. A flag alone
-   leaves a race: a signal that lands after the loop has tested the flag but before
-   accept() starts to sleep is noticed only when the next client arrives. The
-   self-pipe trick closes the gap: the handler also writes a byte into a pipe, and
-   every wait below is a poll() on the socket AND the pipe. The byte stays in the
-   pipe, so poll() sees it however early or late the signal came. */
+/* The handler does only async-signal-safe things: it sets a flag and write()s a
+   byte to a non-blocking pipe, which wakes wait_for()'s poll(): the self-pipe trick. */
 static volatile sig_atomic_t stop_signal; /* 0 until SIGTERM or SIGINT arrives */
-static int stop_pipe[2]; /* [0] is polled, [1] is written by the handler */
+static int stop_pipe[2];                  /* [0] is polled, [1] is written by the handler */
 
 static void on_signal(int sig)
 {
@@ -84,35 +78,33 @@ static void on_signal(int sig)
     errno = saved_errno;
 }
 
-static int install_stop_handler(void)
+static void install_stop_handler(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: calls fail with EINTR */
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: an interrupted call fails with EINTR */
-    if (pipe(stop_pipe) == -1) {
-        fprintf(stderr, "stream_server: pipe: %s\n", strerror(errno));
-        return -1;
-    }
-    /* The handler must never block, not even on a full pipe. */
-    if (fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1 ||
+    if (pipe(stop_pipe) == -1 || fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1 ||
         sigaction(SIGTERM, &sa, NULL) == -1 || sigaction(SIGINT, &sa, NULL) == -1) {
         fprintf(stderr, "stream_server: signal setup: %s\n", strerror(errno));
-        return -1;
+        exit(1);
     }
-    return 0;
 }
 
-/* Wait until fd is ready for events: POLLIN, something to read or (on a listening
-   socket) to accept; POLLOUT, room to send. Returns 0 when it is, and -1 when we
-   must stop: a signal came, or poll() failed (reported here). */
+/* close() leaves the socket file behind, and the next bind() to the path would
+   fail with EADDRINUSE: unlink() it. Only a path, and only the one we bound: an
+   abstract name vanishes with its last socket. */
+static void close_server(int fd, const char *path)
+{
+    close(fd);
+    if (path[0] != '@' && unlink(path) == -1)
+        fprintf(stderr, "stream_server: unlink %s: %s\n", path, strerror(errno));
+}
+// ANCHOR_END: stop
+
+/* 0 when fd is ready for events (POLLIN, POLLOUT); -1 when we must stop: a
+   signal came, or poll() failed. Every wait in this server is one of these. */
 static int wait_for(int fd, short events)
 {
-    struct pollfd fds[2] = {
-        {.fd = fd, .events = events},
-        {.fd = stop_pipe[0], .events = POLLIN},
-    };
+    struct pollfd fds[2] = {{.fd = fd, .events = events}, {.fd = stop_pipe[0], .events = POLLIN}};
     while (!stop_signal) {
         int n = poll(fds, 2, -1); /* -1: no timeout, sleep until something happens */
         if (n > 0 && fds[0].revents != 0)
@@ -125,27 +117,12 @@ static int wait_for(int fd, short events)
     return -1;
 }
 
-/* Closing a socket bound to a path does NOT remove its file: the file stays
-   behind, and the next bind() to that path fails with EADDRINUSE. So a server
-   that stops unlink()s it -- only a path, and only one it bound itself: an
-   abstract name vanishes with its last socket, and another server's file is
-   none of our business. */
-static void close_server(int fd, const char *path)
-{
-    close(fd);
-    if (path[0] != '@' && unlink(path) == -1)
-        fprintf(stderr, "stream_server: %s: unlink: %s\n", path, strerror(errno));
-}
-// ANCHOR_END: stop
-
 // ANCHOR: bind
-/* bind() creates the socket file with the permissions 0777 & ~umask. We set the
-   umask to 077 around it, so the file is born owner-only: there is no moment at
-   which someone else could reach our socket before we chmod() it. umask() cannot fail;
-   it returns the old mask, which we put back. */
+/* bind() creates the socket file with mode 0777 & ~umask. With the umask at 077
+   the file is born owner-only: nobody can connect before the chmod() below. */
 static int bind_private(int fd, const struct sockaddr_un *addr, socklen_t len)
 {
-    mode_t old_mask = umask(077);
+    mode_t old_mask = umask(077); /* umask() cannot fail; it returns the old mask */
     int rc = bind(fd, (const struct sockaddr *)addr, len);
     int saved_errno = errno;
     umask(old_mask);
@@ -153,97 +130,79 @@ static int bind_private(int fd, const struct sockaddr_un *addr, socklen_t len)
     return rc;
 }
 
-/* bind() failed with EADDRINUSE: a file is at the path already. If it is the
-   leftover of a server that crashed (it had no chance to unlink it), remove it
-   and return 0; otherwise print why not and return -1. Nothing in the file says
-   whether a server still has it open -- so we ask: connect() to it. */
+/* bind() said EADDRINUSE: a file is at the path. If it is a stale socket file,
+   left by a server that crashed, remove it and return 0; otherwise print why
+   not and return -1. Nothing in the file says whether anyone has it open. */
 static int remove_stale_file(const char *path, const struct sockaddr_un *addr, socklen_t len)
 {
-    /* lstat(), not stat(): a symbolic link is not a socket, and we must not
-       follow it and remove whatever it points to. */
-    struct stat st;
+    struct stat st; /* lstat(), not stat(): a symbolic link is never followed */
     if (lstat(path, &st) == -1) {
-        fprintf(stderr, "stream_server: %s: lstat: %s\n", path, strerror(errno));
+        fprintf(stderr, "stream_server: lstat %s: %s\n", path, strerror(errno));
         return -1;
     }
     if (!S_ISSOCK(st.st_mode)) {
         fprintf(stderr, "stream_server: %s: exists and is not a socket\n", path);
         return -1;
     }
-    /* The probe: a fresh socket of our own type. Non-blocking, so that a live
-       server whose accept queue is full makes connect() fail with EAGAIN at once
-       rather than wait. */
-    int probe = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (probe == -1 || fcntl(probe, F_SETFL, O_NONBLOCK) == -1) {
+    /* So we ask: connect() a socket of our type. Non-blocking, so that a live
+       server with a full accept queue gives EAGAIN at once. Only ECONNREFUSED
+       means nobody is there (EPROTOTYPE: a live socket of another type). */
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (probe == -1) {
         fprintf(stderr, "stream_server: probe socket: %s\n", strerror(errno));
-        if (probe != -1)
-            close(probe);
         return -1;
     }
     int rc = connect(probe, (const struct sockaddr *)addr, len);
     int err = errno;
     close(probe);
-    /* ECONNREFUSED: the file is there but no socket is bound to it any more.
-       Anything else -- connected, EAGAIN, EPROTOTYPE (a live socket of another
-       type) -- means somebody is using it: leave it alone. */
     if (rc == 0 || err != ECONNREFUSED) {
         fprintf(stderr, "stream_server: %s: another server is listening there\n", path);
         return -1;
     }
     fprintf(stderr, "stream_server: %s: removing stale socket file\n", path);
     if (unlink(path) == -1 && errno != ENOENT) { /* ENOENT: someone removed it first */
-        fprintf(stderr, "stream_server: %s: unlink: %s\n", path, strerror(errno));
+        fprintf(stderr, "stream_server: unlink %s: %s\n", path, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-/* socket(), bind() (with the stale-file probe), chmod() and listen(). Returns
+/* socket(), bind() with the stale-file probe, chmod() and listen(). Returns
    the listening socket, or -1 after printing why not. */
 static int open_listener(const char *path, mode_t mode)
 {
     struct sockaddr_un addr;
     socklen_t addr_len = make_addr(path, &addr);
     int abstract = path[0] == '@', made_file = 0;
-    /* AF_UNIX: a socket for talking with processes on this same machine. The
-       kernel copies bytes from one socket's buffer to the other's: no IP, no
-       TCP, no checksums, no ports. SOCK_STREAM works as it does over TCP. */
+    /* AF_UNIX: a socket for processes on this machine; SOCK_STREAM as over TCP. */
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd == -1) {
         fprintf(stderr, "stream_server: socket: %s\n", strerror(errno));
         return -1;
     }
-    /* bind() gives the socket its name. EADDRINUSE: the name is taken. */
-    if (bind_private(fd, &addr, addr_len) == -1) {
-        if (errno != EADDRINUSE) {
-            fprintf(stderr, "stream_server: %s: bind: %s\n", path, strerror(errno));
-            goto error;
-        }
-        /* An abstract name is held only while a socket is bound to it, so a
-           taken one always belongs to a live server. A path may be a leftover. */
-        if (abstract) {
-            fprintf(stderr, "stream_server: %s: another server is listening there\n", path);
-            goto error;
-        }
-        if (remove_stale_file(path, &addr, addr_len) == -1)
-            goto error;
-        if (bind_private(fd, &addr, addr_len) == -1) {
-            fprintf(stderr, "stream_server: %s: bind: %s\n", path, strerror(errno));
-            goto error;
-        }
-    }
-    made_file = !abstract;
-    /* Whoever connects needs write permission on the socket file: the mode is
-       the access control. chmod() the path -- fchmod() on the socket would not
-       touch the file. An abstract name has no file and no permissions at all:
-       any process that knows the name can connect. */
-    if (made_file && chmod(path, mode) == -1) {
-        fprintf(stderr, "stream_server: %s: chmod: %s\n", path, strerror(errno));
+    int rc = bind_private(fd, &addr, addr_len);
+    if (rc == -1 && errno == EADDRINUSE && abstract) { /* only a live socket holds one */
+        fprintf(stderr, "stream_server: %s: another server is listening there\n", path);
         goto error;
     }
-    /* listen() makes it a passive socket: connections queue up for accept(). */
-    if (listen(fd, SOMAXCONN) == -1) {
-        fprintf(stderr, "stream_server: listen: %s\n", strerror(errno));
+    if (rc == -1 && errno == EADDRINUSE) { /* a path: perhaps a stale file */
+        if (remove_stale_file(path, &addr, addr_len) == -1)
+            goto error;
+        rc = bind_private(fd, &addr, addr_len); /* and once more */
+    }
+    if (rc == -1) {
+        fprintf(stderr, "stream_server: bind %s: %s\n", path, strerror(errno));
+        goto error;
+    }
+    made_file = !abstract;
+    /* The mode is the access control: connecting needs write permission on the
+       file. chmod() the path; fchmod() on the socket would not touch the file. */
+    if (made_file && chmod(path, mode) == -1) {
+        fprintf(stderr, "stream_server: chmod %s: %s\n", path, strerror(errno));
+        goto error;
+    }
+    if (listen(fd, SOMAXCONN) == -1) { /* as over TCP: a queue for accept() */
+        fprintf(stderr, "stream_server: listen on %s: %s\n", path, strerror(errno));
         goto error;
     }
     return fd;
@@ -256,10 +215,8 @@ error:
 // ANCHOR_END: bind
 
 // ANCHOR: echo
-/* send() may accept only part of the buffer -- a partial write: it copies what fits
-   into the peer's receive buffer and returns how much that was. So we loop. Sending
-   to a peer that has gone away raises SIGPIPE, which kills a process by default;
-   MSG_NOSIGNAL makes send() fail with EPIPE instead, so one client can't kill us. */
+/* Loop until send() has taken all of it. MSG_NOSIGNAL: a peer that has gone
+   makes send() fail with EPIPE, instead of raising SIGPIPE, which would kill us. */
 static int send_all(int fd, const char *buf, size_t len, const char *peer)
 {
     while (len > 0) {
@@ -267,7 +224,7 @@ static int send_all(int fd, const char *buf, size_t len, const char *peer)
         if (n >= 0) {
             buf += n, len -= (size_t)n;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (wait_for(fd, POLLOUT) == -1) /* buffer full: wait for room */
+            if (wait_for(fd, POLLOUT) == -1) /* send buffer full: wait for room */
                 return -1;
         } else if (errno != EINTR) {
             fprintf(stderr, "stream_server: %s: %s\n", peer, strerror(errno));
@@ -277,30 +234,21 @@ static int send_all(int fd, const char *buf, size_t len, const char *peer)
     return 0;
 }
 
-/* Serve one client: send back every byte it sends until it half-closes, then log
-   how many that was. The socket is non-blocking (see the accept loop), so EAGAIN
-   means "nothing yet": we wait_for() more. We test the flag on every round too,
-   because a client that sends nonstop might never make us wait. */
+/* Serve one client until it half-closes, waiting in poll() before each recv(). */
 static void serve(int fd, const char *peer)
 {
     char buf[BUF_SIZE];
     long long echoed = 0;
-    while (!stop_signal) {
-        /* recv() returns what has arrived, up to sizeof buf: a stream has no
-           messages, over a Unix-domain socket just as over TCP. */
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
+    while (wait_for(fd, POLLIN) == 0) { /* until there is something to read, or a signal */
+        ssize_t n = recv(fd, buf, sizeof buf, 0); /* whatever has arrived, up to 64 KiB */
         if (n > 0) {
             if (send_all(fd, buf, (size_t)n, peer) == -1)
                 return;
             echoed += n;
-        } else if (n == 0) {
-            /* end of file: the client half-closed and has all its bytes back */
+        } else if (n == 0) { /* end of file: the client half-closed */
             fprintf(stderr, "stream_server: %s: closed, %lld bytes echoed\n", peer, echoed);
             return;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (wait_for(fd, POLLIN) == -1) /* nothing to read yet: wait for data */
-                return;
-        } else if (errno != EINTR) {
+        } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
             fprintf(stderr, "stream_server: %s: %s\n", peer, strerror(errno));
             return;
         }
@@ -317,54 +265,60 @@ static int parse_mode(const char *s, mode_t *mode)
     return 0;
 }
 
-static _Noreturn void usage_error(const char *what, const char *arg)
+/* A usage error: one line saying what is wrong, then the usage line, both on
+   stderr; exit 2. The format and what follows it work as for printf(). */
+static __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *format, ...)
 {
-    fprintf(stderr, "stream_server: %s%s\n" USAGE, what, arg);
+    va_list ap;
+    va_start(ap, format);
+    fputs("stream_server: ", stderr);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputs("\n" USAGE, stderr);
     exit(2);
 }
 
-/* Refuse, before any socket exists, a name that cannot fit in sun_path: never
-   cut it short, which would quietly bind some other name. Lengths are in bytes,
-   whatever characters they encode. */
+/* Refuse, before any socket exists, a --path that does not fit in sun_path:
+   never cut it short, which would quietly bind some other name. strlen()
+   counts bytes, whatever characters they encode. */
 static void check_path(const char *path)
 {
-    size_t len = strlen(path);
+    size_t len = strlen(path[0] == '@' ? path + 1 : path); /* the name after any "@" */
+    if (path[0] == '\0')
+        usage_error("--path is empty");
     if (len == 0)
-        usage_error("empty path", "");
-    if (strcmp(path, "@") == 0)
-        usage_error("empty abstract name: ", path);
-    if ((path[0] == '@' ? len - 1 : len) > MAX_PATH_BYTES)
-        usage_error("path longer than 107 bytes: ", path);
+        usage_error("--path needs a name after the @");
+    if (len > MAX_PATH_BYTES)
+        usage_error("--path is %zu bytes; a socket address holds at most %d", len, MAX_PATH_BYTES);
 }
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL, *mode_arg = "600";
+    /* The arguments, left to right; the first problem is the one reported. */
+    const char *path = NULL;
+    mode_t mode = 0600;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (strcmp(flag, "--help") == 0) {
             fputs(USAGE, stdout);
             return 0;
-        } else if (strcmp(flag, "--path") != 0 && strcmp(flag, "--mode") != 0) {
-            usage_error(flag[0] == '-' ? "unknown option: " : "unexpected argument: ", flag);
-        } else if (i + 1 == argc) {
-            usage_error("missing value for ", flag);
-        } else if (strcmp(flag, "--path") == 0) {
-            path = argv[++i];
-        } else {
-            mode_arg = argv[++i];
+        }
+        if (strcmp(flag, "--path") != 0 && strcmp(flag, "--mode") != 0)
+            usage_error(flag[0] == '-' ? "unknown option: %s" : "unexpected argument: %s", flag);
+        if (i + 1 == argc)
+            usage_error("%s needs a value", flag);
+        const char *value = argv[++i];
+        if (strcmp(flag, "--path") == 0) {
+            check_path(value);
+            path = value;
+        } else if (parse_mode(value, &mode) == -1) {
+            usage_error("bad mode: %s", value);
         }
     }
     if (path == NULL)
-        usage_error("missing ", "--path");
-    check_path(path);
-    mode_t mode;
-    if (parse_mode(mode_arg, &mode) == -1)
-        usage_error("bad mode: ", mode_arg);
+        usage_error("--path is required");
 
-    /* Catch SIGTERM/SIGINT before READY: the harness may signal right after it. */
-    if (install_stop_handler() == -1)
-        return 1;
+    install_stop_handler(); /* before READY: the harness may signal right after it */
     int listen_fd = open_listener(path, mode);
     if (listen_fd == -1)
         return 1;
@@ -413,7 +367,7 @@ int main(int argc, char **argv)
         format_addr(&peer, peer_len, name, sizeof name);
         fprintf(stderr, "stream_server: connection from %s\n", name);
         if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
-            fprintf(stderr, "stream_server: %s: fcntl: %s\n", name, strerror(errno));
+            fprintf(stderr, "stream_server: %s: %s\n", name, strerror(errno));
         else
             serve(fd, name);
         close(fd); /* done with this client, whatever happened: next one */
