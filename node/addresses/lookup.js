@@ -4,6 +4,7 @@
 
 const dns = require('node:dns');
 const net = require('node:net');
+const libc = require('../unix/libc'); // C's words for an error (see there)
 
 const USAGE = 'usage: lookup [--host H]';
 
@@ -19,7 +20,7 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     opts.host = value;
   }
   return opts;
@@ -41,51 +42,47 @@ async function main() {
     process.exitCode = 2; // nothing else is open, so Node exits with 2
     return;
   }
+  // Node puts /dev/null in place of a closed stdout: libc.js tells them apart.
+  if (libc.stdoutIsClosed()) {
+    fail('stdout: Bad file descriptor');
+    return;
+  }
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  // dns.lookup('') answers with no addresses at all (and a deprecation
-  // warning); getaddrinfo() knows no such name, and so do we.
+
+  // dns.lookup('') answers with no addresses (and a deprecation warning),
+  // where getaddrinfo() fails with EAI_NONAME: we say what C would.
   if (opts.host === '') {
-    fail('empty host name');
+    fail('resolve : Name or service not known');
     return;
   }
 
   // ANCHOR: resolve
-  // A socket address is an address family, an address and a port.
-  // getaddrinfo() turns a name ('localhost') or a literal ('127.0.0.1',
-  // '::1') into a list of them: a name can have several, IPv4 (AF_INET) and
-  // IPv6 (AF_INET6). We ask for AF_UNSPEC, "either family": that is what
-  // leaving out the `family` option (or family: 0) means.
-  //
   // dns.lookup() is Node's getaddrinfo(), run on libuv's thread pool. (The
   // other dns functions, dns.resolve4() and friends, ask DNS servers
-  // directly and skip /etc/hosts.) Node passes SOCK_STREAM, so that each
-  // address comes back once; it keeps the address and its family and drops
-  // the rest, and both net and dgram sockets use the answer. A literal such
-  // as '::1' is recognized in Node and never reaches the resolver.
-  //
-  // The order is a preference: the resolver sorts by RFC 3484 (and
-  // /etc/gai.conf), and a client should try the addresses in that order.
-  // verbatim: true keeps that order (the default since Node 17, and spelled
-  // order: 'verbatim' in newer versions; older ones put every IPv4 address
-  // first). all: true returns every address, not just the first.
+  // directly and skip /etc/hosts.) Leaving out `family` asks for AF_UNSPEC;
+  // Node passes SOCK_STREAM, keeps each result's address and family and
+  // drops the rest. A literal such as '::1' never reaches the resolver.
+  // all: true returns every address, not just the first; verbatim: true
+  // keeps the resolver's order (the default since Node 17, spelled
+  // order: 'verbatim' in newer versions).
   let addresses;
   try {
     addresses = await dns.promises.lookup(opts.host, { all: true, verbatim: true });
   } catch (err) {
-    // err.code is ENOTFOUND when the name does not exist (getaddrinfo()'s
-    // EAI_NONAME), and err.message says it all: "getaddrinfo ENOTFOUND
-    // nosuch.invalid". Without this catch Node would print a stack trace.
-    fail(err.message);
+    // Without this catch Node prints a stack trace. err.message is Node's
+    // "getaddrinfo ENOTFOUND nosuch.invalid"; libc.reason() gives C's words,
+    // gai_strerror()'s "Name or service not known".
+    fail(`resolve ${opts.host}: ${libc.reason(err)}`);
     return;
   }
   // ANCHOR_END: resolve
 
   // If stdout is a closed pipe, a write fails with EPIPE (Node ignores
   // SIGPIPE) as an 'error' event; without a listener, a stack trace.
-  process.stdout.on('error', (err) => fail(`stdout: ${err.message}`));
+  process.stdout.on('error', (err) => fail(`stdout: ${libc.reason(err)}`));
 
   // ANCHOR: print
   for (const { address, family } of addresses) {

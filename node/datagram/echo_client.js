@@ -12,6 +12,7 @@ const dgram = require('node:dgram');
 const dns = require('node:dns');
 const net = require('node:net');
 const { once } = require('node:events');
+const libc = require('../unix/libc'); // C's words for an error (see there)
 
 const USAGE =
   'usage: echo_client [--host H] --port P [--timeout S] [--retries N]';
@@ -35,7 +36,7 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--host') {
       opts.host = value;
     } else if (arg === '--port') {
@@ -45,19 +46,22 @@ function parseArgs(argv) {
       }
       opts.port = Number(value);
     } else if (arg === '--timeout') {
-      // Seconds, a decimal number greater than 0: "1", "0.2", ".5". Number()
-      // alone would also take "-1", "1e3", "0x10" or "Infinity".
-      if (!/^([0-9]+(\.[0-9]*)?|\.[0-9]+)$/.test(value) || Number(value) <= 0) {
+      // Seconds, a decimal number greater than 0: "1", "0.2", "2.50", not
+      // ".5" or "5.". Number() alone would also take "-1", "1e3", "0x10" or
+      // "Infinity".
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) <= 0) {
         throw new Error(`bad timeout: ${value}`);
       }
       opts.timeout = Number(value);
     } else {
       // A whole number from 0.
-      if (!/^[0-9]+$/.test(value)) throw new Error(`bad retries: ${value}`);
+      if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+        throw new Error(`bad retries: ${value}`);
+      }
       opts.retries = Number(value);
     }
   }
-  if (opts.port === undefined) throw new Error('option --port is required');
+  if (opts.port === undefined) throw new Error('--port is required');
   return opts;
 }
 
@@ -76,38 +80,37 @@ async function readStdin() {
 
 // ANCHOR: connect
 // Resolve the host, then try its addresses in turn until a socket connects.
+// Returns the socket and its address; throws an Error with the line to print.
 async function connect(host, port) {
-  // dns.lookup() is Node's getaddrinfo(): it turns a name ('localhost') or a
-  // literal ('::1') into addresses; { all: true } returns every one, and
-  // verbatim keeps them in the order the resolver gave them.
-  const addresses =
-    await dns.promises.lookup(host, { all: true, verbatim: true });
+  // dns.lookup() is Node's getaddrinfo(): { all: true } returns every
+  // address, and verbatim keeps them in the order the resolver gave them.
+  let addresses;
+  try {
+    addresses = await dns.promises.lookup(host, { all: true, verbatim: true });
+  } catch (err) {
+    throw new Error(`resolve ${host}: ${libc.reason(err)}`);
+  }
   let lastError;
   for (const { address, family } of addresses) {
     // dgram.createSocket() is socket(SOCK_DGRAM), IPv4 or IPv6 as the
     // address is. Node binds it to a port of the kernel's choosing when it is
     // first used: a client never needs to pick one.
     const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
-    // connect() on a UDP socket sends nothing -- there is no handshake, and it
-    // succeeds whether or not anybody is listening. It only records the peer
-    // in our kernel: send() needs no address now, and datagrams from any
-    // other address are dropped before a 'message' event could show them. It
-    // fails only if there is no route to that address at all.
-    // It also lets the kernel report errors: if nothing is bound to the
-    // server's port, its kernel answers our datagram with an ICMP "port
-    // unreachable", which a connected socket turns into an ECONNREFUSED
-    // 'error' event. An unconnected socket never hears of it, and would just
-    // wait out its timeouts.
+    // connect() sends nothing; it fails only if there is no route. Once
+    // connected, Node delivers only the server's datagrams as 'message'
+    // events, and an ICMP "port unreachable" as an ECONNREFUSED 'error'.
     sock.connect(port, address);
     try {
       await once(sock, 'connect'); // rejects if 'error' comes first
-      return sock;
+      return { sock, peer: formatAddress(address, port) };
     } catch (err) {
-      lastError = err; // no route...: try the next address
+      // No route...: try the next address.
+      lastError = `connect to ${formatAddress(address, port)}: ` +
+                  libc.reason(err);
       sock.close();
     }
   }
-  throw lastError;
+  throw new Error(lastError);
 }
 // ANCHOR_END: connect
 
@@ -133,6 +136,12 @@ async function main() {
     process.exitCode = 2; // nothing else is open, so Node exits with 2
     return;
   }
+  // Node puts /dev/null in place of a closed stdout: libc.js tells them apart.
+  if (libc.stdoutIsClosed()) {
+    process.stderr.write('echo_client: stdout: Bad file descriptor\n');
+    process.exitCode = 1;
+    return;
+  }
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -142,7 +151,7 @@ async function main() {
   try {
     payload = await readStdin();
   } catch (err) {
-    process.stderr.write(`echo_client: stdin: ${err.message}\n`);
+    process.stderr.write(`echo_client: stdin: ${libc.reason(err)}\n`);
     process.exitCode = 1;
     return;
   }
@@ -153,34 +162,21 @@ async function main() {
     return;
   }
 
-  let sock;
+  let sock, peer;
   try {
-    sock = await connect(opts.host, opts.port);
+    ({ sock, peer } = await connect(opts.host, opts.port));
   } catch (err) {
-    // "getaddrinfo ENOTFOUND nosuch.invalid", "connect ENETUNREACH ..."
     process.stderr.write(`echo_client: ${err.message}\n`);
     process.exitCode = 1;
     return;
   }
-  const { address, port } = sock.remoteAddress(); // getpeername()
-  const peer = formatAddress(address, port);
-
-  // ANCHOR: receive
-  // Node has no blocking receive with a timeout (SO_RCVTIMEO); we are told of
-  // each datagram by a 'message' event, and a timer stands in for the
-  // timeout. Each attempt sends the datagram and starts the timer; the echo
-  // stops the timer; the timer going off starts the next attempt, or gives up.
-  const attempts = opts.retries + 1;
-  // setTimeout() takes milliseconds, at most 2^31 - 1 (24.8 days).
-  const timeoutMs = Math.min(opts.timeout * 1000, 2 ** 31 - 1);
-  let attempt = 0;
-  let timer;
 
   // The one way out: stop the timer and close the socket, so that nothing is
   // left to keep the event loop alive, then set the exit status. Node exits
   // once the loop is empty -- after any write to stdout still pending has
   // finished, so nothing is cut off. A second call (an error after the
   // echo, say) does nothing.
+  let timer;
   let finished = false;
   function finish(status, message) {
     if (finished) return;
@@ -190,6 +186,22 @@ async function main() {
     if (message) process.stderr.write(`echo_client: ${message}\n`);
     process.exitCode = status;
   }
+  // If the reader of our stdout has gone, a write fails with EPIPE (Node
+  // ignores SIGPIPE), as an 'error' event -- without a listener, a stack trace.
+  process.stdout.on('error', (err) => {
+    process.stderr.write(`echo_client: stdout: ${libc.reason(err)}\n`);
+    process.exitCode = 1;
+  });
+
+  // ANCHOR: receive
+  // Node has no blocking receive with a timeout (SO_RCVTIMEO): each datagram
+  // is a 'message' event, and a timer stands in for the timeout. Each attempt
+  // sends the datagram and starts the timer; the echo stops the timer (in
+  // finish(), above); the timer going off starts the next attempt, or gives up.
+  const attempts = opts.retries + 1;
+  // setTimeout() takes milliseconds, at most 2^31 - 1 (24.8 days).
+  const timeoutMs = Math.min(opts.timeout * 1000, 2 ** 31 - 1);
+  let attempt = 0;
 
   function attemptOnce() {
     if (attempt === attempts) {
@@ -199,34 +211,22 @@ async function main() {
     }
     attempt++;
     send(sock, payload, onError);
-    // Nothing within the timeout: our datagram or its echo was lost (or the
-    // server is slow). Send it again, or give up.
-    timer = setTimeout(attemptOnce, timeoutMs);
+    timer = setTimeout(attemptOnce, timeoutMs); // lost, or slow: again
   }
 
-  // The kernel reports the ICMP "port unreachable" for a connected socket as
-  // ECONNREFUSED: nobody is there, so waiting is pointless.
+  // An error ends it: ECONNREFUSED (the port is unreachable: nobody is
+  // there, so waiting is pointless) comes from receiving ('recvmsg').
   function onError(err) {
-    finish(1, err.code === 'ECONNREFUSED'
-      ? `receive from ${peer}: Connection refused (port unreachable)`
-      : `${peer}: ${err.message}`);
+    const what = err.syscall === 'send' ? 'send to' : 'receive from';
+    finish(1, `${what} ${peer}: ${libc.reason(err)}`);
   }
   sock.on('error', onError);
 
-  // One 'message' is one whole datagram: the entire echo, never part of it,
-  // and on a connected socket only ever from the server. Should a late echo
+  // One 'message' is one whole datagram, the entire echo. Should a late echo
   // of an earlier attempt come first, we take that one: it is the same bytes.
   sock.on('message', (msg) => {
     if (finished) return;
-    // If the reader of our stdout has gone, the write fails with EPIPE (Node
-    // ignores SIGPIPE), as an 'error' event -- or, without a listener, a
-    // stack trace. The payload is a Buffer, so any bytes pass through; an
-    // empty one writes nothing: the echo of an empty datagram is empty output.
-    process.stdout.on('error', (err) => {
-      process.stderr.write(`echo_client: stdout: ${err.message}\n`);
-      process.exitCode = 1;
-    });
-    process.stdout.write(msg);
+    process.stdout.write(msg); // a Buffer: any bytes; an empty one, nothing
     finish(0);
   });
 

@@ -14,6 +14,7 @@ const dgram = require('node:dgram');
 const dns = require('node:dns');
 const net = require('node:net');
 const { once } = require('node:events');
+const libc = require('../unix/libc'); // C's words for an error (see there)
 
 const USAGE = 'usage: echo_server [--host H] [--port P]';
 
@@ -29,7 +30,7 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--host') {
       opts.host = value;
     } else if (/^[0-9]+$/.test(value) && Number(value) <= 65535) {
@@ -59,8 +60,12 @@ async function bind(host, port) {
   // literal ('::1') into addresses; { all: true } returns every one, and
   // verbatim keeps them in the order the resolver gave them:
   // [{ address: '::1', family: 6 }, { address: '127.0.0.1', family: 4 }].
-  const addresses =
-    await dns.promises.lookup(host, { all: true, verbatim: true });
+  let addresses;
+  try {
+    addresses = await dns.promises.lookup(host, { all: true, verbatim: true });
+  } catch (err) {
+    throw new Error(`resolve ${host}: ${libc.reason(err)}`);
+  }
   let lastError;
   for (const { address, family } of addresses) {
     // dgram.createSocket() is socket(SOCK_DGRAM): 'udp4' for an IPv4
@@ -75,11 +80,12 @@ async function bind(host, port) {
       await once(sock, 'listening'); // rejects if 'error' comes first
       return sock;
     } catch (err) {
-      lastError = err; // EADDRINUSE, EADDRNOTAVAIL...: try the next address
+      // EADDRINUSE, EADDRNOTAVAIL...: try the next address.
+      lastError = `bind ${formatAddress(address, port)}: ${libc.reason(err)}`;
       sock.close();
     }
   }
-  throw lastError;
+  throw new Error(lastError);
 }
 // ANCHOR_END: bind
 
@@ -101,14 +107,15 @@ async function main() {
   try {
     sock = await bind(opts.host, opts.port);
   } catch (err) {
-    log(err.message); // e.g. "getaddrinfo ENOTFOUND nosuch.invalid"
+    log(err.message); // "bind 127.0.0.1:8080: Address already in use"
     process.exitCode = 1;
     return;
   }
   // Every socket needs an 'error' listener: without one, an error is thrown
   // and kills the whole server. A datagram socket stays open after such an
-  // error, so we log it and go on receiving.
-  sock.on('error', (err) => log(err.message));
+  // error (a failed receive: there is no peer to name), so we log it and go
+  // on receiving.
+  sock.on('error', (err) => log(`receive: ${libc.reason(err)}`));
 
   // ANCHOR: stop
   // By default SIGTERM (kill) and SIGINT (Ctrl-C) kill a Node process at
@@ -141,25 +148,18 @@ async function main() {
   // Node receives for us: whenever a datagram is waiting, the event loop
   // calls recvmsg() (recvfrom() with more options) and emits 'message' with
   // the datagram's bytes, a Buffer, and rinfo, the sender's address (what
-  // recvfrom() fills in). An empty datagram is a message too: a 0-byte Buffer,
-  // not end-of-file as on TCP.
-  //
-  // The largest datagram is 65,507 bytes over IPv4: 65,535 (the 16-bit length
-  // field's limit) minus the 20-byte IP header and the 8-byte UDP header
-  // (65,527 over IPv6, whose length field leaves out its own header).
-  // A datagram longer than the buffer it is received into is cut short -- C's
-  // recvmsg() flags that with MSG_TRUNC -- but Node never lets that happen:
-  // libuv receives into a 64 KiB (65,536-byte) buffer, larger than any
-  // datagram, so every Buffer here is a whole message.
+  // recvfrom() fills in). An empty datagram is a 0-byte Buffer. libuv
+  // receives into a 64 KiB buffer, larger than any UDP datagram, so every
+  // Buffer here is a whole message.
   sock.on('message', (msg, rinfo) => {
     const peer = formatAddress(rinfo.address, rinfo.port);
     log(`${msg.length} bytes from ${peer}`);
     // send() is sendto(): the same bytes, as one datagram, back to the
-    // address and port they came from. It is asynchronous; the callback says
-    // whether the kernel took the datagram -- not whether it arrived: UDP
-    // makes no such promise. A failure concerns this datagram only.
+    // address and port they came from. The callback says whether the kernel
+    // took the datagram (not whether it arrived). A failure concerns this
+    // datagram only.
     sock.send(msg, rinfo.port, rinfo.address, (err) => {
-      if (err) log(`${peer}: ${err.message}`);
+      if (err) log(`${peer}: ${libc.reason(err)}`);
     });
   });
   // ANCHOR_END: echo

@@ -3,9 +3,10 @@
 // checksum yourself, match the reply, through koffi
 
 // Node's core has no raw sockets, so this program calls the C library through
-// koffi (see libc.js). It is IPv4 only: --host is a numeric IPv4 address. (The
-// C and Python pings also speak ICMPv6 to ::1; here that would be one more
-// socket and one more message type, and nothing new about Node.)
+// koffi (node/unix/libc.js, the binding every Node example shares). It is
+// IPv4 only: --host is a numeric IPv4 address. (The C and Python pings also
+// speak ICMPv6 to ::1; here that would be one more socket and one more
+// message type, and nothing new about Node.)
 //
 // Run it as root: for each sequence number 1..N it sends an ICMP echo request
 // that it built byte by byte and waits up to S seconds for the matching
@@ -13,7 +14,7 @@
 // request was answered, else 1.
 
 const net = require('node:net');
-const libc = require('./libc');
+const libc = require('../unix/libc');
 
 const USAGE = 'usage: ping --host H [--count N] [--timeout S]';
 
@@ -47,13 +48,15 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--host') {
       // Only the numeric dotted form: net.isIPv4() is Node's inet_pton()
       // test. This ping is IPv4 only, and looks no names up.
-      if (!net.isIPv4(value)) {
-        throw new Error(`bad host (not a numeric IPv4 address; IPv6 is in the C and Python examples): ${value}`);
+      if (net.isIPv6(value)) {
+        throw new Error(`bad host: ${value} (IPv6 is in the C and Python ` +
+                        'examples; this one is IPv4 only)');
       }
+      if (!net.isIPv4(value)) throw new Error(`bad host: ${value}`);
       opts.host = value;
     } else if (arg === '--count') {
       // A whole number from 1.
@@ -63,15 +66,16 @@ function parseArgs(argv) {
       }
       opts.count = Number(value);
     } else {
-      // Seconds, a decimal number greater than 0: "1", "0.2", ".5". Number()
-      // alone would also take "-1", "1e3", "0x10" or "Infinity".
-      if (!/^([0-9]+(\.[0-9]*)?|\.[0-9]+)$/.test(value) || Number(value) <= 0) {
+      // Seconds, a decimal number greater than 0: "1", "0.2", "2.50", not
+      // ".5" or "5.". Number() alone would also take "-1", "1e3", "0x10" or
+      // "Infinity".
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) <= 0) {
         throw new Error(`bad timeout: ${value}`);
       }
       opts.timeout = Math.min(Number(value), 1e9); // 1e9 s: some 30 years
     }
   }
-  if (opts.host === undefined) throw new Error('option --host is required');
+  if (opts.host === undefined) throw new Error('--host is required');
   return opts;
 }
 
@@ -79,64 +83,38 @@ function parseArgs(argv) {
 class Failure extends Error {}
 
 // ANCHOR: open
-// Open the raw socket, then stop being root. Returns the descriptor.
+// Open the raw socket, then stop being root. Returns the descriptor. (If the
+// drop fails we exit, and that closes the socket.)
 function openSocket() {
-  // socket(AF_INET, SOCK_RAW, IPPROTO_ICMP): a raw socket skips the transport
-  // layer -- no TCP, no UDP, no ports. We send ICMP messages (IP protocol 1)
-  // that we build ourselves, and the kernel hands us a copy of EVERY ICMP
-  // packet the host receives. A program that can read everyone's ICMP and
-  // forge its own is a risk, so the kernel allows it only with the
-  // CAP_NET_RAW capability: root has it, other users get EPERM.
+  // socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), through koffi. It needs
+  // CAP_NET_RAW: root has it, other users get EPERM.
   let fd;
   try {
     fd = libc.socket(libc.AF_INET, libc.SOCK_RAW, libc.IPPROTO_ICMP);
   } catch (err) {
-    if (err.code === 'EPERM' || err.code === 'EACCES') {
-      throw new Failure('a raw socket needs CAP_NET_RAW (run as root): ' +
-                        err.message);
-    }
-    throw new Failure(`socket: ${err.message}`);
+    const what = err.code === 'EPERM' || err.code === 'EACCES'
+      ? 'a raw socket needs CAP_NET_RAW (run as root)' : 'socket';
+    throw new Failure(`${what}: ${libc.reason(err)}`);
   }
-  try {
-    dropPrivileges();
-  } catch (err) {
-    libc.close(fd);
-    throw err;
-  }
+  dropPrivileges();
   return fd;
 }
 
-// Give up root for good, as user nobody. The raw socket was the one thing we
-// needed root for, and an open socket keeps working whoever we are after:
-// the kernel checks CAP_NET_RAW when a socket is created, not each time it
-// is used. From here on we parse packets that anybody can send us, and a bug
-// in that code should hand them user nobody, not root. So we drop root now,
-// before we touch a packet or print a line.
+// Give up root for good, as user nobody, before we touch a packet or print a
+// line. The open socket keeps working: the kernel checks CAP_NET_RAW when a
+// socket is created, not each time it is used.
 function dropPrivileges() {
   if (process.geteuid() !== 0) return; // not root: nothing to give up
-  let nobody;
+  const nobody = libc.getpwnam('nobody'); // Node has no getpwnam(): koffi
+  if (nobody === null) throw new Failure('getpwnam nobody: no such user');
+  // Node's own process.setgroups(), setgid() and setuid(), in this order:
+  // the first two need root, and setuid() as root leaves no way back.
   try {
-    nobody = libc.getpwnam('nobody'); // the user that owns nothing
+    process.setgroups([]); // root's extra groups: none
+    process.setgid(nobody.gid);
+    process.setuid(nobody.uid);
   } catch (err) {
-    throw new Failure(`user nobody: ${err.message}`);
-  }
-  if (nobody === null) throw new Failure('user nobody: no such user');
-  // Node's own process.setgroups(), setgid() and setuid() call the C
-  // functions. The order matters: setgroups() and setgid() need root, so they
-  // come first; setuid() as root sets the real, effective and saved user ids
-  // alike, so there is no way back. (glibc changes the ids of every thread of
-  // the process, koffi's and Node's worker threads too.)
-  const steps = [
-    ['setgroups', () => process.setgroups([])], // root's extra groups: none
-    ['setgid', () => process.setgid(nobody.gid)],
-    ['setuid', () => process.setuid(nobody.uid)],
-  ];
-  for (const [name, step] of steps) {
-    try {
-      step();
-    } catch (err) {
-      throw new Failure(`${name}: ${libc.describeError(err)}`);
-    }
+    throw new Failure(`${err.syscall}: ${libc.reason(err)}`); // "setgid: ..."
   }
 }
 // ANCHOR_END: open
@@ -202,65 +180,44 @@ function sendRequest(fd, msg, dest) {
 // ANCHOR_END: send
 
 // ANCHOR: receive
-// Receive until the echo reply to `seq` arrives or `deadline` (on the
-// process.hrtime clock, in nanoseconds) passes. Returns { from, bytes,
-// rttNs } or null for a timeout.
+// The reply to `seq`: { from, bytes, rttNs }, or null after `deadline` (ns).
 async function receiveReply(fd, id, seq, deadline) {
   const buf = Buffer.alloc(BUF_SIZE);
   const from = libc.sockaddrInBuffer(); // the sender's address goes here
   const fromLen = libc.socklen(0); // and its length here
   for (;;) {
-    // The timeout is for the whole wait, however many other packets arrive
-    // meanwhile -- on loopback the first is our own request -- so each wait
-    // is for the time that is left. SO_RCVTIMEO: a receive that waits longer
-    // than that fails with EAGAIN.
+    // One deadline, whatever else arrives: SO_RCVTIMEO gets the time left.
     const left = Number(deadline - process.hrtime.bigint()) / 1e9;
     if (left <= 0) return null;
-    const tv = libc.timeval(left);
-    libc.setsockopt(fd, libc.SOL_SOCKET, libc.SO_RCVTIMEO, tv, tv.length);
-    // recvfrom() takes one packet off the queue and the address it came
-    // from; .async does the waiting on a worker thread, not the event loop.
+    libc.setReceiveTimeout(fd, left);
+    // recvfrom(), through koffi: .async waits on a worker thread.
     fromLen.writeUInt32LE(libc.SOCKADDR_IN_SIZE, 0); // room in `from`
     let n;
     try {
       n = await libc.recvfrom.async(fd, buf, buf.length, 0, from, fromLen);
     } catch (err) {
       if (err.code === 'EAGAIN' || err.code === 'EINTR') continue;
-      throw new Failure(`recvfrom: ${err.message}`);
+      throw new Failure(`receive: ${libc.reason(err)}`);
     }
-    // On IPv4 a raw socket hands us the whole IP packet, header first. Its
-    // length is not fixed (options may follow the 20 fixed bytes): it is the
-    // low 4 bits of byte 0, the IHL, counted in 32-bit words -- so IHL * 4
-    // bytes, 20 usually. (The high 4 bits are the version, 4.) The ICMP
-    // message starts right after.
+    // The IP header first: its length is the IHL (byte 0's low 4 bits) * 4.
     if (n < 20 || buf[0] >> 4 !== 4) continue;
     const ihl = (buf[0] & 0x0f) * 4;
     if (ihl < 20 || ihl > n) continue;
     const msg = buf.subarray(ihl, n);
-    // A raw ICMP socket sees every ICMP packet the host receives: our own
-    // requests going through loopback (type 8), other programs' pings and
-    // their replies, errors about anything. Ours is an echo reply (type 0),
-    // code 0, with OUR identifier and the sequence number we are waiting for
-    // -- a late reply to an earlier request is dropped -- and long enough to
-    // carry the send time we put in.
+    // Ours: an echo reply, code 0, with OUR identifier and sequence number.
     if (msg.length < HEADER_LEN + TIME_LEN || msg[0] !== ICMP_ECHO_REPLY ||
         msg[1] !== 0 || msg.readUInt16BE(4) !== id ||
         msg.readUInt16BE(6) !== seq) {
       continue;
     }
     const source = libc.sockaddrInAddress(from); // = bytes 12-15 of the header
-    // Verify the checksum: summed over the whole message, checksum field
-    // included, an intact one gives 0. The kernel checks it only for its own
-    // ICMP code, AFTER it has handed raw sockets their copy.
-    if (internetChecksum(msg) !== 0) {
+    if (internetChecksum(msg) !== 0) { // an intact message sums to 0
       process.stderr.write(`ping: reply from ${source}: seq=${seq}: ` +
                            'bad checksum, dropped\n');
       continue;
     }
-    const sent = msg.readBigUInt64BE(HEADER_LEN);
-    const now = process.hrtime.bigint();
-    return { from: source, bytes: msg.length,
-             rttNs: now > sent ? now - sent : 0n };
+    const rttNs = process.hrtime.bigint() - msg.readBigUInt64BE(HEADER_LEN);
+    return { from: source, bytes: msg.length, rttNs: rttNs > 0n ? rttNs : 0n };
   }
 }
 // ANCHOR_END: receive
@@ -289,7 +246,7 @@ async function ping(fd, opts) {
     } catch (err) {
       // This request is lost before it left (ENETUNREACH, say): say why,
       // count it as unanswered, and go on.
-      process.stderr.write(`ping: sendto ${opts.host}: ${err.message}\n`);
+      process.stderr.write(`ping: send to ${opts.host}: ${libc.reason(err)}\n`);
       say(`no reply from ${opts.host}: seq=${seq}`);
       continue;
     }
@@ -318,6 +275,12 @@ async function main() {
     process.exitCode = 2; // nothing else is open, so Node exits with 2
     return;
   }
+  // Node puts /dev/null in place of a closed stdout: libc.js tells them apart.
+  if (libc.stdoutIsClosed()) {
+    process.stderr.write('ping: stdout: Bad file descriptor\n');
+    process.exitCode = 1;
+    return;
+  }
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -330,7 +293,7 @@ async function main() {
     // one line, and exit 1. A worker thread may be waiting in recvfrom(), and
     // process.exit() would wait for it; wake() makes it return at once.
     process.stdout.on('error', (err) => {
-      process.stderr.write(`ping: stdout: ${libc.describeError(err)}\n`);
+      process.stderr.write(`ping: stdout: ${libc.reason(err)}\n`);
       if (fd !== -1) libc.wake(fd);
       process.exit(1);
     });
@@ -340,7 +303,7 @@ async function main() {
     // A Failure carries its line; anything unforeseen is one line too, never
     // a stack trace.
     process.stderr.write(`ping: ${err instanceof Failure ? err.message
-                                   : libc.describeError(err)}\n`);
+                                   : libc.reason(err)}\n`);
     process.exitCode = 1;
   } finally {
     if (fd !== -1) libc.close(fd);

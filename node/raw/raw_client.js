@@ -3,9 +3,9 @@
 // reply out of all the traffic, retry -- through koffi
 
 // Node's core has no raw sockets, so this client calls the C library through
-// koffi (see libc.js). Our protocol lives directly inside IPv4 packets, next
-// to TCP (6), UDP (17) and ICMP (1); 253 is reserved for experiments (RFC
-// 3692). A message is
+// koffi (node/unix/libc.js, the binding every Node example shares). Our
+// protocol lives directly inside IPv4 packets, next to TCP (6), UDP (17) and
+// ICMP (1); 253 is reserved for experiments (RFC 3692). A message is
 //
 //     byte 0     type: 1 = request, 2 = reply
 //     byte 1     always 0
@@ -18,7 +18,7 @@
 
 const crypto = require('node:crypto');
 const net = require('node:net');
-const libc = require('./libc');
+const libc = require('../unix/libc');
 
 const USAGE = 'usage: raw_client --host A [--timeout S] [--retries N]';
 
@@ -43,18 +43,17 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--host') {
       // Only the numeric dotted form: net.isIPv4() is Node's inet_pton()
       // test. Raw IP has no ports and this client looks no names up.
-      if (!net.isIPv4(value)) {
-        throw new Error(`bad host (not a numeric IPv4 address): ${value}`);
-      }
+      if (!net.isIPv4(value)) throw new Error(`bad host: ${value}`);
       opts.host = value;
     } else if (arg === '--timeout') {
-      // Seconds, a decimal number greater than 0: "1", "0.2", ".5". Number()
-      // alone would also take "-1", "1e3", "0x10" or "Infinity".
-      if (!/^([0-9]+(\.[0-9]*)?|\.[0-9]+)$/.test(value) || Number(value) <= 0) {
+      // Seconds, a decimal number greater than 0: "1", "0.2", "2.50", not
+      // ".5" or "5.". Number() alone would also take "-1", "1e3", "0x10" or
+      // "Infinity".
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) <= 0) {
         throw new Error(`bad timeout: ${value}`);
       }
       opts.timeout = Math.min(Number(value), 1e9); // 1e9 s: some 30 years
@@ -66,7 +65,7 @@ function parseArgs(argv) {
       opts.retries = Number(value);
     }
   }
-  if (opts.host === undefined) throw new Error('option --host is required');
+  if (opts.host === undefined) throw new Error('--host is required');
   return opts;
 }
 
@@ -74,66 +73,42 @@ function parseArgs(argv) {
 class Failure extends Error {}
 
 // ANCHOR: open
-// Open the raw socket, then stop being root. Returns the descriptor.
+// Open the raw socket, then stop being root. Returns the descriptor. (If the
+// drop fails we exit, and that closes the socket.)
 function openSocket() {
-  // socket(AF_INET, SOCK_RAW, 253): SOCK_RAW skips the transport layer -- no
-  // TCP, no UDP, no ports. We name the IP protocol ourselves (253), send our
-  // message as the payload of an IP packet, and receive every protocol-253
-  // packet the host gets. That power needs the CAP_NET_RAW capability: root
-  // has it, other users get EPERM.
+  // socket(AF_INET, SOCK_RAW, 253), through koffi: we send our message as the
+  // payload of an IP packet and receive every protocol-253 packet the host
+  // gets. It needs CAP_NET_RAW: root has it, other users get EPERM.
   let fd;
   try {
     fd = libc.socket(libc.AF_INET, libc.SOCK_RAW, libc.IPPROTO_EXPERIMENT);
   } catch (err) {
-    if (err.code === 'EPERM' || err.code === 'EACCES') {
-      throw new Failure('a raw socket needs CAP_NET_RAW (run as root): ' +
-                        err.message);
-    }
-    throw new Failure(`socket: ${err.message}`);
+    const what = err.code === 'EPERM' || err.code === 'EACCES'
+      ? 'a raw socket needs CAP_NET_RAW (run as root)' : 'socket';
+    throw new Failure(`${what}: ${libc.reason(err)}`);
   }
-  // No bind(): the kernel picks our source address when we send. No connect()
-  // either, though it works on a raw socket (the kernel would then deliver
-  // only packets from that address): we sort the packets ourselves, below, to
-  // show what arrives on a raw socket and how to tell ours from the rest.
-  try {
-    dropPrivileges();
-  } catch (err) {
-    libc.close(fd);
-    throw err;
-  }
+  // No bind(): the kernel picks our source address. No connect() either
+  // (the kernel would then deliver only the server's packets): we sort the
+  // packets ourselves, below, to show what arrives on a raw socket.
+  dropPrivileges();
   return fd;
 }
 
-// The privilege was needed for one thing, socket(); the socket keeps working
-// without it, because the kernel checks CAP_NET_RAW when a socket is created,
-// not each time it is used. So we give root up now, BEFORE we read our input
-// or any packet: if a bug in the parsing below could be exploited, the
-// attacker would get user nobody, not root.
+// Give up root for good, as user nobody, BEFORE we read our input or any
+// packet. The open socket keeps working: the kernel checks CAP_NET_RAW when
+// a socket is created, not each time it is used.
 function dropPrivileges() {
-  if (process.geteuid() !== 0) return; // not root: no root to give up
-  let nobody;
+  if (process.geteuid() !== 0) return; // not root: nothing to give up
+  const nobody = libc.getpwnam('nobody'); // Node has no getpwnam(): koffi
+  if (nobody === null) throw new Failure('getpwnam nobody: no such user');
+  // Node's own process.setgroups(), setgid() and setuid(), in this order:
+  // the first two need root, and setuid() as root leaves no way back.
   try {
-    nobody = libc.getpwnam('nobody'); // the user that owns nothing
+    process.setgroups([]); // root's extra groups: none
+    process.setgid(nobody.gid);
+    process.setuid(nobody.uid);
   } catch (err) {
-    throw new Failure(`user nobody: ${err.message}`);
-  }
-  if (nobody === null) throw new Failure('user nobody: no such user');
-  // Node's own process.setgroups(), setgid() and setuid() call the C
-  // functions. The order matters: setgroups() and setgid() need root, so they
-  // come first; setuid() as root sets the real, effective and saved user ids
-  // alike, so there is no way back. (glibc changes the ids of every thread of
-  // the process, koffi's and Node's worker threads too.)
-  const steps = [
-    ['setgroups', () => process.setgroups([])], // root's extra groups: none
-    ['setgid', () => process.setgid(nobody.gid)],
-    ['setuid', () => process.setuid(nobody.uid)],
-  ];
-  for (const [name, step] of steps) {
-    try {
-      step();
-    } catch (err) {
-      throw new Failure(`${name}: ${libc.describeError(err)}`);
-    }
+    throw new Failure(`${err.syscall}: ${libc.reason(err)}`); // "setgid: ..."
   }
 }
 // ANCHOR_END: open
@@ -172,7 +147,7 @@ function sendRequest(fd, msg, dest, host) {
   try {
     libc.sendto(fd, msg, msg.length, 0, dest, dest.length);
   } catch (err) {
-    throw new Failure(`send to ${host}: ${err.message}`);
+    throw new Failure(`send to ${host}: ${libc.reason(err)}`);
   }
 }
 // ANCHOR_END: send
@@ -184,6 +159,12 @@ async function main() {
   } catch (err) {
     process.stderr.write(`raw_client: ${err.message}\n${USAGE}\n`);
     process.exitCode = 2; // nothing else is open, so Node exits with 2
+    return;
+  }
+  // Node puts /dev/null in place of a closed stdout: libc.js tells them apart.
+  if (libc.stdoutIsClosed()) {
+    process.stderr.write('raw_client: stdout: Bad file descriptor\n');
+    process.exitCode = 1;
     return;
   }
   if (opts.help) {
@@ -202,7 +183,7 @@ async function main() {
     // A Failure carries its line; anything unforeseen is one line too, never
     // a stack trace.
     process.stderr.write(`raw_client: ${err instanceof Failure ? err.message
-                                         : libc.describeError(err)}\n`);
+                                         : libc.reason(err)}\n`);
     process.exitCode = 1;
   } finally {
     if (fd !== -1) libc.close(fd);
@@ -216,7 +197,7 @@ async function exchange(fd, opts) {
   try {
     payload = await readStdin();
   } catch (err) {
-    throw new Failure(`read stdin: ${libc.describeError(err)}`);
+    throw new Failure(`stdin: ${libc.reason(err)}`);
   }
   if (payload.length > MAX_PAYLOAD) {
     // Too much input is the user's mistake, like a bad flag: exit 2, send
@@ -228,66 +209,50 @@ async function exchange(fd, opts) {
   const { id, msg } = buildRequest(payload);
   const server = libc.sockaddrIn(opts.host); // sin_port stays 0: no ports
 
-  // ANCHOR: receive
-  // Send, wait up to the timeout, send again: retries + 1 times in all.
-  // Unlike a connected UDP socket, ours receives packets that are none of
-  // our business, so the wait is for a DEADLINE: each packet we throw away
-  // must not restart the clock, or a steady trickle of other traffic would
-  // keep us waiting forever.
-  const attempts = opts.retries + 1;
-  const timeoutNs = BigInt(Math.round(opts.timeout * 1e9));
+  // If the reader of our stdout has gone, the write fails with EPIPE (Node
+  // ignores SIGPIPE), as an 'error' event.
+  process.stdout.on('error', (err) => {
+    process.stderr.write(`raw_client: stdout: ${libc.reason(err)}\n`);
+    process.exitCode = 1;
+  });
   const buf = Buffer.alloc(BUF_SIZE);
   const from = libc.sockaddrInBuffer(); // the packet's source goes here
   const fromLen = libc.socklen(0); // and its length here
+
+  // ANCHOR: receive
+  // Send, wait, send again: retries + 1 times. Other traffic arrives too, so
+  // each attempt has a DEADLINE, which a packet thrown away does not restart.
+  const attempts = opts.retries + 1;
+  const timeoutNs = BigInt(Math.round(opts.timeout * 1e9));
   for (let attempt = 1; attempt <= attempts; attempt++) {
     sendRequest(fd, msg, server, opts.host);
     const deadline = process.hrtime.bigint() + timeoutNs;
     for (;;) {
-      // SO_RCVTIMEO: a receive that waits longer than this fails with
-      // EAGAIN. We set it to the time that is left before each wait.
       const left = Number(deadline - process.hrtime.bigint()) / 1e9;
       if (left <= 0) break; // this attempt is over: send again
-      const tv = libc.timeval(left);
-      libc.setsockopt(fd, libc.SOL_SOCKET, libc.SO_RCVTIMEO, tv, tv.length);
-      // recvfrom() takes one packet and its source address; .async does the
-      // waiting on a worker thread, not the event loop.
+      libc.setReceiveTimeout(fd, left); // SO_RCVTIMEO: EAGAIN after that
       fromLen.writeUInt32LE(libc.SOCKADDR_IN_SIZE, 0); // room in `from`
       let n;
       try {
         n = await libc.recvfrom.async(fd, buf, buf.length, 0, from, fromLen);
       } catch (err) {
         if (err.code === 'EAGAIN' || err.code === 'EINTR') continue;
-        throw new Failure(`receive: ${err.message}`);
+        throw new Failure(`receive: ${libc.reason(err)}`);
       }
-      // A raw IPv4 socket receives the whole packet, IP header first. Its
-      // length is the IHL field -- the low 4 bits of byte 0 -- in 32-bit
-      // words: 5 (20 bytes) usually, up to 15 (60 bytes). Our message starts
-      // after it. The sender's address, also bytes 12-15 of that header, is
-      // in `from`.
+      // Skip the IP header, IHL * 4 bytes. Ours is a well-formed reply FROM
+      // the server with OUR identifier: not our own request (on loopback we
+      // receive it too), nor any other protocol-253 traffic.
       if (n < 20 || buf[0] >> 4 !== 4) continue;
       const ihl = (buf[0] & 0x0f) * 4;
       if (ihl < 20 || ihl > n) continue;
       const reply = buf.subarray(ihl, n);
-      // What lands here: our own request (on loopback we receive what we
-      // send, since it is a protocol-253 packet for this host), other
-      // clients' requests and replies, and anything anybody else sends.
-      // Ours is a well-formed reply, FROM the server, with OUR identifier.
       if (from.compare(server, 4, 8, 4, 8) !== 0 || // sin_addr: 4 bytes
           reply.length < MSG_HEADER || reply[0] !== TYPE_REPLY ||
           reply[1] !== 0 || reply.readUInt16BE(2) !== id ||
           reply.length - MSG_HEADER > MAX_PAYLOAD) {
         continue;
       }
-      // The payload to stdout: any bytes, and nothing at all for an empty
-      // one. Node exits once the write is done; if the reader of stdout has
-      // gone, the write fails with EPIPE (Node ignores SIGPIPE), as an
-      // 'error' event.
-      process.stdout.on('error', (err) => {
-        process.stderr.write(`raw_client: write stdout: ` +
-                             `${libc.describeError(err)}\n`);
-        process.exitCode = 1;
-      });
-      process.stdout.write(reply.subarray(MSG_HEADER));
+      process.stdout.write(reply.subarray(MSG_HEADER)); // empty: nothing
       return 0;
     }
   }

@@ -3,10 +3,10 @@
 // no TCP or UDP, through koffi
 
 // Node's core has no raw sockets, so this server calls the C library through
-// koffi (see libc.js). Our protocol lives directly inside IPv4 packets, next
-// to TCP (6), UDP (17) and ICMP (1). Protocol numbers 253 and 254 are
-// reserved for experiments (RFC 3692), so no real protocol will ever be
-// confused with ours. A message is
+// koffi (node/unix/libc.js, the binding every Node example shares). Our
+// protocol lives directly inside IPv4 packets, next to TCP (6), UDP (17) and
+// ICMP (1). Protocol numbers 253 and 254 are reserved for experiments (RFC
+// 3692), so no real protocol will ever be confused with ours. A message is
 //
 //     byte 0     type: 1 = request, 2 = reply
 //     byte 1     always 0
@@ -16,7 +16,7 @@
 // There are no ports: the IP protocol number is all the kernel goes by.
 
 const net = require('node:net');
-const libc = require('./libc');
+const libc = require('../unix/libc');
 
 const USAGE = 'usage: raw_server [--host A]';
 
@@ -41,13 +41,11 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     // Only the numeric dotted form (net.isIPv4() is Node's inet_pton()
     // test): there is no port to look up, and a name could resolve to several
     // addresses -- the server must know exactly which one it serves.
-    if (!net.isIPv4(value)) {
-      throw new Error(`bad host (not a numeric IPv4 address): ${value}`);
-    }
+    if (!net.isIPv4(value)) throw new Error(`bad host: ${value}`);
     opts.host = value;
   }
   return opts;
@@ -63,75 +61,41 @@ class Failure extends Error {}
 
 // ANCHOR: open
 // Open the raw socket, bind it to `host` and give up root. Returns the
-// descriptor.
+// descriptor. (If a step fails we exit, and that closes the socket.)
 function openSocket(host) {
-  // socket(AF_INET, SOCK_RAW, 253): SOCK_RAW skips the transport layer -- no
-  // TCP, no UDP, no ports. We name the IP protocol ourselves, and the kernel
-  // hands this socket every IPv4 packet that carries protocol 253, whoever
-  // sent it, whatever it contains. A program that can see and forge packets
-  // like that is a risk, so a raw socket needs the CAP_NET_RAW capability:
-  // root has it, other users get EPERM.
+  // socket(AF_INET, SOCK_RAW, 253), through koffi: every IPv4 packet that
+  // carries protocol 253. It needs CAP_NET_RAW: root has it, others get EPERM.
   let fd;
   try {
     fd = libc.socket(libc.AF_INET, libc.SOCK_RAW, libc.IPPROTO_EXPERIMENT);
   } catch (err) {
-    if (err.code === 'EPERM' || err.code === 'EACCES') {
-      throw new Failure('a raw socket needs CAP_NET_RAW (run as root): ' +
-                        err.message);
-    }
-    throw new Failure(`socket: ${err.message}`);
+    const what = err.code === 'EPERM' || err.code === 'EACCES'
+      ? 'a raw socket needs CAP_NET_RAW (run as root)' : 'socket';
+    throw new Failure(`${what}: ${libc.reason(err)}`);
   }
-  try {
-    // bind() on a raw socket takes an address but no port (there are none;
-    // sin_port is ignored). It narrows what we receive: only packets
-    // addressed TO this address. Unbound, we would also get every
-    // protocol-253 packet sent to any other address of this host -- all of
-    // 127.0.0.0/8 is ours on loopback -- including the replies other servers
-    // send. Binding also makes this the source address of what we send.
-    const addr = libc.sockaddrIn(host);
-    try {
-      libc.bind(fd, addr, addr.length);
-    } catch (err) {
-      throw new Failure(`bind ${host}: ${err.message}`);
-    }
-    dropPrivileges();
-  } catch (err) {
-    libc.close(fd);
-    throw err;
-  }
+  // bind() takes an address and no port: only packets addressed TO it reach
+  // us (all of 127.0.0.0/8 is this host's), and it is our source address.
+  const addr = libc.sockaddrIn(host);
+  libc.bind(fd, addr, addr.length); // main() says "bind <host>: ..."
+  dropPrivileges();
   return fd;
 }
 
-// The privilege was needed for one thing, socket(); the socket we got keeps
-// working without it, because the kernel checks CAP_NET_RAW when a socket is
-// created, not each time it is used. So we give root up now, BEFORE we read
-// the first byte anybody sent us: if a bug in our packet parsing could be
-// exploited, the attacker would get user nobody, not root.
+// Give up root for good, as user nobody, BEFORE we read the first byte that
+// anybody sent us. The open socket keeps working: the kernel checks
+// CAP_NET_RAW when a socket is created, not each time it is used.
 function dropPrivileges() {
-  if (process.geteuid() !== 0) return; // not root: no root to give up
-  let nobody;
+  if (process.geteuid() !== 0) return; // not root: nothing to give up
+  const nobody = libc.getpwnam('nobody'); // Node has no getpwnam(): koffi
+  if (nobody === null) throw new Failure('getpwnam nobody: no such user');
+  // Node's own process.setgroups(), setgid() and setuid(), in this order:
+  // the first two need root, and setuid() as root leaves no way back.
   try {
-    nobody = libc.getpwnam('nobody'); // the user that owns nothing
+    process.setgroups([]); // root's extra groups: none
+    process.setgid(nobody.gid);
+    process.setuid(nobody.uid);
   } catch (err) {
-    throw new Failure(`user nobody: ${err.message}`);
-  }
-  if (nobody === null) throw new Failure('user nobody: no such user');
-  // Node's own process.setgroups(), setgid() and setuid() call the C
-  // functions. The order matters: setgroups() and setgid() need root, so they
-  // come first; setuid() as root sets the real, effective and saved user ids
-  // alike, so there is no way back. (glibc changes the ids of every thread of
-  // the process, koffi's and Node's worker threads too.)
-  const steps = [
-    ['setgroups', () => process.setgroups([])], // root's extra groups: none
-    ['setgid', () => process.setgid(nobody.gid)],
-    ['setuid', () => process.setuid(nobody.uid)],
-  ];
-  for (const [name, step] of steps) {
-    try {
-      step();
-    } catch (err) {
-      throw new Failure(`${name}: ${libc.describeError(err)}`);
-    }
+    throw new Failure(`${err.syscall}: ${libc.reason(err)}`); // "setgid: ..."
   }
 }
 // ANCHOR_END: open
@@ -154,7 +118,10 @@ async function main() {
   try {
     fd = openSocket(opts.host);
   } catch (err) {
-    log(err instanceof Failure ? err.message : libc.describeError(err));
+    // A failed call names itself: "bind 127.53.0.1: Cannot assign requested
+    // address".
+    log(err instanceof Failure ? err.message
+                               : `${err.syscall} ${opts.host}: ${libc.reason(err)}`);
     process.exitCode = 1;
     return;
   }
@@ -193,55 +160,40 @@ async function main() {
   const from = libc.sockaddrInBuffer(); // the packet's source goes here
   const fromLen = libc.socklen(0); // and its length here
   for (;;) {
-    // recvfrom() takes one packet off the queue; .async does the waiting on
-    // a worker thread. A raw socket keeps packet boundaries like a datagram
-    // socket, and the address it fills in is the packet's source: sin_addr
-    // only, sin_port is always 0.
+    // recvfrom(), through koffi (.async waits on a worker thread): one packet.
     fromLen.writeUInt32LE(libc.SOCKADDR_IN_SIZE, 0); // room in `from`
     let n;
     try {
       n = await libc.recvfrom.async(fd, buf, buf.length, 0, from, fromLen);
     } catch (err) {
       if (stopping) return;
-      log(`recvfrom: ${err.message}`); // belongs to one packet: go on
+      log(`receive: ${libc.reason(err)}`); // belongs to one packet: go on
       continue;
     }
     if (stopping) return; // the 0 that wake() makes recvfrom() return
-    // What a raw IPv4 socket receives is the whole IP packet, header first,
-    // exactly as it arrived: the kernel does not strip the header for us as
-    // it does for TCP and UDP. Byte 0 holds the version (high 4 bits: 4) and
-    // the IHL, the Internet Header Length, in 32-bit words (low 4 bits): 5
-    // for the usual 20 bytes, up to 15 (60 bytes) with options. So our
-    // message starts IHL * 4 bytes in. We never index past what we received.
-    // (The source address is in bytes 12-15 of this header too; recvfrom()
-    // gave it to us already, in `from`.)
+    // The whole IP packet, header first: the IHL (byte 0's low 4 bits) * 4
+    // bytes of it. We never index past what we received.
     if (n < 20 || buf[0] >> 4 !== 4) continue;
     const ihl = (buf[0] & 0x0f) * 4;
     if (ihl < 20 || ihl > n) continue;
     const msg = buf.subarray(ihl, n);
-    // Anybody who can open a raw socket can send us anything, so we check
-    // every field before we believe it, and answer only a well-formed
-    // request. Replies land here too -- including the ones we send, whenever
-    // a client sends from our own address -- so they must not be answered:
-    // two servers would bounce a reply between them forever. Everything else
-    // is dropped without a word: logging each stray packet would let anybody
-    // flood our log.
+    // Only a well-formed request is answered, never a reply (ours included:
+    // two servers would bounce it forever); the rest is dropped unlogged, or
+    // anybody could flood our log.
     if (msg.length < MSG_HEADER || msg[0] !== TYPE_REQUEST || msg[1] !== 0 ||
         msg.length - MSG_HEADER > MAX_PAYLOAD) {
       continue;
     }
     const peer = libc.sockaddrInAddress(from);
     log(`${msg.length - MSG_HEADER} bytes from ${peer}`);
-    // The reply is the request with its type changed: same identifier, same
-    // payload. We send only our message: without the IP_HDRINCL option the
-    // kernel writes the IP header itself, with protocol 253 (the socket's),
-    // our bound address as the source and the peer as the destination. A
+    // The reply is the request with its type changed. The kernel writes the
+    // IP header (no IP_HDRINCL): protocol 253, our address as the source. A
     // failure concerns this request only: log it, drop it, go on.
     msg[0] = TYPE_REPLY;
     try {
       libc.sendto(fd, msg, msg.length, 0, from, fromLen.readUInt32LE(0));
     } catch (err) {
-      log(`${peer}: ${err.message}`);
+      log(`${peer}: ${libc.reason(err)}`);
     }
   }
   // ANCHOR_END: serve
@@ -249,6 +201,6 @@ async function main() {
 
 // Anything unforeseen is one line too, never a stack trace.
 main().catch((err) => {
-  log(libc.describeError(err));
+  log(libc.reason(err));
   process.exitCode = 1;
 });

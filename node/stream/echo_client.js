@@ -5,6 +5,7 @@
 const dns = require('node:dns');
 const net = require('node:net');
 const { once } = require('node:events');
+const libc = require('../unix/libc'); // C's words for an error (see there)
 
 const USAGE = 'usage: echo_client [--host H] --port P';
 
@@ -20,7 +21,7 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--host') {
       opts.host = value;
     } else if (/^[0-9]+$/.test(value) && Number(value) >= 1 &&
@@ -30,7 +31,7 @@ function parseArgs(argv) {
       throw new Error(`bad port: ${value}`);
     }
   }
-  if (opts.port === undefined) throw new Error('option --port is required');
+  if (opts.port === undefined) throw new Error('--port is required');
   return opts;
 }
 
@@ -45,13 +46,24 @@ function fail(message) {
   process.stderr.write(`echo_client: ${message}\n`, () => process.exit(1));
 }
 
+// Addresses as the book prints them: 127.0.0.1:40123, [::1]:40123.
+function formatAddress(address, port) {
+  return net.isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 // ANCHOR: connect
 // Resolve the host, then try its addresses in turn until one connects.
+// Returns the socket and its address; throws an Error with the line to print.
 async function connect(host, port) {
   // dns.lookup() is Node's getaddrinfo(): it turns a name ('localhost') or a
   // literal ('::1') into addresses; { all: true } returns every one, in the
   // order the system prefers: [{ address: '::1', family: 6 }, ...].
-  const addresses = await dns.promises.lookup(host, { all: true });
+  let addresses;
+  try {
+    addresses = await dns.promises.lookup(host, { all: true });
+  } catch (err) {
+    throw new Error(`resolve ${host}: ${libc.reason(err)}`);
+  }
   let lastError;
   for (const { address } of addresses) {
     // net.connect() creates a socket and starts connect(): 'connect' fires
@@ -63,12 +75,15 @@ async function connect(host, port) {
     const sock = net.connect({ host: address, port, allowHalfOpen: true });
     try {
       await once(sock, 'connect'); // rejects if 'error' comes first
-      return sock;
+      return { sock, peer: formatAddress(address, port) };
     } catch (err) {
-      lastError = err; // refused, unreachable...: try the next address
+      // Refused, unreachable...: try the next address. err.message would
+      // be Node's "connect ECONNREFUSED 127.0.0.1:9"; we say it as C does.
+      lastError = `connect to ${formatAddress(address, port)}: ` +
+                  libc.reason(err);
     }
   }
-  throw lastError;
+  throw new Error(lastError);
 }
 // ANCHOR_END: connect
 
@@ -81,24 +96,30 @@ async function main() {
     process.exitCode = 2; // nothing else is open, so Node exits with 2
     return;
   }
+  // Node puts /dev/null in place of a closed stdout: libc.js tells them apart.
+  if (libc.stdoutIsClosed()) {
+    fail('stdout: Bad file descriptor');
+    return;
+  }
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
 
-  let sock;
+  let sock, peer;
   try {
-    sock = await connect(opts.host, opts.port);
+    ({ sock, peer } = await connect(opts.host, opts.port));
   } catch (err) {
-    fail(err.message); // "connect ECONNREFUSED 127.0.0.1:9", "getaddrinfo ..."
+    fail(err.message); // "connect to 127.0.0.1:9: Connection refused"
     return;
   }
   // Every socket needs an 'error' listener: without one, an error such as
-  // ECONNRESET (the server reset the connection) is thrown with a stack trace.
-  const { remoteAddress: address, remotePort: port } = sock;
-  const peer = net.isIPv6(address) ? `[${address}]:${port}`
-                                    : `${address}:${port}`;
-  sock.on('error', (err) => fail(`${peer}: ${err.message}`));
+  // ECONNRESET (the server reset the connection) is thrown with a stack
+  // trace. err.syscall says which way it failed: 'read' or 'write'.
+  sock.on('error', (err) => {
+    const what = err.syscall === 'read' ? 'receive from' : 'send to';
+    fail(`${what} ${peer}: ${libc.reason(err)}`);
+  });
 
   // ANCHOR: receive
   // Receive: sock.pipe(process.stdout) writes each chunk to stdout as it
@@ -107,7 +128,7 @@ async function main() {
   // If the reader of our stdout has gone (| head -c 10), a write fails with
   // EPIPE: Node ignores SIGPIPE, so it comes as an 'error' event -- which,
   // without a listener, would be thrown with a stack trace.
-  process.stdout.on('error', (err) => fail(`stdout: ${err.message}`));
+  process.stdout.on('error', (err) => fail(`stdout: ${libc.reason(err)}`));
   sock.pipe(process.stdout);
   // 'close' comes once both directions are finished: the server's FIN has
   // arrived (every echoed byte has been read) and our own half-close has gone
@@ -132,7 +153,7 @@ async function main() {
   // At the end of stdin, pipe() calls sock.end(): a half-close, our FIN, as
   // shutdown(SHUT_WR) does. The server reads end-of-file, finishes the echo
   // and closes its side in turn; then our 'close' handler above exits.
-  process.stdin.on('error', (err) => fail(`stdin: ${err.message}`));
+  process.stdin.on('error', (err) => fail(`stdin: ${libc.reason(err)}`));
   process.stdin.pipe(sock);
   // ANCHOR_END: send
 }

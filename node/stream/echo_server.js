@@ -5,6 +5,7 @@
 const dns = require('node:dns');
 const net = require('node:net');
 const { once } = require('node:events');
+const libc = require('../unix/libc'); // C's words for an error (see there)
 
 const USAGE = 'usage: echo_server [--host H] [--port P]';
 
@@ -20,7 +21,7 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--host') {
       opts.host = value;
     } else if (/^[0-9]+$/.test(value) && Number(value) <= 65535) {
@@ -49,8 +50,9 @@ function echo(conn, peer) {
   // when the client resets, EPIPE when it vanished before we wrote back) is
   // thrown and kills the whole server. Node ignores SIGPIPE, so writing to a
   // dead peer is such an error event, never a fatal signal. Node destroys the
-  // socket after an error; we log it and the server goes on.
-  conn.on('error', (err) => log(`${peer}: ${err.message}`));
+  // socket after an error; we log it (in C's words, libc.reason()) and the
+  // server goes on.
+  conn.on('error', (err) => log(`${peer}: ${libc.reason(err)}`));
 
   // pipe() copies what the readable side of the socket receives into its
   // writable side: the echo. It also does backpressure for us: when write()
@@ -103,7 +105,12 @@ async function listen(host, port) {
   // dns.lookup() is Node's getaddrinfo(): it turns a name ('localhost') or a
   // literal ('::1') into addresses; { all: true } returns every one, in the
   // order the system prefers: [{ address: '::1', family: 6 }, ...].
-  const addresses = await dns.promises.lookup(host, { all: true });
+  let addresses;
+  try {
+    addresses = await dns.promises.lookup(host, { all: true });
+  } catch (err) {
+    throw new Error(`resolve ${host}: ${libc.reason(err)}`);
+  }
   let lastError;
   for (const { address } of addresses) {
     // listen() does socket(), bind() and listen() in one call. Before bind(),
@@ -116,10 +123,11 @@ async function listen(host, port) {
       await once(server, 'listening'); // rejects if 'error' comes first
       return;
     } catch (err) {
-      lastError = err; // EADDRINUSE, EADDRNOTAVAIL...: try the next address
+      // EADDRINUSE, EADDRNOTAVAIL...: try the next address.
+      lastError = `bind ${formatAddress(address, port)}: ${libc.reason(err)}`;
     }
   }
-  throw lastError;
+  throw new Error(lastError);
 }
 // ANCHOR_END: listen
 
@@ -140,13 +148,13 @@ async function main() {
   try {
     await listen(opts.host, opts.port);
   } catch (err) {
-    log(err.message); // e.g. "getaddrinfo ENOTFOUND nosuch.invalid"
+    log(err.message); // "bind 127.0.0.1:8080: Address already in use"
     process.exitCode = 1;
     return;
   }
   // From now on an error on the listening socket (accept() failing with
   // EMFILE, say) is logged, and the server carries on.
-  server.on('error', (err) => log(err.message));
+  server.on('error', (err) => log(`accept: ${libc.reason(err)}`));
 
   // ANCHOR: stop
   // By default SIGTERM (kill) and SIGINT (Ctrl-C) kill a Node process at

@@ -27,7 +27,7 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--path') {
       libc.checkPath(value); // empty, a bare "@", more than 107 bytes
       opts.path = value;
@@ -37,7 +37,7 @@ function parseArgs(argv) {
       throw new Error(`bad mode: ${value}`);
     }
   }
-  if (opts.path === undefined) throw new Error('option --path is required');
+  if (opts.path === undefined) throw new Error('--path is required');
   return opts;
 }
 
@@ -47,14 +47,9 @@ function log(message) {
 }
 
 // ANCHOR: bind
-// A probe: connect a fresh stream socket to the path. ECONNREFUSED means a
-// socket file that nobody listens on any more, the leftover of a server that
-// crashed. Anything else (it connects; EPROTOTYPE, a live socket of another
-// type; EAGAIN, a live server whose queue is full) means the path is in use.
-// SOCK_NONBLOCK: connect() must not wait for that queue.
+// The stale-file probe, never waiting (SOCK_NONBLOCK): refused means stale.
 function isStale(addr, len) {
-  const probe = libc.socket(libc.AF_UNIX,
-                            libc.SOCK_STREAM | libc.SOCK_NONBLOCK, 0);
+  const probe = libc.socket(libc.AF_UNIX, libc.SOCK_STREAM | libc.SOCK_NONBLOCK, 0);
   try {
     libc.connect(probe, addr, len);
     return false;
@@ -65,51 +60,31 @@ function isStale(addr, len) {
   }
 }
 
-// Create the socket, bind it to the path or abstract name and listen;
-// returns the descriptor. Throws an Error with the line to print, or the
-// failing call's.
+// socket(), bind(), chmod() and listen(), through koffi, removing nothing
+// that is not ours. Returns the descriptor or throws (main() then exits).
 function listenServer(path, mode) {
-  const abstract = path.startsWith('@');
-  // socket(AF_UNIX, SOCK_STREAM, 0): a Unix-domain stream socket, a plain
-  // number, a descriptor; Node knows nothing about it.
-  const fd = libc.socket(libc.AF_UNIX, libc.SOCK_STREAM, 0);
-  // The address: sun_family and sun_path, with its exact length.
-  const { addr, len } = libc.sockaddrUn(path);
+  const abstract = path.startsWith('@'); // no file: no chmod, no probe
+  const { addr, len } = libc.sockaddrUn(path); // exact length for "@name"
+  const fd = libc.socket(libc.AF_UNIX, libc.SOCK_STREAM, 0); // just a number
+  process.umask(0o077); // what we create is owner-only: srwx------ for bind()
   for (;;) {
-    // bind() creates the socket file, with permissions the process's umask
-    // decides: at 077 it starts as srwx------, so there is no moment at which
-    // another user may connect (that needs write permission on the file).
-    const oldMask = process.umask(0o077);
     try {
       libc.bind(fd, addr, len);
       break;
     } catch (err) {
-      // EADDRINUSE: something has the path. Never remove what is not ours:
-      // an abstract name is held by a live socket; a file that is not a
-      // socket is left alone; a socket file goes only if it is stale.
-      if (err.code !== 'EADDRINUSE') {
-        libc.close(fd);
-        throw err; // EACCES, ENOENT (no such directory)...
-      }
+      if (err.code !== 'EADDRINUSE') throw err;
       if (!abstract && !fs.lstatSync(path).isSocket()) {
-        libc.close(fd);
         throw new Error(`${path}: exists and is not a socket`);
       }
       if (abstract || !isStale(addr, len)) {
-        libc.close(fd);
         throw new Error(`${path}: another server is listening there`);
       }
       log(`${path}: removing stale socket file`);
       libc.unlink(path);
-    } finally {
-      process.umask(oldMask);
     }
   }
-  // Now the permissions we were asked for: 600 by default (the owner only),
-  // 666 to let everyone connect. An abstract name has no file to chmod.
-  if (!abstract) fs.chmodSync(path, mode);
-  // listen(): accept connections, and queue up to 128 not yet accepted.
-  libc.listen(fd, 128);
+  if (!abstract) fs.chmodSync(path, mode); // 600 unless --mode says more
+  libc.listen(fd, 128); // queue up to 128 connections not yet accepted
   return fd;
 }
 // ANCHOR_END: bind
@@ -155,8 +130,10 @@ async function main() {
   try {
     fd = listenServer(opts.path, opts.mode);
   } catch (err) {
-    // err.code: a failed call ("/tmp/x/demo.sock: Permission denied").
-    log(err.code ? `${opts.path}: ${libc.describeError(err)}` : err.message);
+    // A failed call names itself ("bind /tmp/x/demo.sock: Permission
+    // denied"); our own Errors carry their whole line.
+    log(err.syscall ? `${err.syscall} ${opts.path}: ${libc.reason(err)}`
+                    : err.message);
     process.exitCode = 1;
     return;
   }
@@ -165,15 +142,15 @@ async function main() {
   // Once a handler is installed, SIGTERM (kill) and SIGINT (Ctrl-C) no
   // longer kill the process; Node runs the handler from the event loop -- it
   // can, because accept() waits on a worker thread, not on the loop. But
-  // Node will not exit while that thread is inside accept(): shutdown()
-  // wakes it (accept() fails with EINVAL at once). Then we close the socket,
-  // remove the socket file (an abstract name has none: it went with the
-  // socket), and exit 0.
+  // Node will not exit while that thread is inside accept(): libc.wake()
+  // (shutdown()) makes it fail with EINVAL at once. Then we close the
+  // socket, remove the socket file (an abstract name has none: it went with
+  // the socket), and exit 0.
   let stopping = false;
   const stop = (signal) => {
     log(`stopping on ${signal}`);
     stopping = true;
-    libc.shutdown(fd, libc.SHUT_RDWR);
+    libc.wake(fd);
     libc.close(fd);
     if (!opts.path.startsWith('@')) libc.unlink(opts.path);
     process.exit(0);
@@ -183,10 +160,9 @@ async function main() {
   // ANCHOR_END: stop
 
   // ANCHOR: ready
-  // The address we are bound to: the path as given (getsockname() would say
-  // the same), or "@name" for an abstract one. One short line to a pipe is
-  // written at once: nothing to flush.
-  process.stdout.write(`READY ${opts.path}\n`);
+  // getsockname(), through koffi: the path, or "@name" for an abstract one.
+  // One short line to a pipe is written at once: nothing to flush.
+  process.stdout.write(`READY ${libc.unixSocketName(fd)}\n`);
   // ANCHOR_END: ready
 
   // ANCHOR: accept
@@ -203,7 +179,7 @@ async function main() {
       conn = await libc.accept.async(fd, peerAddr, peerLen);
     } catch (err) {
       if (stopping) return; // the EINVAL that shutdown() causes
-      log(`accept: ${err.message}`);
+      log(`accept: ${libc.reason(err)}`);
       continue;
     }
     const peer = libc.sockaddrUnName(peerAddr, peerLen.readUInt32LE(0));
@@ -212,7 +188,7 @@ async function main() {
     } catch (err) {
       // The client went away (EPIPE; Node ignores SIGPIPE): this client is
       // not told, the next one may be.
-      log(`${peer}: ${err.message}`);
+      log(`${peer}: ${libc.reason(err)}`);
     } finally {
       libc.close(conn); // the client reads end-of-file after the line
     }
@@ -220,4 +196,8 @@ async function main() {
   // ANCHOR_END: accept
 }
 
-main();
+// Anything unforeseen is one line too, never a stack trace.
+main().catch((err) => {
+  log(libc.reason(err));
+  process.exitCode = 1;
+});

@@ -27,21 +27,22 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--path') {
       libc.checkPath(value); // empty, a bare "@", more than 107 bytes
       opts.path = value;
     } else {
-      // Seconds, a decimal number greater than 0: "1", "0.2", ".5". Number()
-      // alone would also take "-1", "1e3", "0x10" or "Infinity".
-      if (!/^([0-9]+(\.[0-9]*)?|\.[0-9]+)$/.test(value) || Number(value) <= 0) {
+      // Seconds, a decimal number greater than 0: "1", "0.2", "2.50", not
+      // ".5" or "5.". Number() alone would also take "-1", "1e3", "0x10" or
+      // "Infinity".
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) <= 0) {
         throw new Error(`bad timeout: ${value}`);
       }
       opts.timeout = Number(value);
       opts.timeoutText = value; // for messages, as it was given
     }
   }
-  if (opts.path === undefined) throw new Error('option --path is required');
+  if (opts.path === undefined) throw new Error('--path is required');
   return opts;
 }
 
@@ -67,6 +68,11 @@ async function main() {
     process.exitCode = 2; // nothing else is open, so Node exits with 2
     return;
   }
+  // Node puts /dev/null in place of a closed stdout: libc.js tells them apart.
+  if (libc.stdoutIsClosed()) {
+    fail('stdout: Bad file descriptor');
+    return;
+  }
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -76,7 +82,7 @@ async function main() {
   try {
     payload = await readStdin();
   } catch (err) {
-    fail(`stdin: ${libc.describeError(err)}`);
+    fail(`stdin: ${libc.reason(err)}`);
     return;
   }
   if (payload.length > MAX_PAYLOAD) {
@@ -111,7 +117,7 @@ async function main() {
     libc.bind(fd, own.addr, own.len);
   } catch (err) {
     libc.close(fd);
-    fail(`bind ${ownPath}: ${err.message}`);
+    fail(`bind ${ownPath}: ${libc.reason(err)}`);
     return;
   }
   // ANCHOR_END: bind
@@ -139,7 +145,7 @@ async function exchange(fd, opts, payload) {
   try {
     libc.connect(fd, server.addr, server.len);
   } catch (err) {
-    fail(`connect to ${opts.path}: ${err.message}`);
+    fail(`connect to ${opts.path}: ${libc.reason(err)}`);
     return;
   }
   // ANCHOR_END: connect
@@ -150,21 +156,15 @@ async function exchange(fd, opts, payload) {
   try {
     libc.send(fd, payload, payload.length, 0);
   } catch (err) {
-    fail(`send to ${opts.path}: ${err.message}`);
+    fail(`send to ${opts.path}: ${libc.reason(err)}`);
     return;
   }
   // ANCHOR_END: send
 
   // ANCHOR: receive
   // SO_RCVTIMEO: a receive that waits longer than this fails with EAGAIN.
-  // Its value is a struct timeval { long tv_sec; long tv_usec; }, 16 bytes.
-  // (A timeval of zero means "wait forever", so a tiny timeout is 1 us.)
-  const usec = Math.max(1, Math.round(opts.timeout * 1e6));
-  const timeval = Buffer.alloc(16);
-  timeval.writeBigInt64LE(BigInt(Math.floor(usec / 1e6)), 0); // tv_sec
-  timeval.writeBigInt64LE(BigInt(usec % 1e6), 8); // tv_usec
-  libc.setsockopt(fd, libc.SOL_SOCKET, libc.SO_RCVTIMEO, timeval,
-                  timeval.length);
+  // (libc.js writes the struct timeval that setsockopt() takes.)
+  libc.setReceiveTimeout(fd, opts.timeout);
 
   // recv() the echo: one datagram, whole, into a buffer one byte larger than
   // anything we send, and only ever from the server (we are connected).
@@ -177,7 +177,7 @@ async function exchange(fd, opts, payload) {
     if (err.code === 'EAGAIN') {
       fail(`no reply from ${opts.path} within ${opts.timeoutText} s`);
     } else {
-      fail(`receive from ${opts.path}: ${err.message}`);
+      fail(`receive from ${opts.path}: ${libc.reason(err)}`);
     }
     return;
   }
@@ -187,11 +187,11 @@ async function exchange(fd, opts, payload) {
   // Node exits once the write is done; if the reader of stdout has gone,
   // the write fails with EPIPE (Node ignores SIGPIPE), as an 'error' event.
   process.stdout.on('error', (err) => {
-    fail(`stdout: ${libc.describeError(err)}`);
+    fail(`stdout: ${libc.reason(err)}`);
   });
   process.stdout.write(reply.subarray(0, n));
 }
 
 // Anything unforeseen (socket() failing with EMFILE, say) is one line too,
 // never a stack trace.
-main().catch((err) => fail(libc.describeError(err)));
+main().catch((err) => fail(libc.reason(err)));

@@ -30,7 +30,7 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--path') {
       libc.checkPath(value); // empty, a bare "@", more than 107 bytes
       opts.path = value;
@@ -40,7 +40,7 @@ function parseArgs(argv) {
       throw new Error(`bad mode: ${value}`);
     }
   }
-  if (opts.path === undefined) throw new Error('option --path is required');
+  if (opts.path === undefined) throw new Error('--path is required');
   return opts;
 }
 
@@ -50,11 +50,8 @@ function log(message) {
 }
 
 // ANCHOR: bind
-// A probe: connect a fresh datagram socket to the path. For a datagram
-// socket connect() only records the peer, but it checks that a socket is
-// bound there: ECONNREFUSED means a socket file nobody has any more, the
-// leftover of a server that crashed. Anything else (it connects; EPROTOTYPE,
-// a live socket of another type) means the path is in use.
+// The stale-file probe: connect() on a datagram socket sends nothing, but it
+// checks that a socket is bound there. Refused means stale.
 function isStale(addr, len) {
   const probe = libc.socket(libc.AF_UNIX, libc.SOCK_DGRAM, 0);
   try {
@@ -67,48 +64,30 @@ function isStale(addr, len) {
   }
 }
 
-// Create the socket and bind it to the path or abstract name; returns the
-// descriptor. Throws an Error with the line to print, or the failing call's.
+// socket(AF_UNIX, SOCK_DGRAM, 0), bind() and chmod(), through koffi, removing
+// nothing that is not ours. Returns the descriptor or throws (main() exits).
 function bindServer(path, mode) {
-  const abstract = path.startsWith('@');
-  // socket(AF_UNIX, SOCK_DGRAM, 0): a Unix-domain socket for datagrams. It
-  // is a plain number, a descriptor; Node knows nothing about it.
-  const fd = libc.socket(libc.AF_UNIX, libc.SOCK_DGRAM, 0);
-  // The address: sun_family and sun_path, with its exact length.
-  const { addr, len } = libc.sockaddrUn(path);
+  const abstract = path.startsWith('@'); // no file: no chmod, no probe
+  const { addr, len } = libc.sockaddrUn(path); // exact length for "@name"
+  const fd = libc.socket(libc.AF_UNIX, libc.SOCK_DGRAM, 0); // just a number
+  process.umask(0o077); // what we create is owner-only: srwx------ for bind()
   for (;;) {
-    // bind() creates the socket file, with permissions the process's umask
-    // decides: at 077 it starts as srwx------, so there is no moment at which
-    // another user may send to it (that needs write permission on the file).
-    const oldMask = process.umask(0o077);
     try {
       libc.bind(fd, addr, len);
       break;
     } catch (err) {
-      // EADDRINUSE: something has the path. Never remove what is not ours:
-      // an abstract name is held by a live socket; a file that is not a
-      // socket is left alone; a socket file goes only if it is stale.
-      if (err.code !== 'EADDRINUSE') {
-        libc.close(fd);
-        throw err; // EACCES, ENOENT (no such directory)...
-      }
+      if (err.code !== 'EADDRINUSE') throw err;
       if (!abstract && !fs.lstatSync(path).isSocket()) {
-        libc.close(fd);
         throw new Error(`${path}: exists and is not a socket`);
       }
       if (abstract || !isStale(addr, len)) {
-        libc.close(fd);
         throw new Error(`${path}: another server is listening there`);
       }
       log(`${path}: removing stale socket file`);
       libc.unlink(path);
-    } finally {
-      process.umask(oldMask);
     }
   }
-  // Now the permissions we were asked for: 600 by default (the owner only),
-  // 666 to let everyone send. An abstract name has no file to chmod.
-  if (!abstract) fs.chmodSync(path, mode);
+  if (!abstract) fs.chmodSync(path, mode); // 600 unless --mode says more
   return fd;
 }
 // ANCHOR_END: bind
@@ -131,8 +110,10 @@ async function main() {
   try {
     fd = bindServer(opts.path, opts.mode);
   } catch (err) {
-    // err.code: a failed call ("/tmp/x/demo.sock: Permission denied").
-    log(err.code ? `${opts.path}: ${libc.describeError(err)}` : err.message);
+    // A failed call names itself ("bind /tmp/x/demo.sock: Permission
+    // denied"); our own Errors carry their whole line.
+    log(err.syscall ? `${err.syscall} ${opts.path}: ${libc.reason(err)}`
+                    : err.message);
     process.exitCode = 1;
     return;
   }
@@ -141,15 +122,15 @@ async function main() {
   // Once a handler is installed, SIGTERM (kill) and SIGINT (Ctrl-C) no
   // longer kill the process; Node runs the handler from the event loop -- it
   // can, because recvfrom() waits on a worker thread, not on the loop. But
-  // Node will not exit while that thread is inside recvfrom(): shutdown()
-  // wakes it (the receive returns 0 at once). Then we close the socket,
-  // remove the socket file (an abstract name has none: it went with the
-  // socket), and exit 0.
+  // Node will not exit while that thread is inside recvfrom(): libc.wake()
+  // (shutdown()) makes it return 0 at once. Then we close the socket, remove
+  // the socket file (an abstract name has none: it went with the socket),
+  // and exit 0.
   let stopping = false;
   const stop = (signal) => {
     log(`stopping on ${signal}`);
     stopping = true;
-    libc.shutdown(fd, libc.SHUT_RDWR);
+    libc.wake(fd);
     libc.close(fd);
     if (!opts.path.startsWith('@')) libc.unlink(opts.path);
     process.exit(0);
@@ -159,10 +140,9 @@ async function main() {
   // ANCHOR_END: stop
 
   // ANCHOR: ready
-  // The address we are bound to: the path as given (getsockname() would say
-  // the same), or "@name" for an abstract one. One short line to a pipe is
-  // written at once: nothing to flush.
-  process.stdout.write(`READY ${opts.path}\n`);
+  // getsockname(), through koffi: the path, or "@name" for an abstract one.
+  // One short line to a pipe is written at once: nothing to flush.
+  process.stdout.write(`READY ${libc.unixSocketName(fd)}\n`);
   // ANCHOR_END: ready
 
   // ANCHOR: echo
@@ -170,10 +150,9 @@ async function main() {
   const from = libc.sockaddrUnBuffer(); // the sender's address goes here
   const fromLen = libc.socklen(0); // and its length here
   for (;;) {
-    // recvfrom() waits for the next datagram, copies it into buf and the
-    // sender's address into `from`; .async makes the wait on a worker thread.
-    // MSG_TRUNC makes it return the datagram's full length even when that
-    // is more than buf holds, so we can tell a datagram was cut short.
+    // recvfrom() through koffi: .async waits on a worker thread, so the event
+    // loop (and the signal handlers) stay free. MSG_TRUNC: it returns the
+    // datagram's full length, even when that is more than buf holds.
     fromLen.writeUInt32LE(libc.SOCKADDR_UN_SIZE, 0); // room in `from`
     let n;
     try {
@@ -181,7 +160,7 @@ async function main() {
                                     from, fromLen);
     } catch (err) {
       if (stopping) return;
-      log(`recvfrom: ${err.message}`);
+      log(`receive: ${libc.reason(err)}`); // no peer to name: go on
       continue;
     }
     if (stopping) return; // the 0 that shutdown() makes recvfrom() return
@@ -190,29 +169,26 @@ async function main() {
     if (n > buf.length) {
       log(`${peer}: ${n} bytes is more than the ${buf.length} this server ` +
           'receives; dropped');
-      continue;
-    }
-    // A sender that never bound a name has an address of just the family
-    // (addrLen == sizeof(sa_family_t)): there is nowhere to send a reply.
-    if (addrLen <= libc.SA_FAMILY_SIZE) {
+    } else if (addrLen <= libc.SA_FAMILY_SIZE) { // just the family: no name
       log(`${n} bytes from unnamed: no address to reply to`);
-      continue;
-    }
-    log(`${n} bytes from ${peer}`);
-    // sendto() the same bytes, as one datagram, to the address they came
-    // from: the same bytes and length recvfrom() gave us, so an abstract name
-    // goes back exactly as it came. MSG_DONTWAIT: a Unix datagram socket
-    // whose receiver's queue is full makes the sender wait, and a client that
-    // never reads would stall us; with it sendto() fails with EAGAIN instead,
-    // and we drop the reply. So too if the sender has gone: ENOENT (its file
-    // is removed), ECONNREFUSED (nobody has its name any more).
-    try {
-      libc.sendto(fd, buf, n, libc.MSG_DONTWAIT, from, addrLen);
-    } catch (err) {
-      log(`${peer}: reply dropped: ${err.message}`);
+    } else {
+      log(`${n} bytes from ${peer}`);
+      // sendto() the same bytes to the very address bytes they came from.
+      // MSG_DONTWAIT: a full queue fails with EAGAIN instead of stalling us,
+      // and the reply is dropped, as it is for a sender that has gone
+      // (ENOENT, ECONNREFUSED).
+      try {
+        libc.sendto(fd, buf, n, libc.MSG_DONTWAIT, from, addrLen);
+      } catch (err) {
+        log(`${peer}: ${libc.reason(err)}`);
+      }
     }
   }
   // ANCHOR_END: echo
 }
 
-main();
+// Anything unforeseen is one line too, never a stack trace.
+main().catch((err) => {
+  log(libc.reason(err));
+  process.exitCode = 1;
+});

@@ -24,11 +24,11 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     libc.checkPath(value); // empty, a bare "@", more than 107 bytes
     opts.path = value;
   }
-  if (opts.path === undefined) throw new Error('option --path is required');
+  if (opts.path === undefined) throw new Error('--path is required');
   return opts;
 }
 
@@ -51,6 +51,11 @@ async function main() {
     process.exitCode = 2; // nothing else is open, so Node exits with 2
     return;
   }
+  // Node puts /dev/null in place of a closed stdout: libc.js tells them apart.
+  if (libc.stdoutIsClosed()) {
+    fail('stdout: Bad file descriptor');
+    return;
+  }
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -66,7 +71,7 @@ async function main() {
     libc.connect(sock, addr, len);
   } catch (err) {
     libc.close(sock);
-    fail(`connect to ${opts.path}: ${err.message}`);
+    fail(`connect to ${opts.path}: ${libc.reason(err)}`);
     return;
   }
   // ANCHOR_END: connect
@@ -87,7 +92,7 @@ async function main() {
     // usually not the one the server had.
     fileFd = libc.rightsFromControl(control, libc.msgControlLen(msg));
   } catch (err) {
-    fail(`receive from ${opts.path}: ${err.message}`);
+    fail(`receive from ${opts.path}: ${libc.reason(err)}`);
     return;
   } finally {
     libc.close(sock); // the descriptor stays open without the socket
@@ -103,9 +108,9 @@ async function main() {
   // createReadStream({ fd }) reads it to end-of-file and then closes it; the
   // chunks go to stdout as they come.
   const file = fs.createReadStream(null, { fd: fileFd });
-  file.on('error', (err) => fail(`read: ${libc.describeError(err)}`));
+  file.on('error', (err) => fail(`read: ${libc.reason(err)}`));
   process.stdout.on('error', (err) => {
-    fail(`stdout: ${libc.describeError(err)}`);
+    fail(`stdout: ${libc.reason(err)}`);
   });
   file.pipe(process.stdout);
   // ANCHOR_END: read
@@ -113,4 +118,4 @@ async function main() {
 
 // Anything unforeseen (socket() failing with EMFILE, say) is one line too,
 // never a stack trace.
-main().catch((err) => fail(libc.describeError(err)));
+main().catch((err) => fail(libc.reason(err)));

@@ -19,11 +19,11 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     libc.checkPath(value); // empty, a bare "@", more than 107 bytes
     opts.path = value;
   }
-  if (opts.path === undefined) throw new Error('option --path is required');
+  if (opts.path === undefined) throw new Error('--path is required');
   return opts;
 }
 
@@ -80,6 +80,11 @@ async function main() {
     process.exitCode = 2; // nothing else is open, so Node exits with 2
     return;
   }
+  // Node puts /dev/null in place of a closed stdout: libc.js tells them apart.
+  if (libc.stdoutIsClosed()) {
+    fail('stdout: Bad file descriptor');
+    return;
+  }
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -90,19 +95,23 @@ async function main() {
     sock = await connect(opts.path);
   } catch (err) {
     // "connect to /tmp/demo.sock: No such file or directory"
-    fail(`connect to ${opts.path}: ${libc.describeError(err)}`);
+    fail(`connect to ${opts.path}: ${libc.reason(err)}`);
     return;
   }
   // Every socket needs an 'error' listener: without one, an error such as
-  // ECONNRESET (the server went away mid-stream) is thrown with a stack trace.
-  sock.on('error', (err) => fail(`${opts.path}: ${libc.describeError(err)}`));
+  // ECONNRESET (the server went away mid-stream) is thrown with a stack
+  // trace. err.syscall says which way it failed: 'read' or 'write'.
+  sock.on('error', (err) => {
+    const what = err.syscall === 'read' ? 'receive from' : 'send to';
+    fail(`${what} ${opts.path}: ${libc.reason(err)}`);
+  });
 
   // ANCHOR: receive
   // Receive: the socket to stdout, chunk by chunk, with backpressure; the
   // chunks are Buffers, so any bytes pass through. If the reader of our
   // stdout has gone, a write fails with EPIPE, as an 'error' event.
   process.stdout.on('error', (err) => {
-    fail(`stdout: ${libc.describeError(err)}`);
+    fail(`stdout: ${libc.reason(err)}`);
   });
   sock.pipe(process.stdout);
   // 'close' comes once both directions are finished: the server's
@@ -121,7 +130,7 @@ async function main() {
   // of stdin, pipe() calls sock.end(): shutdown(SHUT_WR), our half-close. The
   // server reads end-of-file, finishes the echo and closes its side in turn.
   process.stdin.on('error', (err) => {
-    fail(`stdin: ${libc.describeError(err)}`);
+    fail(`stdin: ${libc.reason(err)}`);
   });
   process.stdin.pipe(sock);
   // ANCHOR_END: send

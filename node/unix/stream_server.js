@@ -1,15 +1,12 @@
 'use strict';
-// stream_server.js -- a Unix-domain stream echo server: net.createServer on a
-// socket file (umask, chmod, the stale-file probe) or on an abstract name
+// stream_server.js -- a Unix-domain stream echo server: a socket made and
+// bound through koffi (umask, the stale-file probe, chmod), served by `net`
 
-// A Unix-domain socket is addressed by a name instead of an IP address and a
-// port: a path in the file system, where bind() creates a socket file, or on
-// Linux a name in the abstract namespace ("@demo"), which has no file at all.
-// Both ends are on the same machine and the kernel copies the bytes from one
-// to the other directly: no IP, no TCP, no checksums. Node's `net` module
-// serves a Unix socket exactly as it serves TCP: listen() takes a path
-// instead of a host and port, and the echo below is the TCP server's.
-// (libc.js is needed for abstract names only; its header says why.)
+// Node's `net` module serves a Unix socket exactly as it serves TCP, and the
+// echo below is the TCP server's. But `net` would bind an abstract name
+// ("@demo") with the wrong length on Node 18 and 20, and cannot tell us the
+// name it bound (getsockname()), so the socket itself is made, bound and
+// put to listen() through the C library (libc.js), and handed to `net`.
 
 const fs = require('node:fs');
 const net = require('node:net');
@@ -30,7 +27,7 @@ function parseArgs(argv) {
                                           : `unexpected argument: ${arg}`);
     }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`option ${arg} needs a value`);
+    if (value === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--path') {
       libc.checkPath(value); // empty, a bare "@", more than 107 bytes
       opts.path = value;
@@ -40,7 +37,7 @@ function parseArgs(argv) {
       throw new Error(`bad mode: ${value}`);
     }
   }
-  if (opts.path === undefined) throw new Error('option --path is required');
+  if (opts.path === undefined) throw new Error('--path is required');
   return opts;
 }
 
@@ -56,7 +53,7 @@ function echo(conn, peer) {
   // ECONNRESET when the client vanished) is thrown and kills the server.
   // Node ignores SIGPIPE, so writing to a dead peer is such an error event,
   // never a fatal signal. We log it and the server goes on.
-  conn.on('error', (err) => log(`${peer}: ${libc.describeError(err)}`));
+  conn.on('error', (err) => log(`${peer}: ${libc.reason(err)}`));
 
   // pipe() copies what the socket receives into its writable side, with
   // backpressure, Buffers unchanged; at the client's end-of-file it calls
@@ -90,83 +87,45 @@ const server = net.createServer({ allowHalfOpen: true }, (conn) => {
 // ANCHOR_END: accept
 
 // ANCHOR: bind
-// A probe: connect a stream socket to the path. ECONNREFUSED means a socket
-// file that nobody listens on any more -- the leftover of a server that
-// crashed, since a server that stops removes its file. Anything else (it
-// connects; EPROTOTYPE, a live socket of another type) means the path is in
-// use. Resolves true for a stale file.
-function isStale(path) {
-  return new Promise((resolve) => {
-    const probe = net.connect({ path });
-    probe.on('connect', () => {
-      probe.destroy();
-      resolve(false);
-    });
-    probe.on('error', (err) => resolve(err.code === 'ECONNREFUSED'));
-  });
+// The stale-file probe, never waiting (SOCK_NONBLOCK): refused means stale.
+function isStale(addr, len) {
+  const probe = libc.socket(libc.AF_UNIX, libc.SOCK_STREAM | libc.SOCK_NONBLOCK, 0);
+  try {
+    libc.connect(probe, addr, len);
+    return false;
+  } catch (err) {
+    return err.code === 'ECONNREFUSED';
+  } finally {
+    libc.close(probe);
+  }
 }
 
-// Listen on a socket file: bind with the umask at 077, clear away a stale
-// file, then chmod to the mode asked for.
-async function listenOnPath(path, mode) {
+// socket(), bind(), chmod() and listen(), through koffi, removing nothing
+// that is not ours. Returns the descriptor or throws (main() then exits).
+function listenOn(path, mode) {
+  const abstract = path.startsWith('@'); // no file: no chmod, no probe
+  const { addr, len } = libc.sockaddrUn(path); // exact length for "@name"
+  const fd = libc.socket(libc.AF_UNIX, libc.SOCK_STREAM, 0);
+  process.umask(0o077); // what we create is owner-only: srwx------ for bind()
   for (;;) {
-    // listen() does socket(AF_UNIX, SOCK_STREAM), bind() and listen(). bind()
-    // creates the socket file, and the process's umask decides its
-    // permissions: at 077 the file starts as srwx------, so there is no
-    // moment at which another user may connect (connecting to a socket file
-    // needs write permission on it). Node binds before listen() returns --
-    // only the 'listening' or 'error' event comes later -- so the umask is
-    // set back straight away.
-    const oldMask = process.umask(0o077);
     try {
-      server.listen({ path });
-    } finally {
-      process.umask(oldMask);
-    }
-    try {
-      await once(server, 'listening'); // rejects if 'error' comes first
+      libc.bind(fd, addr, len);
       break;
     } catch (err) {
-      // EADDRINUSE: something has the path. Never remove what is not ours:
-      // a file that is not a socket is left alone; a socket file is removed
-      // only if the probe says nobody is listening there.
       if (err.code !== 'EADDRINUSE') throw err;
-      if (!fs.lstatSync(path).isSocket()) {
+      if (!abstract && !fs.lstatSync(path).isSocket()) {
         throw new Error(`${path}: exists and is not a socket`);
       }
-      if (!(await isStale(path))) {
+      if (abstract || !isStale(addr, len)) {
         throw new Error(`${path}: another server is listening there`);
       }
       log(`${path}: removing stale socket file`);
-      fs.unlinkSync(path);
+      libc.unlink(path);
     }
   }
-  // Now the permissions we were asked for: 600 by default (the owner only),
-  // 666 to let everyone connect.
-  fs.chmodSync(path, mode);
-}
-
-// Listen on an abstract name: no file, so no umask, chmod or stale files;
-// the name vanishes with the last socket bound to it, and EADDRINUSE means a
-// live socket holds it. `net` would bind the wrong name on Node 18 and 20
-// (see libc.js), so we make the socket ourselves, with the exact address
-// length, and hand its descriptor to net, which serves it as usual.
-async function listenOnAbstract(path) {
-  const fd = libc.socket(libc.AF_UNIX, libc.SOCK_STREAM, 0);
-  try {
-    const { addr, len } = libc.sockaddrUn(path); // "\0name", exact length
-    libc.bind(fd, addr, len);
-    // listen(): accept connections, and queue up to 511 not yet accepted.
-    libc.listen(fd, 511);
-  } catch (err) {
-    libc.close(fd);
-    if (err.code === 'EADDRINUSE') {
-      throw new Error(`${path}: another server is listening there`);
-    }
-    throw new Error(`${path}: ${err.message}`);
-  }
-  server.listen({ fd });
-  await once(server, 'listening');
+  if (!abstract) fs.chmodSync(path, mode); // 600 unless --mode says more
+  libc.listen(fd, 511); // queue up to 511 connections not yet accepted
+  return fd;
 }
 // ANCHOR_END: bind
 
@@ -184,36 +143,39 @@ async function main() {
     return;
   }
 
-  const abstract = opts.path.startsWith('@');
+  let fd;
   try {
-    if (abstract) await listenOnAbstract(opts.path);
-    else await listenOnPath(opts.path, opts.mode);
+    fd = listenOn(opts.path, opts.mode);
   } catch (err) {
-    // err.syscall: a failed call. (libuv reports a missing directory as
-    // EACCES, "Permission denied", as Windows would, not as ENOENT.)
-    log(err.syscall ? `${opts.path}: ${libc.describeError(err)}`
+    // A failed call names itself ("bind /tmp/x/demo.sock: Permission
+    // denied"); our own Errors carry their whole line.
+    log(err.syscall ? `${err.syscall} ${opts.path}: ${libc.reason(err)}`
                     : err.message);
     process.exitCode = 1;
     return;
   }
+  // net serves the socket we made: it accepts on the descriptor, and every
+  // connection is a net.Socket as usual.
+  server.listen({ fd });
+  await once(server, 'listening');
   // From now on an error on the listening socket (accept() failing with
   // EMFILE, say) is logged, and the server carries on.
-  server.on('error', (err) => log(libc.describeError(err)));
+  server.on('error', (err) => log(`accept: ${libc.reason(err)}`));
 
   // ANCHOR: stop
   // Once a handler is installed, SIGTERM (kill) and SIGINT (Ctrl-C) no
   // longer kill the process; Node runs the handler from the event loop.
-  // server.close() stops accepting and closes the listening socket -- and
-  // for a socket file that Node bound, libuv unlinks the file as it closes
-  // it, so the path is free for the next server. (Unlinking it again here
-  // could remove the file of a server that started meanwhile.) An abstract
-  // name has no file; it is gone once the socket is closed. The callback
-  // runs when the connections are gone too, so we destroy those still being
-  // served, and exit 0 from it. The handlers go in before READY: whoever
-  // starts us waits for that line.
+  // server.close() stops accepting and closes the listening socket; its
+  // callback runs when the connections are gone too, so we destroy those
+  // still being served. Then we remove the socket file -- libuv would only
+  // for a path it bound itself; an abstract name went with the socket -- and
+  // exit 0. The handlers go in before READY: whoever starts us waits for it.
   const stop = (signal) => {
     log(`stopping on ${signal}`);
-    server.close(() => process.exit(0));
+    server.close(() => {
+      if (!opts.path.startsWith('@')) fs.unlinkSync(opts.path);
+      process.exit(0);
+    });
     for (const conn of connections) conn.destroy();
   };
   process.on('SIGTERM', stop);
@@ -221,11 +183,14 @@ async function main() {
   // ANCHOR_END: stop
 
   // ANCHOR: ready
-  // The address we are bound to: the path as given (server.address(),
-  // getsockname(), says the same), or "@name" for an abstract one. One short
-  // line to a pipe is written at once: nothing to flush.
-  process.stdout.write(`READY ${opts.path}\n`);
+  // getsockname(), through koffi: the path, or "@name" for an abstract one.
+  // One short line to a pipe is written at once: nothing to flush.
+  process.stdout.write(`READY ${libc.unixSocketName(fd)}\n`);
   // ANCHOR_END: ready
 }
 
-main();
+// Anything unforeseen is one line too, never a stack trace.
+main().catch((err) => {
+  log(libc.reason(err));
+  process.exitCode = 1;
+});
