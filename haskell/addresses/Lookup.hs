@@ -2,15 +2,16 @@
 
 module Main (main) where
 
-import Control.Exception (IOException, catch)
+import Control.Exception (IOException, catch, try)
 import Control.Monad (forM_)
-import Data.List (intercalate)
+import Data.List (intercalate, isPrefixOf)
 import Data.Maybe (fromMaybe)
 import GHC.IO.Exception (ioe_description)
 import Network.Socket
 import System.Environment (getArgs)
 import System.Exit (ExitCode (..), exitWith)
 import System.IO
+import System.Posix.Files (readSymbolicLink)
 
 usage :: String
 usage = "usage: lookup [--host H]"
@@ -19,41 +20,33 @@ main :: IO ()
 main = do
   hSetBuffering stderr LineBuffering
   host <- parseArgs =<< getArgs
+  checkStdout
   -- ANCHOR: resolve
-  -- getAddrInfo is getaddrinfo(3): it turns a name ("localhost") or a numeric
-  -- literal ("::1") into a list of socket addresses, one per address and
-  -- socket type it can be reached with.  The hints say what we want:
-  -- AF_UNSPEC means any family, IPv4 (AF_INET) or IPv6 (AF_INET6) -- asking
-  -- for one of those would drop the other's addresses.  Stream keeps only
-  -- stream sockets; without it each address would come back three times (on
-  -- glibc), for stream, datagram and raw sockets.  No service (Nothing) means
-  -- no port: each address's port is 0.  On failure it throws an IOException
-  -- whose ioe_description is gai_strerror's text ("Name or service not known").
+  -- getAddrInfo is getaddrinfo(3); the hints are a record, defaultHints with
+  -- the fields we care about changed.  AF_UNSPEC: IPv4 and IPv6; Stream: one
+  -- entry per address, not one per socket type.  No service (Nothing), so
+  -- every port is 0.  A failure is an IOException whose ioe_description is
+  -- gai_strerror's text ("Name or service not known").
   let hints = defaultHints {addrFamily = AF_UNSPEC, addrSocketType = Stream}
   addrs <- getAddrInfo (Just hints) (Just host) Nothing
-    `catch` \e -> failWith (host ++ ": " ++ ioe_description (e :: IOException))
+    `catch` \e -> failWith ("resolve " ++ host ++ ": " ++ ioe_description e)
   -- ANCHOR_END: resolve
   printAddrs addrs
   -- stdout is buffered: a write error (a full disk, a closed pipe) shows here.
   hFlush stdout `catch` \e -> failWith ("write stdout: " ++ ioe_description e)
 
 -- ANCHOR: print
--- | The list is in the resolver's order of preference (the rules of RFC 3484,
--- which /etc/gai.conf can adjust; e.g. IPv6 before IPv4 where both work): a
--- client should try the addresses in this order and use the first that
--- connects.  Each AddrInfo carries the three arguments socket takes --
--- addrFamily, addrSocketType (Stream: reliable, ordered bytes) and
--- addrProtocol (the protocol within that family and type, here TCP) -- and
--- addrAddress, the address to connect or bind to.
+-- | The list comes in the resolver's order of preference.  Each AddrInfo
+-- holds socket's three arguments (addrFamily, addrSocketType, addrProtocol)
+-- and addrAddress, a SockAddr.
 printAddrs :: [AddrInfo] -> IO ()
 printAddrs addrs = forM_ addrs $ \addr -> do
   address <- showHost (addrAddress addr)
   putStrLn (unwords [familyName (addrFamily addr), typeName (addrSocketType addr),
                      protocolName (addrProtocol addr), address])
 
--- | The names we print.  We ask only for stream sockets, so anything else
--- would be a surprise: it is printed as a number ("proto-17") rather than
--- hidden.  GeneralFamily and GeneralSocketType give the bare C number.
+-- | Anything we did not ask for is printed as its C number ("proto-17"),
+-- not hidden: GeneralFamily and GeneralSocketType carry the bare number.
 familyName :: Family -> String
 familyName AF_INET = "inet"
 familyName AF_INET6 = "inet6"
@@ -63,32 +56,39 @@ typeName :: SocketType -> String
 typeName Stream = "stream"
 typeName (GeneralSocketType n) = "type-" ++ show n
 
--- | A protocol is a plain number, as in /etc/protocols: 6 is TCP.
 protocolName :: ProtocolNumber -> String
 protocolName 6 = "tcp"
 protocolName n = "proto-" ++ show n
 
--- | The address without its port.  A SockAddr is the Haskell side of C's
--- struct sockaddr: SockAddrInet is a sockaddr_in (port, 4-byte address),
--- SockAddrInet6 a sockaddr_in6 (port, flow label, 16-byte address, scope:
--- the interface, for link-local addresses).  In the kernel's structures the
--- port and address are in network byte order, most significant byte first,
--- as they travel in packet headers.  The network package converts the
--- PortNumber for us (C would need ntohs), but keeps a HostAddress as the raw
--- bytes read into a Word32: on a little-endian CPU 127.0.0.1 is 0x0100007f.
--- hostAddressToTuple undoes that and gives the four bytes as written.
+-- | SockAddrInet is a sockaddr_in, SockAddrInet6 a sockaddr_in6.  network
+-- converts the port for us, but keeps a HostAddress as the raw network-order
+-- bytes in a Word32; hostAddressToTuple gives the four bytes as written.
+-- getNameInfo [NI_NUMERICHOST] is getnameinfo(3) without DNS; a scope of 0
+-- keeps a "%eth0" off a link-local address.
 showHost :: SockAddr -> IO String
 showHost (SockAddrInet _ host) = do
   let (a, b, c, d) = hostAddressToTuple host
   return (intercalate "." (map show [a, b, c, d]))
--- getNameInfo with NI_NUMERICHOST is getnameinfo(3) without asking DNS for a
--- name: it writes IPv6 in the short form of RFC 5952 ("::1").  It would add a
--- "%eth0" for a link-local address, so we pass it a scope of 0.
 showHost (SockAddrInet6 _ _ host _) = do
   (name, _) <- getNameInfo [NI_NUMERICHOST] True False (SockAddrInet6 0 0 host 0)
   return (fromMaybe "?" name)
 showHost _ = return "?"
 -- ANCHOR_END: print
+
+-- | Started with stdout closed (`lookup >&-`)?  Then say so before any
+-- socket exists: getaddrinfo may open one to ask a DNS server, and what we
+-- print would go into it.  C asks fcntl(1, F_GETFD); in Haskell that is too
+-- late, because GHC's runtime opens descriptors of its own before main runs
+-- (its I/O manager's epoll instance, its timer), and the first of them takes
+-- the lowest free number, 1.  So we ask the kernel what descriptor 1 is:
+-- nothing, or one of those anonymous inodes ("anon_inode:[eventpoll]"),
+-- which no shell passes as a program's stdout.
+checkStdout :: IO ()
+checkStdout = do
+  target <- try (readSymbolicLink "/proc/self/fd/1") :: IO (Either IOException FilePath)
+  case target of
+    Right name | not ("anon_inode:" `isPrefixOf` name) -> return ()
+    _ -> failWith "stdout: Bad file descriptor"
 
 -- | One line on stderr, exit 1: the error rule for a failure at run time.
 failWith :: String -> IO a
@@ -96,16 +96,18 @@ failWith msg = do
   hPutStrLn stderr ("lookup: " ++ msg)
   exitWith (ExitFailure 1)
 
--- | The command line: --host H (default localhost).
+-- | The command line, left to right; the first problem is the one reported.
+-- --host H (default localhost).
 parseArgs :: [String] -> IO HostName
 parseArgs = go "localhost"
   where
     go h [] = return h
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
+    go _ ["--host"] = badUsage "--host needs a value"
     go _ ("--host" : h : rest) = go h rest
-    go _ ["--host"] = badUsage "missing value for --host"
-    go _ (arg@('-' : _) : _) = badUsage ("unknown option: " ++ arg)
-    go _ (arg : _) = badUsage ("unexpected argument: " ++ arg)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
     badUsage msg = do
       hPutStrLn stderr ("lookup: " ++ msg)
       hPutStrLn stderr usage

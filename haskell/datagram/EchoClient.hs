@@ -3,11 +3,11 @@
 
 module Main (main) where
 
-import Control.Exception (IOException, bracket, bracketOnError, catch)
+import Control.Exception (IOException, bracket, bracketOnError, catch, try)
 import Control.Monad (when)
 import qualified Data.ByteString as BS
 import Data.Char (isDigit)
-import Data.List (intercalate)
+import Data.List (intercalate, isPrefixOf)
 import Data.Maybe (fromMaybe)
 import Data.Ratio ((%))
 import GHC.IO.Exception (ioe_description)
@@ -16,6 +16,7 @@ import Network.Socket.ByteString (recv, send)
 import System.Environment (getArgs)
 import System.Exit (ExitCode (..), exitWith)
 import System.IO
+import System.Posix.Files (readSymbolicLink)
 import System.Timeout (timeout)
 
 -- UDP promises nothing about delivery: the datagram we send, or the echo
@@ -44,7 +45,8 @@ main :: IO ()
 main = do
   hSetBuffering stderr LineBuffering
   opts <- parseArgs =<< getArgs
-  port <- maybe (badUsage "missing --port") return (optPort opts)
+  port <- maybe (badUsage "--port is required") return (optPort opts)
+  checkStdout
   -- Bytes, not text: no decoding, no newline translation.
   hSetBinaryMode stdin True
   hSetBinaryMode stdout True
@@ -63,21 +65,11 @@ main = do
     exchange sock name payload (optTimeout opts) (optRetries opts)
 
 -- ANCHOR: connect
--- | getAddrInfo turns the host ("localhost", "::1", "192.0.2.7") and port into
--- a list of addresses; asking for Datagram gives the UDP ones.  We try each
--- in turn until connect succeeds.
---
--- connect on a datagram socket sends nothing: there is no handshake, and it
--- succeeds whether or not anything listens at that address.  It does three
--- things, all inside our own kernel: it picks our local address and port,
--- makes the server's address the default destination (so we can use send
--- and recv instead of sendto and recvfrom), and makes the kernel deliver
--- only datagrams that come from that address -- a datagram from anyone
--- else is dropped before we could see it.  It also lets errors come back:
--- if nothing is bound to the server's port, its kernel answers with an ICMP
--- "port unreachable" message, and on a connected socket our next recv or
--- send fails with ECONNREFUSED ("Connection refused").  An unconnected
--- socket is never told, and would just time out.
+-- | getAddrInfo with addrSocketType = Datagram gives the UDP addresses; we
+-- use the first one connect accepts.  connect here sends nothing: it sets
+-- the socket's default destination, so we can call send and recv, and the
+-- only sender whose datagrams it delivers.  Returns the socket and the
+-- server's address as text, for messages.
 connectTo :: HostName -> PortNumber -> IO (Socket, String)
 connectTo host port = do
   let hints = defaultHints {addrFlags = [AI_NUMERICSERV], addrSocketType = Datagram}
@@ -100,12 +92,9 @@ connectTo host port = do
 -- ANCHOR_END: connect
 
 -- ANCHOR: send
--- | send on a connected datagram socket sends one datagram to the connected
--- address: all of the payload or nothing (UDP never sends part of a
--- datagram; one that is too long fails with EMSGSIZE).  It returns the byte
--- count, which for a datagram is always all of it.  Not sendAll: sendAll,
--- made for streams, sends nothing at all for an empty string, and an empty
--- datagram is a datagram too.
+-- | send (send(2)) on a connected datagram socket: one datagram, all of the
+-- payload or an exception.  Not sendAll: made for streams, it sends nothing
+-- at all for an empty ByteString, and an empty datagram is a datagram too.
 sendDatagram :: Socket -> String -> BS.ByteString -> IO ()
 sendDatagram sock name payload = do
   _ <- send sock payload `catch` failWith ("send to " ++ name)
@@ -115,13 +104,11 @@ sendDatagram sock name payload = do
 -- ANCHOR: receive
 -- | Send the payload and wait for the echo, up to 1 + retries times.
 --
--- recv returns one whole datagram (up to 64 KiB, more than any can carry),
--- even an empty one.  It waits as long as it takes, so the timeout comes
--- from System.Timeout.timeout: it runs recv and, if `wait` microseconds
--- pass first, interrupts it and returns Nothing.  (The C way, the
--- SO_RCVTIMEO socket option, does nothing here: GHC puts sockets in
--- non-blocking mode and does its waiting in its own I/O manager, which
--- timeout can interrupt.)
+-- recv returns one whole datagram, even an empty one, and waits as long as
+-- it takes; System.Timeout.timeout runs it and, if `wait` microseconds pass
+-- first, interrupts it and returns Nothing.  (C's SO_RCVTIMEO does nothing
+-- here: GHC's sockets are non-blocking, and the waiting is done by its I/O
+-- manager, which timeout can interrupt.)
 exchange :: Socket -> String -> BS.ByteString -> Int -> Integer -> IO ()
 exchange sock name payload wait retries = attempt 1
   where
@@ -135,12 +122,11 @@ exchange sock name payload wait retries = attempt 1
           -- hFlush now, so that a failed write (a closed stdout) is
           -- reported here and not lost in the flush at exit.
           (BS.hPut stdout datagram >> hFlush stdout) `catch` failWith "write stdout"
-        Nothing
-          -- No answer in time: our datagram or its echo is lost (or just
-          -- late).  Send it again, as UDP will not.
+        Nothing -- no answer in time: send again, as UDP will not
           | k < attempts -> attempt (k + 1)
-          | otherwise ->
-              die ("no reply from " ++ name ++ " after " ++ show attempts ++ " attempts")
+          | otherwise -> die ("no reply from " ++ name ++ " after " ++ counted attempts)
+    counted 1 = "1 attempt"
+    counted n = show n ++ " attempts"
 -- ANCHOR_END: receive
 
 -- | Format a socket address as 127.0.0.1:40123 or [::1]:40123.
@@ -167,44 +153,66 @@ die msg = do
   hPutStrLn stderr ("echo_client: " ++ msg)
   exitWith (ExitFailure 1)
 
--- | The command line: --host H (default 127.0.0.1), --port P (required),
--- --timeout S (default 1 second), --retries N (default 3).
+-- | Started with stdout closed (`echo_client >&-`)?  Then say so before any
+-- socket exists: the socket would get descriptor 1, and what we "print"
+-- would go into it.  C asks fcntl(1, F_GETFD); in Haskell that is too late,
+-- because GHC's runtime opens descriptors of its own before main runs (its
+-- I/O manager's epoll instance, its timer), and the first of them takes the
+-- lowest free number, 1.  So we ask the kernel what descriptor 1 is:
+-- nothing, or one of those anonymous inodes ("anon_inode:[eventpoll]"),
+-- which no shell passes as a program's stdout.
+checkStdout :: IO ()
+checkStdout = do
+  target <- try (readSymbolicLink "/proc/self/fd/1") :: IO (Either IOException FilePath)
+  case target of
+    Right name | not ("anon_inode:" `isPrefixOf` name) -> return ()
+    _ -> die "stdout: Bad file descriptor"
+
+-- | The command line, left to right; the first problem is the one reported.
+-- --host H (default 127.0.0.1), --port P (required), --timeout S (default 1
+-- second), --retries N (default 3).
 parseArgs :: [String] -> IO Options
 parseArgs = go (Options "127.0.0.1" Nothing 1000000 3)
   where
     go opts [] = return opts
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
+    go _ [flag]
+      | flag `elem` ["--host", "--port", "--timeout", "--retries"] =
+          badUsage (flag ++ " needs a value")
     go opts ("--host" : h : rest) = go opts {optHost = h} rest
-    go opts ("--port" : p : rest)
-      | Just n <- readPort p = go opts {optPort = Just n} rest
-      | otherwise = badUsage ("bad port: " ++ p)
-    go opts ("--timeout" : s : rest)
-      | Just us <- readSeconds s = go opts {optTimeout = us} rest
-      | otherwise = badUsage ("bad timeout: " ++ s)
+    go opts ("--port" : p : rest) = case readPort p of
+      Just n -> go opts {optPort = Just n} rest
+      Nothing -> badUsage ("bad port: " ++ p)
+    go opts ("--timeout" : s : rest) = case readSeconds s of
+      Just us -> go opts {optTimeout = us} rest
+      Nothing -> badUsage ("bad timeout: " ++ s)
     go opts ("--retries" : n : rest)
       | not (null n), all isDigit n = go opts {optRetries = read n} rest
       | otherwise = badUsage ("bad retries: " ++ n)
-    go _ [flag]
-      | flag `elem` ["--host", "--port", "--timeout", "--retries"] =
-          badUsage ("missing value for " ++ flag)
-    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
+    -- 1 to 5 decimal digits, no sign, 1 to 65535.
     readPort s
       | not (null s), length s <= 5, all isDigit s, n >= 1, n <= 65535 = Just (fromIntegral n)
       | otherwise = Nothing
       where
         n = read s :: Int
-    -- Seconds as a decimal number greater than 0 ("1", "0.2", ".5"), turned into
-    -- whole microseconds: rounded up, so that 0.0000001 does not become "no
-    -- wait at all", and at most what an Int holds.
-    readSeconds s
-      | ok && us > 0 = Just (fromInteger (min us (toInteger (maxBound :: Int))))
+
+-- | Seconds: digits, optionally a "." and more digits ("1", "0.2"; not ".5",
+-- "5." or "1e3"), more than 0.  Turned into whole microseconds, rounded up
+-- (0.0000001 is 1 us, not "no wait at all"), at most what an Int holds.
+readSeconds :: String -> Maybe Int
+readSeconds s = case span isDigit s of
+  (whole@(_ : _), "") -> micro whole ""
+  (whole@(_ : _), '.' : frac@(_ : _)) | all isDigit frac -> micro whole frac
+  _ -> Nothing
+  where
+    micro whole frac
+      | us > 0 = Just (fromInteger (min us (toInteger (maxBound :: Int))))
       | otherwise = Nothing
       where
-        (whole, point) = break (== '.') s
-        frac = drop 1 point
-        ok = not (null (whole ++ frac)) && all isDigit (whole ++ frac)
-        seconds = read (whole ++ frac) % 10 ^ length frac :: Rational
-        us = ceiling (seconds * 1000000) :: Integer
+        us = ceiling (read (whole ++ frac) % 10 ^ length frac * 1000000 :: Rational) :: Integer
 
 badUsage :: String -> IO a
 badUsage msg = do

@@ -1,4 +1,6 @@
 -- EchoServer.hs -- a UDP echo server: one socket, recvfrom and sendto, every datagram answered on its own
+{-# LANGUAGE ScopedTypeVariables #-}
+
 module Main (main) where
 
 import Control.Concurrent (myThreadId, throwTo)
@@ -65,42 +67,33 @@ main = do
     exitWith (ExitFailure 1)
 
 run :: HostName -> PortNumber -> IO ()
-run host port = do
-  addr <- resolve host port
-  bracket (open addr) close $ \sock -> do
+run host port =
+  bracket (bindTo host port) close $ \sock -> do
     announce sock
     echoLoop sock
 
 -- ANCHOR: bind
--- | getAddrInfo turns a host name or address literal ("localhost", "::1") and a
--- port into socket addresses.  Asking for addrSocketType = Datagram gives the
--- UDP ones; AI_PASSIVE says the address is for receiving on; port 0 asks the
--- kernel to pick any free port.  A server simply takes the first address.
-resolve :: HostName -> PortNumber -> IO AddrInfo
-resolve host port = do
-  let hints = defaultHints {addrFlags = [AI_PASSIVE, AI_NUMERICSERV], addrSocketType = Datagram}
+-- | getAddrInfo with addrSocketType = Datagram gives the UDP addresses; port
+-- 0 asks the kernel for any free port.  We try each address in turn and keep
+-- the first we can bind; if none works, the last one's error is reported.
+bindTo :: HostName -> PortNumber -> IO Socket
+bindTo host port = do
+  let hints = defaultHints {addrFlags = [AI_NUMERICSERV], addrSocketType = Datagram}
   addrs <- orFail ("resolve " ++ host) $ getAddrInfo (Just hints) (Just host) (Just (show port))
-  case addrs of
-    addr : _ -> return addr
-    [] -> ioError (userError ("resolve " ++ host ++ ": no addresses"))
+  tryEach addrs
+  where
+    tryEach [addr] = open addr
+    tryEach (addr : rest) = open addr `catch` \(_ :: IOException) -> tryEach rest
+    tryEach [] = ioError (userError ("resolve " ++ host ++ ": no addresses"))
 
--- | Create the socket and bind it.  bracketOnError closes the socket if a
--- step fails, so the caller gets a working socket or an exception, never a
--- leaked file descriptor.  Compared with the TCP server, two steps are gone:
--- listen and accept do not exist for datagrams, and neither does
--- SO_REUSEADDR's reason (UDP leaves no connections behind in TIME_WAIT).
+-- | openSocket and bind; no listen, no SO_REUSEADDR.  bracketOnError closes
+-- the socket if bind throws, so we return a bound socket or an exception.
 open :: AddrInfo -> IO Socket
 open addr = do
   name <- showAddr (addrAddress addr)
-  orFail ("bind " ++ name) $
-    bracketOnError (openSocket addr) close $ \sock -> do
-      -- Do not leak the socket into programs we might exec.  (Usually a no-op:
-      -- openSocket already asks for SOCK_CLOEXEC where the OS has it.)
-      withFdSocket sock setCloseOnExecIfNeeded
-      -- bind gives the socket its address and port.  From now on the kernel
-      -- queues every datagram sent there for us, from whoever sent it.
-      bind sock (addrAddress addr)
-      return sock
+  bracketOnError (orFail ("socket for " ++ name) (openSocket addr)) close $ \sock -> do
+    orFail ("bind " ++ name) (bind sock (addrAddress addr))
+    return sock
 -- ANCHOR_END: bind
 
 -- | Print the READY line.
@@ -119,38 +112,27 @@ announce sock = do
 -- ANCHOR: echo
 -- | Receive a datagram, send it back to whoever sent it, forever.
 --
--- recvMsg is recvmsg(2): it waits for the next datagram and returns the
--- sender's address, the bytes, any ancillary data (we ask for none: 0 bytes
--- of room for it) and the flags the kernel set.  If a datagram is longer
--- than the buffer, the kernel puts in what fits, throws the rest away -- a
--- datagram is never split across two receives -- and sets MSG_TRUNC.  The
--- simpler recvFrom (recvfrom(2)) would return the same truncated bytes and
--- no way to tell, which is why we use recvMsg.  With a 64 KiB buffer no UDP
--- datagram can be too long; checking costs one line and says what to do if
--- the buffer ever is too small: drop the datagram, never echo a piece of it.
---
--- sendTo is sendto(2): one call sends one datagram to the address we name,
--- here the sender's.  It sends the whole datagram or fails (EMSGSIZE if it
--- is too long); UDP never sends part of one.  Note sendTo, not sendAllTo:
--- sendAllTo, made for streams, sends nothing at all for an empty string, and
--- an empty datagram deserves an empty answer.
---
--- Any problem with one datagram is logged and the loop goes on: nothing a
--- peer sends can stop the server.  (Linux does not report ICMP errors, such
--- as "port unreachable" for a client that has gone, on a socket that is
--- not connected, so a vanished client cannot make recvMsg fail either.)
+-- recvMsg is recvmsg(2): the sender's address, the bytes, the ancillary data
+-- (we give it no room: 0) and the flags, where MSG_TRUNC says the datagram
+-- did not fit; the simpler recvFrom could not tell us.  sendTo is sendto(2),
+-- one datagram; not sendAllTo, which sends nothing at all for an empty
+-- ByteString.  `try` turns a failed call into a Left, which is logged: the
+-- loop goes on.
 echoLoop :: Socket -> IO ()
 echoLoop sock = forever $ do
-  (peer, datagram, _, flags) <- recvMsg sock bufferSize 0 mempty
-  name <- showAddr peer
-  if flags .&. MSG_TRUNC /= 0
-    then logLine (name ++ ": datagram longer than " ++ show bufferSize ++ " bytes, dropped")
-    else do
-      logLine (show (BS.length datagram) ++ " bytes from " ++ name)
-      sent <- try (sendTo sock datagram peer)
-      case sent of
-        Right _ -> return ()
-        Left e -> logLine (name ++ ": send: " ++ ioe_description (e :: IOException))
+  received <- try (recvMsg sock bufferSize 0 mempty)
+  case received of
+    Left e -> logLine ("recvmsg: " ++ ioe_description e)
+    Right (peer, datagram, _, flags) -> do
+      name <- showAddr peer
+      if flags .&. MSG_TRUNC /= 0
+        then logLine (name ++ ": datagram longer than " ++ show bufferSize ++ " bytes, dropped")
+        else do
+          logLine (show (BS.length datagram) ++ " bytes from " ++ name)
+          sent <- try (sendTo sock datagram peer)
+          case sent of
+            Right _ -> return ()
+            Left e -> logLine (name ++ ": " ++ ioe_description e)
 -- ANCHOR_END: echo
 
 -- | Format a socket address as 127.0.0.1:40123 or [::1]:40123.
@@ -176,18 +158,22 @@ orFail :: String -> IO a -> IO a
 orFail what act = act `catch` \e ->
   throwIO (userError (what ++ ": " ++ ioe_description (e :: IOException)))
 
--- | The command line: --host H (default 127.0.0.1), --port P (default 0).
+-- | The command line, left to right; the first problem is the one reported.
+-- --host H (default 127.0.0.1), --port P (default 0).
 parseArgs :: [String] -> IO (HostName, PortNumber)
 parseArgs = go ("127.0.0.1", 0)
   where
     go opts [] = return opts
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
+    go _ [flag] | flag `elem` ["--host", "--port"] = badUsage (flag ++ " needs a value")
     go (_, p) ("--host" : h : rest) = go (h, p) rest
-    go (h, _) ("--port" : p : rest)
-      | Just n <- readPort p = go (h, n) rest
-      | otherwise = badUsage ("bad port: " ++ p)
-    go _ [flag] | flag `elem` ["--host", "--port"] = badUsage ("missing value for " ++ flag)
-    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go (h, _) ("--port" : p : rest) = case readPort p of
+      Just n -> go (h, n) rest
+      Nothing -> badUsage ("bad port: " ++ p)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
+    -- 1 to 5 decimal digits, no sign, 0 to 65535 (0: any free port).
     readPort s
       | not (null s), length s <= 5, all isDigit s, n <= 65535 = Just (fromIntegral n)
       | otherwise = Nothing

@@ -1,6 +1,4 @@
 -- Ping.hs -- ping over a raw ICMP socket: echo requests built, checksummed and matched by hand (IPv4 only)
-{-# LANGUAGE CApiFFI #-}
-
 module Main (main) where
 
 import Control.Exception (IOException, bracket, catch, try)
@@ -10,18 +8,19 @@ import qualified Data.ByteString as BS
 import Data.ByteString.Builder (byteString, toLazyByteString, word16BE, word64BE, word8)
 import qualified Data.ByteString.Lazy as BL
 import Data.Char (isDigit)
-import Data.List (foldl', intercalate)
+import Data.List (foldl', intercalate, isPrefixOf)
 import Data.Ratio ((%))
 import Data.Word (Word16, Word32, Word64)
 import Foreign.C.Error (Errno (..), ePERM)
-import Foreign.C.Types (CInt (..))
 import GHC.Clock (getMonotonicTimeNSec)
 import GHC.IO.Exception (ioe_description, ioe_errno)
+import Libc (ipprotoIcmp)
 import Network.Socket
 import Network.Socket.ByteString (recvFrom, sendTo)
 import System.Environment (getArgs)
 import System.Exit (ExitCode (..), exitWith)
 import System.IO
+import System.Posix.Files (readSymbolicLink)
 import System.Posix.Process (getProcessID)
 import System.Posix.User (getEffectiveUserID, getUserEntryForName, setGroupID, setGroups, setUserID, userGroupID, userID)
 import System.Timeout (timeout)
@@ -58,7 +57,8 @@ main = do
   hSetBuffering stdout LineBuffering
   hSetBuffering stderr LineBuffering
   opts <- parseArgs =<< getArgs
-  host <- maybe (badUsage "missing --host") return (optHost opts)
+  host <- maybe (badUsage "--host is required") return (optHost opts)
+  checkStdout
   -- The identifier tells our replies from other programs' (a raw ICMP
   -- socket sees them all): like ping(8), the low 16 bits of our pid.
   pid <- getProcessID
@@ -77,16 +77,11 @@ main = do
   exitWith (if received == count then ExitSuccess else ExitFailure 1)
 
 -- ANCHOR: open
--- | socket(AF_INET, SOCK_RAW, IPPROTO_ICMP): an IPv4 socket that receives a
--- copy of every ICMP packet the host receives -- whoever it is for -- and
--- sends ICMP messages we build ourselves.  The kernel still writes the IP
--- header of what we send (we would have to set IP_HDRINCL to write it too).
--- Only a process with CAP_NET_RAW may open one: it could read other
--- programs' traffic and forge packets.  Without it, socket fails with EPERM.
---
--- network's `socket` takes the protocol number as given; Raw is SOCK_RAW.
--- The socket is non-blocking, like all of network's sockets: GHC's I/O
--- manager does the waiting, so System.Timeout can interrupt it.
+-- | socket(AF_INET, SOCK_RAW, IPPROTO_ICMP): network's `socket` takes the
+-- protocol number as given (ipprotoIcmp, from Libc.hs, is read from the C
+-- header); Raw is SOCK_RAW.  Like all of network's sockets it is
+-- non-blocking: GHC's I/O manager does the waiting, so System.Timeout can
+-- interrupt it.  Without CAP_NET_RAW, socket throws EPERM.
 openIcmp :: IO Socket
 openIcmp =
   socket AF_INET Raw ipprotoIcmp `catch` \e ->
@@ -96,20 +91,10 @@ openIcmp =
   where
     Errno eperm = ePERM
 
--- | IPPROTO_ICMP (1), read from the C header by the CApiFFI extension.
-foreign import capi "netinet/in.h value IPPROTO_ICMP" ipprotoIcmp :: ProtocolNumber
-
--- | Give up root as soon as the socket is open.  The privilege is checked
--- when a raw socket is created, not when it is used, so the open socket
--- keeps working; everything after this line -- every packet we parse,
--- which anybody on the network may have sent -- runs as user nobody, who
--- can do little harm if a bug lets a packet take over.
---
--- The order matters: setgroups (drop the supplementary groups) and setgid
--- need root, so they come first; setuid as root sets the real, effective
--- and saved user ids at once, so there is no way back.  (GHC's threaded
--- runtime runs several OS threads; glibc applies each call to all of them.)
--- Only root has anything to drop: run by anyone else, we keep who we are.
+-- | Give up root once the socket is open: setGroups, setGroupID and
+-- setUserID are setgroups(2), setgid(2) and setuid(2), in that order.
+-- (GHC's threaded runtime runs several OS threads; glibc applies each call
+-- to all of them.)  Run by anyone but root, we keep who we are.
 dropPrivileges :: IO ()
 dropPrivileges = do
   euid <- getEffectiveUserID
@@ -141,15 +126,11 @@ pingOnce sock host ident wait k = do
       return False
 
 -- ANCHOR: build
--- | An ICMP echo request (type 8, code 0), every field big-endian:
---
---   type 8 | code 0 | checksum (16) | identifier (16) | sequence (16) |
---   send time (64: nanoseconds of the monotonic clock) | 48 filler bytes
---
--- The reply carries the data back unchanged, so the send time comes home
--- with it: the round trip is "now" minus the time in the reply, and we
--- need to remember nothing per request.  The checksum is computed over the
--- message with the field still 0, then written into it.
+-- | An ICMP echo request: type 8, code 0, checksum, identifier, sequence
+-- number, then the send time (nanoseconds of the monotonic clock) and the
+-- filler.  A Builder (Data.ByteString.Builder) writes the fields, word16BE
+-- and word64BE in network byte order; the checksum is computed with its
+-- field still 0, then put in its place.
 echoRequest :: Word16 -> Word16 -> Word64 -> BS.ByteString
 echoRequest ident seqNo sentAt = BS.take 2 unsummed <> be16Bytes (checksum unsummed) <> BS.drop 4 unsummed
   where
@@ -162,19 +143,10 @@ echoRequest ident seqNo sentAt = BS.take 2 unsummed <> be16Bytes (checksum unsum
 -- ANCHOR_END: build
 
 -- ANCHOR: checksum
--- | The Internet checksum (RFC 1071), which IP, ICMP, UDP and TCP all use:
---
---   1. read the message as 16-bit big-endian words, padding an odd last
---      byte with a zero byte;
---   2. add them up, in 32 bits, so that the carries out of bit 15 are kept;
---   3. fold: add those carries back into the low 16 bits (one's-complement
---      addition), again until there are none;
---   4. invert every bit.
---
--- A sender computes it with the checksum field 0 and stores it there.  The
--- receiver sums the whole message, field included: the field is the
--- inverse of everything else, so the folded sum is 0xffff and the
--- inverted result 0 -- unless something changed on the way.
+-- | The Internet checksum (RFC 1071): the 16-bit big-endian words (an odd
+-- last byte padded with 0) summed in a Word32, so that the carries are
+-- kept, folded back into 16 bits, and inverted (complement).  foldl' sums
+-- as it goes, where a lazy foldl would build the whole sum first.
 checksum :: BS.ByteString -> Word16
 checksum msg = complement (fold (foldl' (+) 0 (map word [0, 2 .. size - 1])))
   where
@@ -187,12 +159,10 @@ checksum msg = complement (fold (foldl' (+) 0 (map word [0, 2 .. size - 1])))
 -- ANCHOR_END: checksum
 
 -- ANCHOR: send
--- | sendto(2) on a raw socket: the message goes to the address we name,
--- inside an IP packet the kernel builds (protocol 1, our address as the
--- source).  ICMP has no ports; the sockaddr_in's port is unused, so 0.
--- A message is sent whole or not at all.  A failure (no route to the host:
--- "Network is unreachable") is reported on stderr and counts as a request
--- without a reply; ping goes on with the next one.
+-- | sendTo is sendto(2): the kernel wraps the message in an IP header.
+-- ICMP has no ports, so the SockAddrInet's port is 0.  A failure ("Network
+-- is unreachable") is reported and counts as a request without a reply;
+-- ping goes on with the next one.
 sendRequest :: Socket -> HostAddress -> BS.ByteString -> IO Bool
 sendRequest sock host msg = do
   result <- try (sendTo sock msg (SockAddrInet 0 host))
@@ -205,23 +175,11 @@ sendRequest sock host msg = do
 
 -- ANCHOR: receive
 -- | Read packets until our reply arrives or the deadline (nanoseconds of
--- the monotonic clock) passes.  Returns the reply's source, the ICMP
--- message's length and the round trip in milliseconds.
---
--- A raw ICMP socket gets a copy of every ICMP packet the host receives:
--- other programs' pings and their replies, error messages, and on loopback
--- our own echo request too, because it is received by this very host.  So
--- most of what arrives is not for us, and each packet must pass every test
--- before we believe it: an echo reply (type 0, code 0), with our
--- identifier and the sequence number we are waiting for.  A late reply to
--- an earlier request has the wrong sequence number and is skipped.  Then
--- we verify its checksum and drop it if it is bad.
---
--- recvfrom(2) returns the sender's address and the packet -- on an IPv4
--- raw socket the whole packet, IP header first (see icmpMessage).  The
--- waiting is done by System.Timeout.timeout, given what is left of the
--- time, so that a stream of other ICMP traffic cannot keep us waiting
--- longer than --timeout.
+-- the monotonic clock) passes: the reply's source, the ICMP message's length
+-- and the round trip in milliseconds.  recvFrom is recvfrom(2); each wait is
+-- System.Timeout.timeout with what is left of the time, so a stream of other
+-- ICMP traffic cannot keep us longer than --timeout.  A packet that fails
+-- any test of isOurReply is skipped.
 awaitReply :: Socket -> Word16 -> Word16 -> Integer -> IO (Maybe (HostAddress, Int, Double))
 awaitReply sock ident seqNo deadline = loop
   where
@@ -248,12 +206,8 @@ awaitReply sock ident seqNo deadline = loop
         && be16 icmp 6 == seqNo
         && checksum icmp == 0 -- summed with its own checksum: 0 if intact
 
--- | The ICMP message in an IPv4 packet.  The kernel gives a raw IPv4
--- socket the IP header as well: its first byte holds the version (4) in
--- the high 4 bits and the header length in 32-bit words (IHL) in the low
--- 4, usually 5 (20 bytes), more if the packet carries IP options.  Skip
--- IHL * 4 bytes and the ICMP message starts.  (Bytes 12..15 of the header
--- are the source address, the same one recvfrom reports.)
+-- | The ICMP message in an IPv4 packet: skip the IP header, IHL (the low 4
+-- bits of its first byte) times 4 bytes.
 icmpMessage :: BS.ByteString -> Maybe BS.ByteString
 icmpMessage packet
   | BS.length packet < 20 || BS.length packet < ihl = Nothing
@@ -290,25 +244,45 @@ die msg = do
   hPutStrLn stderr ("ping: " ++ msg)
   exitWith (ExitFailure 1)
 
--- | The command line: --host H (required, numeric IPv4), --count N (a
--- whole number from 1, default 3), --timeout S (default 1 second).
+-- | Started with stdout closed (`ping >&-`)?  Then say so before any socket
+-- exists: the socket would get descriptor 1, and what we "print" would go
+-- into it.  C asks fcntl(1, F_GETFD); in Haskell that is too late, because
+-- GHC's runtime opens descriptors of its own before main runs (its I/O
+-- manager's epoll instance, its timer), and the first of them takes the
+-- lowest free number, 1.  So we ask the kernel what descriptor 1 is:
+-- nothing, or one of those anonymous inodes ("anon_inode:[eventpoll]"),
+-- which no shell passes as a program's stdout.
+checkStdout :: IO ()
+checkStdout = do
+  target <- try (readSymbolicLink "/proc/self/fd/1") :: IO (Either IOException FilePath)
+  case target of
+    Right name | not ("anon_inode:" `isPrefixOf` name) -> return ()
+    _ -> die "stdout: Bad file descriptor"
+
+-- | The command line, left to right; the first problem is the one reported.
+-- --host H (required, numeric IPv4), --count N (a whole number from 1,
+-- default 3), --timeout S (default 1 second).
 parseArgs :: [String] -> IO Options
 parseArgs = go (Options Nothing 3 1000000)
   where
     go opts [] = return opts
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
-    go opts ("--host" : h : rest)
-      | Just addr <- readIPv4 h = go opts {optHost = Just addr} rest
-      | otherwise = badUsage ("bad host: " ++ h ++ " (a numeric IPv4 address; IPv6 is in the C and Python examples)")
+    go _ [flag]
+      | flag `elem` ["--host", "--count", "--timeout"] = badUsage (flag ++ " needs a value")
+    go opts ("--host" : h : rest) = case readIPv4 h of
+      Just addr -> go opts {optHost = Just addr} rest
+      Nothing
+        | ':' `elem` h -> badUsage ("bad host: " ++ h ++ " (this ping does IPv4 only, not IPv6)")
+        | otherwise -> badUsage ("bad host: " ++ h)
     go opts ("--count" : n : rest)
       | not (null n), all isDigit n, read n >= (1 :: Integer) = go opts {optCount = read n} rest
       | otherwise = badUsage ("bad count: " ++ n)
-    go opts ("--timeout" : s : rest)
-      | Just us <- readSeconds s = go opts {optTimeout = us} rest
-      | otherwise = badUsage ("bad timeout: " ++ s)
-    go _ [flag]
-      | flag `elem` ["--host", "--count", "--timeout"] = badUsage ("missing value for " ++ flag)
-    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go opts ("--timeout" : s : rest) = case readSeconds s of
+      Just us -> go opts {optTimeout = us} rest
+      Nothing -> badUsage ("bad timeout: " ++ s)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
 
 -- | A dotted-quad IPv4 address, as inet_pton(3) reads one: four decimal
 -- numbers 0-255, no leading zeros.  No names: there is no resolving here.
@@ -326,19 +300,20 @@ readIPv4 s = case map octet (splitDots s) of
       where
         n = read p :: Int
 
--- | Seconds as a decimal number greater than 0 ("1", "0.2", ".5"), turned
--- into whole microseconds: rounded up, so that 0.0000001 does not become
--- "no wait at all", and at most what an Int holds.
+-- | Seconds: digits, optionally a "." and more digits ("1", "0.2"; not ".5",
+-- "5." or "1e3"), more than 0.  Turned into whole microseconds, rounded up
+-- (0.0000001 is 1 us, not "no wait at all"), at most what an Int holds.
 readSeconds :: String -> Maybe Int
-readSeconds s
-  | ok && us > 0 = Just (fromInteger (min us (toInteger (maxBound :: Int))))
-  | otherwise = Nothing
+readSeconds s = case span isDigit s of
+  (whole@(_ : _), "") -> micro whole ""
+  (whole@(_ : _), '.' : frac@(_ : _)) | all isDigit frac -> micro whole frac
+  _ -> Nothing
   where
-    (whole, point) = break (== '.') s
-    frac = drop 1 point
-    ok = not (null (whole ++ frac)) && all isDigit (whole ++ frac)
-    seconds = read (whole ++ frac) % 10 ^ length frac :: Rational
-    us = ceiling (seconds * 1000000) :: Integer
+    micro whole frac
+      | us > 0 = Just (fromInteger (min us (toInteger (maxBound :: Int))))
+      | otherwise = Nothing
+      where
+        us = ceiling (read (whole ++ frac) % 10 ^ length frac * 1000000 :: Rational) :: Integer
 
 badUsage :: String -> IO a
 badUsage msg = do

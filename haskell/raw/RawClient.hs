@@ -1,12 +1,12 @@
 -- RawClient.hs -- a client for an IP protocol of our own (253): one raw socket that sees every such packet, and picks out its reply
 module Main (main) where
 
-import Control.Exception (IOException, bracket, catch)
+import Control.Exception (IOException, bracket, catch, try)
 import Control.Monad (when)
 import Data.Bits ((.&.))
 import qualified Data.ByteString as BS
 import Data.Char (isDigit)
-import Data.List (intercalate)
+import Data.List (intercalate, isPrefixOf)
 import Data.Ratio ((%))
 import Foreign.C.Error (Errno (..), ePERM)
 import GHC.Clock (getMonotonicTimeNSec)
@@ -16,6 +16,7 @@ import Network.Socket.ByteString (recvFrom, sendTo)
 import System.Environment (getArgs)
 import System.Exit (ExitCode (..), exitWith)
 import System.IO
+import System.Posix.Files (readSymbolicLink)
 import System.Posix.User (getEffectiveUserID, getUserEntryForName, setGroupID, setGroups, setUserID, userGroupID, userID)
 import System.Timeout (timeout)
 
@@ -47,7 +48,8 @@ main :: IO ()
 main = do
   hSetBuffering stderr LineBuffering
   opts <- parseArgs =<< getArgs
-  host <- maybe (badUsage "missing --host") return (optHost opts)
+  host <- maybe (badUsage "--host is required") return (optHost opts)
+  checkStdout
   -- Bytes, not text: no decoding, no newline translation.
   hSetBinaryMode stdin True
   hSetBinaryMode stdout True
@@ -68,14 +70,10 @@ main = do
     exchange sock host (request ident payload) ident (optTimeout opts) (optRetries opts)
 
 -- ANCHOR: open
--- | socket(AF_INET, SOCK_RAW, 253).  Unlike the server's, this socket is
--- not bound to an address, so it receives a copy of EVERY protocol-253
--- packet the host receives, whoever it is for: other clients' requests
--- and replies, and -- since on loopback our request is received by this
--- very host -- our own request.  What it sends, the kernel wraps in an IP
--- header (protocol 253, the source address the route to the server
--- picks).  Opening it needs CAP_NET_RAW, hence the EPERM message.
--- network's `socket` takes the protocol number as given; Raw is SOCK_RAW.
+-- | socket(AF_INET, SOCK_RAW, 253), not bound: it receives every
+-- protocol-253 packet the host receives, our own request on loopback
+-- included.  network's `socket` takes the protocol number as given; Raw is
+-- SOCK_RAW.  Without CAP_NET_RAW it throws EPERM.
 openRaw :: IO Socket
 openRaw =
   socket AF_INET Raw protocol `catch` \e ->
@@ -85,17 +83,10 @@ openRaw =
   where
     Errno eperm = ePERM
 
--- | Give up root as soon as the socket is open.  The privilege is checked
--- when a raw socket is created, not when it is used, so the open socket
--- keeps working; everything after this line -- every packet we parse,
--- which anybody may have sent -- runs as user nobody, who can do little
--- harm if a bug lets a packet take over.
---
--- The order matters: setgroups (drop the supplementary groups) and setgid
--- need root, so they come first; setuid as root sets the real, effective
--- and saved user ids at once, so there is no way back.  (GHC's threaded
--- runtime runs several OS threads; glibc applies each call to all of them.)
--- Only root has anything to drop: run by anyone else, we keep who we are.
+-- | Give up root once the socket is open: setGroups, setGroupID and
+-- setUserID are setgroups(2), setgid(2) and setuid(2), in that order.
+-- (GHC's threaded runtime runs several OS threads; glibc applies each call
+-- to all of them.)  Run by anyone but root, we keep who we are.
 dropPrivileges :: IO ()
 dropPrivileges = do
   euid <- getEffectiveUserID
@@ -131,15 +122,10 @@ sendRequest sock host msg = do
 
 -- ANCHOR: receive
 -- | Send the request and wait for the reply, up to 1 + retries times.
---
--- recvFrom (recvfrom(2)) returns one IP packet and the address it came
--- from; the packet starts with the IP header (see `message`).  Most
--- packets are not the one we want -- our own request comes back first on
--- loopback -- so we accept only a reply (type 2, then 0) FROM THE SERVER'S
--- ADDRESS carrying OUR IDENTIFIER, and keep reading until it arrives or
--- this attempt's time is up.  The deadline is fixed when we send, so a
--- stream of other packets cannot stretch the wait; System.Timeout.timeout
--- interrupts recvFrom when what is left of it has passed.
+-- recvFrom (recvfrom(2)) returns one IP packet and its source; we accept
+-- only a reply from the server's address with our identifier, and read on
+-- until it comes or this attempt's deadline, fixed when we send, has
+-- passed: System.Timeout.timeout gives recvFrom what is left of it.
 exchange :: Socket -> HostAddress -> BS.ByteString -> Int -> Int -> Integer -> IO ()
 exchange sock host msg ident wait retries = attempt 1
   where
@@ -150,16 +136,12 @@ exchange sock host msg ident wait retries = attempt 1
       sentAt <- toInteger <$> getMonotonicTimeNSec
       reply <- awaitReply (sentAt + toInteger wait * 1000)
       case reply of
-        Just payload ->
-          -- hFlush now, so that a failed write (a closed stdout) is
-          -- reported here and not lost in the flush at exit.
-          (BS.hPut stdout payload >> hFlush stdout) `catch` failWith "write stdout"
-        Nothing
-          -- No reply in time: our request or the reply is lost (or just
-          -- late).  Send it again, as IP will not.
+        Just payload -> (BS.hPut stdout payload >> hFlush stdout) `catch` failWith "write stdout"
+        Nothing -- no reply in time: send again, as IP will not
           | k < attempts -> attempt (k + 1)
-          | otherwise ->
-              die ("no reply from " ++ showHost host ++ " after " ++ show attempts ++ " attempts")
+          | otherwise -> die ("no reply from " ++ showHost host ++ " after " ++ counted attempts)
+    counted 1 = "1 attempt"
+    counted n = show n ++ " attempts"
     awaitReply deadline = do
       now <- toInteger <$> getMonotonicTimeNSec
       if now >= deadline
@@ -178,19 +160,16 @@ exchange sock host msg ident wait retries = attempt 1
         && BS.index reply 0 == 2 -- a reply
         && BS.index reply 1 == 0
         && fromIntegral (BS.index reply 2) * 256 + fromIntegral (BS.index reply 3) == ident
+-- ANCHOR_END: receive
 
--- | Our message in an IPv4 packet.  The first byte of the IP header holds
--- the version (4) in its high 4 bits and the header's length in 32-bit
--- words (IHL) in its low 4: usually 5, 20 bytes, more with IP options.
--- Skip IHL * 4 bytes and our message begins.  (Bytes 12..15 of the header
--- are the source address, the same one recvfrom reports.)
+-- | Our message in an IPv4 packet, as in RawServer.hs: skip the IP header,
+-- IHL (the low 4 bits of its first byte) times 4 bytes.
 message :: BS.ByteString -> Maybe BS.ByteString
 message packet
   | BS.length packet < 20 || BS.length packet < ihl = Nothing
   | otherwise = Just (BS.drop ihl packet)
   where
     ihl = fromIntegral (BS.head packet .&. 0x0f) * 4
--- ANCHOR_END: receive
 
 -- | An IPv4 address as 127.0.0.1.
 showHost :: HostAddress -> String
@@ -209,25 +188,43 @@ die msg = do
   hPutStrLn stderr ("raw_client: " ++ msg)
   exitWith (ExitFailure 1)
 
--- | The command line: --host A (required, numeric IPv4), --timeout S
--- (default 1 second), --retries N (default 3).
+-- | Started with stdout closed (`raw_client >&-`)?  Then say so before any
+-- socket exists: the socket would get descriptor 1, and what we "print"
+-- would go into it.  C asks fcntl(1, F_GETFD); in Haskell that is too late,
+-- because GHC's runtime opens descriptors of its own before main runs (its
+-- I/O manager's epoll instance, its timer), and the first of them takes the
+-- lowest free number, 1.  So we ask the kernel what descriptor 1 is:
+-- nothing, or one of those anonymous inodes ("anon_inode:[eventpoll]"),
+-- which no shell passes as a program's stdout.
+checkStdout :: IO ()
+checkStdout = do
+  target <- try (readSymbolicLink "/proc/self/fd/1") :: IO (Either IOException FilePath)
+  case target of
+    Right name | not ("anon_inode:" `isPrefixOf` name) -> return ()
+    _ -> die "stdout: Bad file descriptor"
+
+-- | The command line, left to right; the first problem is the one reported.
+-- --host A (required, numeric IPv4), --timeout S (default 1 second),
+-- --retries N (default 3).
 parseArgs :: [String] -> IO Options
 parseArgs = go (Options Nothing 1000000 3)
   where
     go opts [] = return opts
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
-    go opts ("--host" : h : rest)
-      | Just addr <- readIPv4 h = go opts {optHost = Just addr} rest
-      | otherwise = badUsage ("bad host: " ++ h ++ " (a numeric IPv4 address)")
-    go opts ("--timeout" : s : rest)
-      | Just us <- readSeconds s = go opts {optTimeout = us} rest
-      | otherwise = badUsage ("bad timeout: " ++ s)
+    go _ [flag]
+      | flag `elem` ["--host", "--timeout", "--retries"] = badUsage (flag ++ " needs a value")
+    go opts ("--host" : h : rest) = case readIPv4 h of
+      Just addr -> go opts {optHost = Just addr} rest
+      Nothing -> badUsage ("bad host: " ++ h)
+    go opts ("--timeout" : s : rest) = case readSeconds s of
+      Just us -> go opts {optTimeout = us} rest
+      Nothing -> badUsage ("bad timeout: " ++ s)
     go opts ("--retries" : n : rest)
       | not (null n), all isDigit n = go opts {optRetries = read n} rest
       | otherwise = badUsage ("bad retries: " ++ n)
-    go _ [flag]
-      | flag `elem` ["--host", "--timeout", "--retries"] = badUsage ("missing value for " ++ flag)
-    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
 
 -- | A dotted-quad IPv4 address, as inet_pton(3) reads one: four decimal
 -- numbers 0-255, no leading zeros.  No names: there is no resolving here.
@@ -245,19 +242,20 @@ readIPv4 s = case map octet (splitDots s) of
       where
         n = read p :: Int
 
--- | Seconds as a decimal number greater than 0 ("1", "0.2", ".5"), turned
--- into whole microseconds: rounded up, so that 0.0000001 does not become
--- "no wait at all", and at most what an Int holds.
+-- | Seconds: digits, optionally a "." and more digits ("1", "0.2"; not ".5",
+-- "5." or "1e3"), more than 0.  Turned into whole microseconds, rounded up
+-- (0.0000001 is 1 us, not "no wait at all"), at most what an Int holds.
 readSeconds :: String -> Maybe Int
-readSeconds s
-  | ok && us > 0 = Just (fromInteger (min us (toInteger (maxBound :: Int))))
-  | otherwise = Nothing
+readSeconds s = case span isDigit s of
+  (whole@(_ : _), "") -> micro whole ""
+  (whole@(_ : _), '.' : frac@(_ : _)) | all isDigit frac -> micro whole frac
+  _ -> Nothing
   where
-    (whole, point) = break (== '.') s
-    frac = drop 1 point
-    ok = not (null (whole ++ frac)) && all isDigit (whole ++ frac)
-    seconds = read (whole ++ frac) % 10 ^ length frac :: Rational
-    us = ceiling (seconds * 1000000) :: Integer
+    micro whole frac
+      | us > 0 = Just (fromInteger (min us (toInteger (maxBound :: Int))))
+      | otherwise = Nothing
+      where
+        us = ceiling (read (whole ++ frac) % 10 ^ length frac * 1000000 :: Rational) :: Integer
 
 badUsage :: String -> IO a
 badUsage msg = do

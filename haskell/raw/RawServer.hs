@@ -2,7 +2,7 @@
 module Main (main) where
 
 import Control.Concurrent (myThreadId, throwTo)
-import Control.Exception (IOException, bracket, catch, throwIO, try)
+import Control.Exception (IOException, bracket, bracketOnError, catch, throwIO, try)
 import Control.Monad (forever, when)
 import Data.Bits ((.&.))
 import qualified Data.ByteString as BS
@@ -63,8 +63,8 @@ main = do
   -- ANCHOR_END: stop
 
   run host `catch` \e -> do
-    -- Only start-up errors (and a failing receive) get this far; each
-    -- packet's errors are caught in serveLoop.
+    -- Only start-up errors get this far; each packet's errors are caught in
+    -- serveLoop.
     hPutStrLn stderr ("raw_server: " ++ ioe_description e)
     exitWith (ExitFailure 1)
 
@@ -76,44 +76,27 @@ run host =
     serveLoop sock
 
 -- ANCHOR: open
--- | socket(AF_INET, SOCK_RAW, 253): from now on the kernel hands this
--- socket a copy of every IPv4 packet whose protocol field is 253 -- the
--- whole packet, IP header included -- and sends what we write as the
--- payload of a protocol-253 packet, writing the IP header itself.  Opening
--- one needs CAP_NET_RAW (EPERM without it): a raw socket can see traffic
--- that is not its own.  network's `socket` takes the protocol number as
--- given; Raw is SOCK_RAW.
---
--- bind on a raw socket has no port to claim; it picks the address: the
--- socket then receives only packets sent to that address, and what it
--- sends leaves from it.  That is how several servers on 127.53.0.1,
--- 127.53.0.2, ... share one protocol number without seeing each other's
--- requests.  (Every address in 127.0.0.0/8 is on the loopback interface.)
+-- | socket(AF_INET, SOCK_RAW, 253): network's `socket` takes the protocol
+-- number as given; Raw is SOCK_RAW.  Without CAP_NET_RAW it throws EPERM.
+-- bind picks the address whose packets we get (there is no port):
+-- SockAddrInet's port is 0.  bracketOnError closes the socket if bind
+-- throws (EADDRNOTAVAIL: no interface has this address).
 open :: HostAddress -> IO Socket
 open host = do
-  sock <- socket AF_INET Raw protocol `catch` \e ->
-    if ioe_errno e == Just eperm
-      then failAs "a raw socket needs CAP_NET_RAW (run as root)" e
-      else failAs "socket" e
-  -- bind fails if no interface has this address: EADDRNOTAVAIL.
-  bind sock (SockAddrInet 0 host) `catch` \e -> do
-    close sock
-    failAs ("bind " ++ showHost host) e
-  return sock
+  let raw = socket AF_INET Raw protocol `catch` \e ->
+        if ioe_errno e == Just eperm
+          then failAs "a raw socket needs CAP_NET_RAW (run as root)" e
+          else failAs "socket" e
+  bracketOnError raw close $ \sock -> do
+    bind sock (SockAddrInet 0 host) `catch` failAs ("bind " ++ showHost host)
+    return sock
   where
     Errno eperm = ePERM
 
--- | Give up root as soon as the socket is open.  The privilege is checked
--- when a raw socket is created, not when it is used, so the open socket
--- keeps working; everything after this line -- every packet we parse,
--- which anybody who can reach us may have sent -- runs as user nobody, who
--- can do little harm if a bug lets a packet take over.
---
--- The order matters: setgroups (drop the supplementary groups) and setgid
--- need root, so they come first; setuid as root sets the real, effective
--- and saved user ids at once, so there is no way back.  (GHC's threaded
--- runtime runs several OS threads; glibc applies each call to all of them.)
--- Only root has anything to drop: run by anyone else, we keep who we are.
+-- | Give up root once the socket is open: setGroups, setGroupID and
+-- setUserID are setgroups(2), setgid(2) and setuid(2), in that order.
+-- (GHC's threaded runtime runs several OS threads; glibc applies each call
+-- to all of them.)  Run by anyone but root, we keep who we are.
 dropPrivileges :: IO ()
 dropPrivileges = do
   euid <- getEffectiveUserID
@@ -139,39 +122,26 @@ announce sock = do
   -- ANCHOR_END: ready
 
 -- ANCHOR: serve
--- | Receive a packet, answer it if it is a request, forever.
---
--- recvFrom is recvfrom(2): one whole IP packet (an IPv4 packet is at most
--- 65,535 bytes, so a 64 KiB buffer never cuts one short) and the address
--- it came from.  The packet starts with the IP header, which the kernel
--- leaves in for a raw IPv4 socket; `message` skips it.
---
--- Not every protocol-253 packet sent to our address is a request.  If a
--- client runs on this same address, our own replies to it arrive here
--- too; and anybody may send anything.  So we check every byte we rely on
--- and silently ignore what is not a well-formed request: shorter than the
--- 4-byte header, a type other than 1, a second byte other than 0, or more
--- payload than a message may carry.
---
--- The reply is the request with its type changed to 2: same identifier,
--- same payload.  sendTo (sendto(2)) sends it to the request's source; the
--- kernel wraps it in an IP header with protocol 253 and our address as
--- the source.  The port in the address means nothing here, so 0.  Any
--- problem with one packet is logged and the loop goes on: nothing a peer
--- sends can stop the server.
+-- | Receive a packet, answer it if it is a request, forever.  recvFrom is
+-- recvfrom(2): one whole IP packet, header first, and its source; sendTo
+-- (sendto(2)) sends the reply back there, and the kernel writes its IP
+-- header.  Anything that is not a well-formed request is ignored.  `try`
+-- turns a failed call into a Left, which is logged: the loop goes on.
 serveLoop :: Socket -> IO ()
 serveLoop sock = forever $ do
-  (packet, from) <- recvFrom sock 65536
-  case (from, message packet) of
-    (SockAddrInet _ source, Just msg) | isRequest msg -> do
-      let name = showHost source
-          reply = BS.pack [2, 0] <> BS.drop 2 msg
-      logLine (show (BS.length msg - 4) ++ " bytes from " ++ name)
-      sent <- try (sendTo sock reply (SockAddrInet 0 source))
-      case sent of
-        Right _ -> return ()
-        Left e -> logLine (name ++ ": send: " ++ ioe_description (e :: IOException))
-    _ -> return ()
+  received <- try (recvFrom sock 65536)
+  case received of
+    Left e -> logLine ("recvfrom: " ++ ioe_description e)
+    Right (packet, SockAddrInet _ source)
+      | Just msg <- message packet, isRequest msg -> do
+          let name = showHost source
+              reply = BS.pack [2, 0] <> BS.drop 2 msg -- same identifier and payload
+          logLine (show (BS.length msg - 4) ++ " bytes from " ++ name)
+          sent <- try (sendTo sock reply (SockAddrInet 0 source))
+          case sent of
+            Right _ -> return ()
+            Left e -> logLine (name ++ ": " ++ ioe_description e)
+    Right _ -> return ()
   where
     isRequest msg =
       BS.length msg >= 4
@@ -179,11 +149,8 @@ serveLoop sock = forever $ do
         && BS.index msg 1 == 0
         && BS.length msg - 4 <= maxPayload
 
--- | Our message in an IPv4 packet.  The first byte of the IP header holds
--- the version (4) in its high 4 bits and the header's length in 32-bit
--- words (IHL) in its low 4: usually 5, 20 bytes, more with IP options.
--- Skip IHL * 4 bytes and our message begins.  (Bytes 12..15 of the header
--- are the source address, the same one recvfrom reports.)
+-- | Our message in an IPv4 packet: skip the IP header, IHL (the low 4 bits
+-- of its first byte) times 4 bytes.
 message :: BS.ByteString -> Maybe BS.ByteString
 message packet
   | BS.length packet < 20 || BS.length packet < ihl = Nothing
@@ -208,17 +175,18 @@ logLine msg = hPutStrLn stderr ("raw_server: " ++ msg)
 failAs :: String -> IOException -> IO a
 failAs what e = throwIO (userError (what ++ ": " ++ ioe_description e))
 
--- | The command line: --host A (default 127.0.0.1, numeric IPv4).
+-- | The command line, left to right; the first problem is the one reported.
+-- --host A (default 127.0.0.1, numeric IPv4).
 parseArgs :: [String] -> IO HostAddress
 parseArgs = go (tupleToHostAddress (127, 0, 0, 1))
   where
     go host [] = return host
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
-    go _ ("--host" : h : rest)
-      | Just addr <- readIPv4 h = go addr rest
-      | otherwise = badUsage ("bad host: " ++ h ++ " (a numeric IPv4 address)")
-    go _ ["--host"] = badUsage "missing value for --host"
-    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go _ ["--host"] = badUsage "--host needs a value"
+    go _ ("--host" : h : rest) = maybe (badUsage ("bad host: " ++ h)) (`go` rest) (readIPv4 h)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
     badUsage msg = do
       hPutStrLn stderr ("raw_server: " ++ msg)
       hPutStrLn stderr usage

@@ -6,11 +6,11 @@ module Main (main) where
 import Control.Concurrent (forkIO, myThreadId, newEmptyMVar, putMVar, takeMVar, throwTo)
 import Control.Exception
   ( Exception, Handler (..), IOException, bracket, bracketOnError, catch, catches,
-    throwIO, uninterruptibleMask_ )
+    throwIO, try, uninterruptibleMask_ )
 import Control.Monad (unless)
 import qualified Data.ByteString as BS
 import Data.Char (isDigit)
-import Data.List (intercalate)
+import Data.List (intercalate, isPrefixOf)
 import Data.Maybe (fromMaybe)
 import GHC.IO.Exception (ioe_description)
 import Network.Socket
@@ -18,6 +18,7 @@ import Network.Socket.ByteString (recv, sendAll)
 import System.Environment (getArgs)
 import System.Exit (ExitCode (..), exitWith)
 import System.IO
+import System.Posix.Files (readSymbolicLink)
 
 usage :: String
 usage = "usage: echo_client [--host H] --port P"
@@ -26,6 +27,7 @@ main :: IO ()
 main = do
   hSetBuffering stderr LineBuffering
   (host, port) <- parseArgs =<< getArgs
+  checkStdout
   -- Bytes, not text: no decoding, no newline translation.  stdout is
   -- unbuffered because we already write in 64 KiB chunks.
   hSetBinaryMode stdin True
@@ -54,15 +56,15 @@ instance Exception SenderFailed
 -- would wait for each other forever.
 run :: HostName -> PortNumber -> IO ()
 run host port =
-  bracket (connectTo host port) close $ \sock -> do
+  bracket (connectTo host port) (close . fst) $ \(sock, server) -> do
     -- If the sender fails, it rethrows its error in this thread, which is
     -- the one that reports errors and decides the exit status.
     mainThread <- myThreadId
     sent <- newEmptyMVar
     _ <- forkIO $
-      (sendStdin sock >> putMVar sent ())
+      (sendStdin sock server >> putMVar sent ())
         `catch` \e -> throwTo mainThread (SenderFailed e)
-    receiveStdout sock
+    receiveStdout sock server
     -- The server has closed its side.  That is success only if it got all of
     -- our input, so wait for the sender to finish; if the server closed
     -- early, the sender's next send fails instead ("Connection reset by
@@ -70,11 +72,11 @@ run host port =
     takeMVar sent
 
 -- ANCHOR: connect
--- | getAddrInfo turns the host ("localhost", "::1", "192.0.2.7") and port into
--- a list of addresses; a name can have several (often ::1 and 127.0.0.1).  We
--- try each in turn -- socket, then connect, which performs TCP's three-way
--- handshake -- and report the last failure if none of them answers.
-connectTo :: HostName -> PortNumber -> IO Socket
+-- | getAddrInfo (getaddrinfo(3)) returns a list; we try each address in turn
+-- (openSocket, then connect) and report the last failure if none of them
+-- answers.  bracketOnError closes a socket whose connect failed.  Returns the
+-- socket and the server's address as text, for messages.
+connectTo :: HostName -> PortNumber -> IO (Socket, String)
 connectTo host port = do
   let hints = defaultHints {addrFlags = [AI_NUMERICSERV], addrSocketType = Stream}
   addrs <- orFail ("resolve " ++ host) $ getAddrInfo (Just hints) (Just host) (Just (show port))
@@ -88,37 +90,37 @@ connectTo host port = do
       orFail ("connect to " ++ name) $
         bracketOnError (openSocket addr) close $ \sock -> do
           connect sock (addrAddress addr)
-          return sock
+          return (sock, name)
 -- ANCHOR_END: connect
 
 -- ANCHOR: send
 -- | Copy stdin to the socket, 64 KiB at a time, in a thread of its own (see
--- run) so that receiving goes on meanwhile.  sendAll loops until the
--- kernel has accepted the whole chunk.  At end of input, shutdown
--- ShutdownSend (shutdown(SHUT_WR)) half-closes the connection: the server
--- reads end-of-file, knows we are done, and closes its side once it has
--- echoed everything.  Our receiving side stays open for that echo.
-sendStdin :: Socket -> IO ()
-sendStdin sock = do
+-- run) so that receiving goes on meanwhile.  hGetSome returns what is there,
+-- up to 64 KiB, and an empty ByteString at end of input; sendAll loops until
+-- the kernel has taken the whole chunk.  shutdown ShutdownSend is
+-- shutdown(SHUT_WR): the half-close.
+sendStdin :: Socket -> String -> IO ()
+sendStdin sock server = do
   chunk <- orFail "read stdin" (BS.hGetSome stdin 65536)
   if BS.null chunk
-    then orFail "shutdown" (shutdown sock ShutdownSend)
+    then orFail ("shutdown " ++ server) (shutdown sock ShutdownSend)
     else do
-      orFail "send" (sendAll sock chunk)
-      sendStdin sock
+      orFail ("send to " ++ server) (sendAll sock chunk)
+      sendStdin sock server
 -- ANCHOR_END: send
 
 -- ANCHOR: receive
 -- | Copy the socket to stdout until the server closes the connection: recv
--- returns up to 64 KiB of whatever has arrived, and an empty string at end of
--- file.  A reset connection makes recv fail ("Connection reset by peer"); a
--- closed stdout makes the write fail (EPIPE: GHC's runtime ignores SIGPIPE).
-receiveStdout :: Socket -> IO ()
-receiveStdout sock = do
-  chunk <- orFail "receive" (recv sock 65536)
+-- returns up to 64 KiB of whatever has arrived, and an empty ByteString at
+-- end of file.  A reset connection makes recv throw ("Connection reset by
+-- peer"); a write to a closed pipe fails with EPIPE rather than killing us
+-- (GHC's runtime ignores SIGPIPE).
+receiveStdout :: Socket -> String -> IO ()
+receiveStdout sock server = do
+  chunk <- orFail ("receive from " ++ server) (recv sock 65536)
   unless (BS.null chunk) $ do
     orFail "write stdout" (BS.hPut stdout chunk)
-    receiveStdout sock
+    receiveStdout sock server
 -- ANCHOR_END: receive
 
 -- | Format a socket address as 127.0.0.1:40123 or [::1]:40123.
@@ -141,19 +143,40 @@ orFail :: String -> IO a -> IO a
 orFail what act = act `catch` \e ->
   throwIO (userError (what ++ ": " ++ ioe_description (e :: IOException)))
 
--- | The command line: --host H (default 127.0.0.1) and --port P (required).
+-- | Started with stdout closed (`echo_client >&-`)?  Then say so before any
+-- socket exists: the socket would get descriptor 1, and what we "print"
+-- would go into it.  C asks fcntl(1, F_GETFD); in Haskell that is too late,
+-- because GHC's runtime opens descriptors of its own before main runs (its
+-- I/O manager's epoll instance, its timer), and the first of them takes the
+-- lowest free number, 1.  So we ask the kernel what descriptor 1 is:
+-- nothing, or one of those anonymous inodes ("anon_inode:[eventpoll]"),
+-- which no shell passes as a program's stdout.
+checkStdout :: IO ()
+checkStdout = do
+  target <- try (readSymbolicLink "/proc/self/fd/1") :: IO (Either IOException FilePath)
+  case target of
+    Right name | not ("anon_inode:" `isPrefixOf` name) -> return ()
+    _ -> do
+      hPutStrLn stderr "echo_client: stdout: Bad file descriptor"
+      exitWith (ExitFailure 1)
+
+-- | The command line, left to right; the first problem is the one reported.
+-- --host H (default 127.0.0.1) and --port P (required).
 parseArgs :: [String] -> IO (HostName, PortNumber)
 parseArgs = go ("127.0.0.1", Nothing)
   where
     go (h, Just p) [] = return (h, p)
-    go (_, Nothing) [] = badUsage "missing --port"
+    go (_, Nothing) [] = badUsage "--port is required"
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
+    go _ [flag] | flag `elem` ["--host", "--port"] = badUsage (flag ++ " needs a value")
     go (_, p) ("--host" : h : rest) = go (h, p) rest
-    go (h, _) ("--port" : p : rest)
-      | Just n <- readPort p = go (h, Just n) rest
-      | otherwise = badUsage ("bad port: " ++ p)
-    go _ [flag] | flag `elem` ["--host", "--port"] = badUsage ("missing value for " ++ flag)
-    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go (h, _) ("--port" : p : rest) = case readPort p of
+      Just n -> go (h, Just n) rest
+      Nothing -> badUsage ("bad port: " ++ p)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
+    -- 1 to 5 decimal digits, no sign, 1 to 65535.
     readPort s
       | not (null s), length s <= 5, all isDigit s, n >= 1, n <= 65535 = Just (fromIntegral n)
       | otherwise = Nothing

@@ -1,4 +1,6 @@
 -- EchoServer.hs -- a TCP echo server: socket, bind, listen, and an accept loop, one client at a time
+{-# LANGUAGE ScopedTypeVariables #-}
+
 module Main (main) where
 
 import Control.Concurrent (myThreadId, throwTo)
@@ -48,48 +50,38 @@ main = do
     exitWith (ExitFailure 1)
 
 run :: HostName -> PortNumber -> IO ()
-run host port = do
-  addr <- resolve host port
-  bracket (open addr) close $ \sock -> do
+run host port =
+  bracket (listenOn host port) close $ \sock -> do
     announce sock
     acceptLoop sock
 
 -- ANCHOR: listen
--- | getAddrInfo turns a host name or address literal ("localhost", "::1") and a
--- port into socket addresses, ready to pass to socket() and bind().  AI_PASSIVE
--- says the address is for listening on; port 0 asks the kernel to pick any free
--- port.  A name can resolve to several addresses; a server simply takes the
--- first.
-resolve :: HostName -> PortNumber -> IO AddrInfo
-resolve host port = do
-  let hints = defaultHints {addrFlags = [AI_PASSIVE, AI_NUMERICSERV], addrSocketType = Stream}
+-- | getAddrInfo is getaddrinfo(3); port 0 asks the kernel for any free port.
+-- We try each address in turn and keep the first we can listen on; if none
+-- works, the last one's error is the one reported.
+listenOn :: HostName -> PortNumber -> IO Socket
+listenOn host port = do
+  let hints = defaultHints {addrFlags = [AI_NUMERICSERV], addrSocketType = Stream}
   addrs <- orFail ("resolve " ++ host) $ getAddrInfo (Just hints) (Just host) (Just (show port))
-  case addrs of
-    addr : _ -> return addr
-    [] -> ioError (userError ("resolve " ++ host ++ ": no addresses"))
+  tryEach addrs
+  where
+    tryEach [addr] = open addr
+    tryEach (addr : rest) = open addr `catch` \(_ :: IOException) -> tryEach rest
+    tryEach [] = ioError (userError ("resolve " ++ host ++ ": no addresses"))
 
--- | Create the listening socket.  Adapted from the EchoServer example in the
--- documentation of the network package (Network.Socket).  bracketOnError
--- closes the socket if any step fails, so the caller gets a working socket or
--- an exception, never a leaked file descriptor.
+-- | Adapted from the EchoServer example in the documentation of the network
+-- package (Network.Socket).  openSocket is socket(2) with the AddrInfo's
+-- family, type and protocol; bracketOnError closes it if a later step
+-- throws, so we return a listening socket or an exception, never a leaked
+-- descriptor.  setSocketOption ... ReuseAddr is SO_REUSEADDR.
 open :: AddrInfo -> IO Socket
 open addr = do
   name <- showAddr (addrAddress addr)
-  orFail ("listen on " ++ name) $
-    bracketOnError (openSocket addr) close $ \sock -> do
-      -- SO_REUSEADDR lets us bind a port that still has connections in
-      -- TIME_WAIT from a previous run, so a restarted server does not fail
-      -- with "Address already in use".
-      setSocketOption sock ReuseAddr 1
-      -- Do not leak the socket into programs we might exec.  (Usually a no-op:
-      -- openSocket already asks for SOCK_CLOEXEC where the OS has it.)
-      withFdSocket sock setCloseOnExecIfNeeded
-      -- bind attaches the socket to our address and port; listen turns it
-      -- into a passive socket that queues incoming connections (up to 128 not
-      -- yet accepted).
-      bind sock (addrAddress addr)
-      listen sock 128
-      return sock
+  bracketOnError (orFail ("socket for " ++ name) (openSocket addr)) close $ \sock -> do
+    orFail ("setsockopt SO_REUSEADDR on " ++ name) (setSocketOption sock ReuseAddr 1)
+    orFail ("bind " ++ name) (bind sock (addrAddress addr))
+    orFail ("listen on " ++ name) (listen sock 128)
+    return sock
 -- ANCHOR_END: listen
 
 -- | Print the READY line.
@@ -105,33 +97,34 @@ announce sock = do
   -- ANCHOR_END: ready
 
 -- ANCHOR: accept
--- | accept blocks until a client connects and returns a new socket for that
--- one connection, plus the client's address; the listening socket stays open
--- for the next client.  We serve clients one at a time.  `bracket` closes the
--- connection whether echo returns or throws; `try` catches a failure with one
--- client (a reset, a client that vanished), which is logged and then forgotten.
+-- | accept returns the connection's socket and the client's address.  `try`
+-- turns a failed accept into a Left, which is logged; the loop goes on.
+-- `bracket` closes the connection (mapM_ closes a Right's socket; a Left has
+-- none) whether echo returns or throws, and the inner `try` catches a
+-- failure with this client (a reset, a client that vanished).  `try` catches
+-- IOException only: a signal's ExitSuccess goes through.
 acceptLoop :: Socket -> IO ()
 acceptLoop sock = forever $
-  bracket (accept sock) (close . fst) $ \(conn, peer) -> do
-    name <- showAddr peer
-    logLine ("connection from " ++ name)
-    result <- try (echo conn 0)
-    logLine $ case result of
-      Right echoed -> name ++ ": closed, " ++ show echoed ++ " bytes echoed"
-      Left e -> name ++ ": " ++ ioe_description e
+  bracket (try (accept sock)) (mapM_ (close . fst)) $ \accepted -> case accepted of
+    Left (e :: IOException) -> logLine ("accept: " ++ ioe_description e)
+    Right (conn, peer) -> do
+      name <- showAddr peer
+      logLine ("connection from " ++ name)
+      result <- try (echo conn 0)
+      logLine $ case result of
+        Right echoed -> name ++ ": closed, " ++ show echoed ++ " bytes echoed"
+        Left e -> name ++ ": " ++ ioe_description e
 -- ANCHOR_END: accept
 
 -- ANCHOR: echo
 -- | Send back every byte until the client half-closes, and return how many
--- that was (counting from `echoed`).  recv returns at most 64 KiB, and
--- whatever has arrived so far; an empty string means end of file: the client
--- has shut down its sending side and will send nothing more.  sendAll loops
--- until the kernel has taken the whole chunk.
+-- that was (counting from `echoed`).  recv returns at most 64 KiB, and an
+-- empty ByteString at end of file; sendAll loops until the kernel has
+-- taken the whole chunk.
 --
--- When echo returns, the client has sent its FIN and we have read all it sent,
--- so a plain close is clean.  (The network package's gracefulClose, which
--- half-closes and then waits for the peer's FIN, is for when you do not know
--- that.)
+-- When echo returns we have read the client's FIN, so a plain close is
+-- clean.  (The network package's gracefulClose, which half-closes and then
+-- waits for the peer's FIN, is for when you do not know that.)
 echo :: Socket -> Int -> IO Int
 echo conn echoed = do
   chunk <- recv conn 65536
@@ -159,25 +152,29 @@ logLine :: String -> IO ()
 logLine msg = hPutStrLn stderr ("echo_server: " ++ msg)
 
 -- | Run an action; if it fails, fail with a message that says which step went
--- wrong ("resolve nosuchhost: Name or service not known").
+-- wrong ("bind 127.0.0.1:80: Permission denied").
 -- ioe_description is the system's own text for the error (strerror or
 -- gai_strerror); `show` would add the Haskell function and socket names.
 orFail :: String -> IO a -> IO a
 orFail what act = act `catch` \e ->
   throwIO (userError (what ++ ": " ++ ioe_description (e :: IOException)))
 
--- | The command line: --host H (default 127.0.0.1), --port P (default 0).
+-- | The command line, left to right; the first problem is the one reported.
+-- --host H (default 127.0.0.1), --port P (default 0).
 parseArgs :: [String] -> IO (HostName, PortNumber)
 parseArgs = go ("127.0.0.1", 0)
   where
     go opts [] = return opts
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
+    go _ [flag] | flag `elem` ["--host", "--port"] = badUsage (flag ++ " needs a value")
     go (_, p) ("--host" : h : rest) = go (h, p) rest
-    go (h, _) ("--port" : p : rest)
-      | Just n <- readPort p = go (h, n) rest
-      | otherwise = badUsage ("bad port: " ++ p)
-    go _ [flag] | flag `elem` ["--host", "--port"] = badUsage ("missing value for " ++ flag)
-    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go (h, _) ("--port" : p : rest) = case readPort p of
+      Just n -> go (h, n) rest
+      Nothing -> badUsage ("bad port: " ++ p)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
+    -- 1 to 5 decimal digits, no sign, 0 to 65535 (0: any free port).
     readPort s
       | not (null s), length s <= 5, all isDigit s, n <= 65535 = Just (fromIntegral n)
       | otherwise = Nothing

@@ -3,11 +3,12 @@
 
 module Main (main) where
 
-import Control.Exception (IOException, bracket, bracketOnError, catch)
+import Control.Exception (IOException, bracket, bracketOnError, catch, try)
 import Control.Monad (unless, when)
 import qualified Data.ByteString as BS
 import qualified Data.ByteString.Char8 as BS8
 import Data.Char (isDigit)
+import Data.List (isPrefixOf)
 import Data.Ratio ((%))
 import GHC.Foreign (withCStringLen)
 import GHC.IO.Encoding (getFileSystemEncoding)
@@ -19,7 +20,7 @@ import System.Environment (getArgs, lookupEnv)
 import System.Exit (ExitCode (..), exitWith)
 import System.IO
 import System.IO.Error (isDoesNotExistError)
-import System.Posix.Files (removeLink)
+import System.Posix.Files (readSymbolicLink, removeLink)
 import System.Posix.Process (getProcessID)
 import System.Timeout (timeout)
 
@@ -45,6 +46,7 @@ main = do
   -- we were given, whatever the locale.
   hSetEncoding stderr =<< getFileSystemEncoding
   (path, server, (wait, waitText)) <- parseArgs =<< getArgs
+  checkStdout
   -- Bytes, not text: no decoding, no newline translation.
   hSetBinaryMode stdin True
   hSetBinaryMode stdout True
@@ -74,8 +76,7 @@ main = do
 
 -- ANCHOR: bind
 -- | Our own address: $TMPDIR/dgram_client.<pid>.sock, or under /tmp when
--- TMPDIR is unset or empty.  The pid makes it unique among the clients
--- running at the same time.
+-- TMPDIR is unset or empty.
 ownPath :: IO FilePath
 ownPath = do
   tmpdir <- lookupEnv "TMPDIR"
@@ -85,39 +86,32 @@ ownPath = do
         _ -> "/tmp"
   return (dir ++ "/dgram_client." ++ show pid ++ ".sock")
 
--- | socket(AF_UNIX, SOCK_DGRAM, 0) and bind it to our own path, which
--- creates the file the server's reply will be addressed to.  A file
--- already there belongs to an earlier client with our pid that was killed
--- before it could clean up: remove it first, or bind would fail with
--- EADDRINUSE.  (The bind is Network.Socket.Address's, which is bind(2) and
--- nothing more; Network.Socket's, in network 3.1.2.7, would itself remove
--- a file in the way if connecting to it is refused, whatever the file is.)
+-- | socket(AF_UNIX, SOCK_DGRAM, 0), bound to our own path.  A file already
+-- there is an earlier client's with our pid, killed before it could clean
+-- up: removeLink (unlink(2)) it first.  The bind is Network.Socket.Address's,
+-- bind(2) alone (Network.Socket's, in network 3.1.2.7, would itself remove a
+-- file in the way if connecting to it is refused, whatever the file is).
 bindOwn :: FilePath -> IO Socket
 bindOwn own = do
-  addr <- either (\why -> die (own ++ ": " ++ why)) (return . SockAddrUnix) =<< pathBytes own
+  fits <- pathBytes own
+  addr <- maybe (die ("bind " ++ own ++ ": longer than 107 bytes")) (return . SockAddrUnix) fits
   bracketOnError (socket AF_UNIX Datagram defaultProtocol) close $ \sock -> do
     removeLink own `catch` \e ->
-      unless (isDoesNotExistError e) $ failWith ("remove " ++ own) e
+      unless (isDoesNotExistError e) $ failWith ("unlink " ++ own) e
     bind sock addr `catch` failWith ("bind " ++ own)
     return sock
 -- ANCHOR_END: bind
 
 -- ANCHOR: connect
--- | connect on a datagram socket sends nothing.  It makes the server's
--- address the default destination, so we can use send and recv, and makes
--- the kernel deliver only datagrams from that address.  Unlike UDP's, it
--- checks at once that somebody is there: a missing file is ENOENT ("No
--- such file or directory"), a file nobody is bound to any more is
--- ECONNREFUSED.
+-- | connect sets the default destination, as for UDP, but fails at once if
+-- nobody is there: ENOENT for a missing file, ECONNREFUSED for a stale one.
 connectTo :: Socket -> String -> SockAddr -> IO ()
 connectTo sock path server = connect sock server `catch` failWith ("connect to " ++ path)
 -- ANCHOR_END: connect
 
 -- ANCHOR: send
--- | send one datagram: all of the payload or nothing.  Not sendAll: sendAll,
--- made for streams, sends nothing at all for an empty string, and an empty
--- datagram is a datagram too.  If the server's queue is full, send waits
--- until there is room.
+-- | send one datagram; not sendAll, which sends nothing at all for an empty
+-- ByteString.  If the server's queue is full, send waits until there is room.
 sendDatagram :: Socket -> String -> BS.ByteString -> IO ()
 sendDatagram sock path payload = do
   _ <- send sock payload `catch` failWith ("send to " ++ path)
@@ -125,57 +119,73 @@ sendDatagram sock path payload = do
 -- ANCHOR_END: send
 
 -- ANCHOR: receive
--- | Wait up to `wait` microseconds for the reply: one whole datagram (up to
--- 64 KiB, the most the server sends), even an empty one.  recv would wait
--- as long as it takes, so System.Timeout.timeout runs it and, if the time
--- runs out first, interrupts it and returns Nothing.
+-- | Wait up to `wait` microseconds for the reply, one whole datagram:
+-- System.Timeout.timeout runs recv and, if the time runs out first,
+-- interrupts it and returns Nothing.
 receive :: Socket -> String -> Int -> IO (Maybe BS.ByteString)
 receive sock path wait =
   timeout wait (recv sock maxDatagram) `catch` failWith ("receive from " ++ path)
 -- ANCHOR_END: receive
 
 -- ANCHOR: cleanup
--- | Close the socket and remove the file bind created.  Nobody else will:
--- the file outlives the socket, and without this every run would leave one
--- behind in $TMPDIR.  `bracket` calls this on every exit after bindOwn
--- succeeded, including die's exitWith, which is an exception too.
+-- | Close the socket and remove the file bind created.  `bracket` calls this
+-- on every exit after bindOwn succeeded, including die's exitWith, which is
+-- an exception too.
 cleanup :: FilePath -> Socket -> IO ()
 cleanup own sock = do
   close sock
   removeLink own `catch` \(_ :: IOException) -> return ()
 -- ANCHOR_END: cleanup
 
--- | A path's bytes, as network's SockAddrUnix wants them.  sun_path has 108
--- bytes and a portable path keeps its terminating NUL, so it may have at most
--- 107 bytes.  Bytes, not characters: "é" is two.
+-- | A path's bytes, one Char per byte, as network's SockAddrUnix wants
+-- them, if they fit: sun_path holds 108 bytes and a path needs its
+-- terminating NUL, so at most 107.  Bytes, not characters: "é" is two.
 --
 -- network 3.1.2.7's SockAddrUnix takes a String but stores each Char as one
 -- byte (castCharToCChar: 'é' would become the single byte 0xE9, not UTF-8's
 -- 0xC3 0xA9), and it does not check the length: a longer path would be
 -- written past the end of its buffer.  So we encode the path to bytes
 -- ourselves, with the file-system encoding getArgs decoded it with, which
--- gives back exactly the bytes of the command line, check their number, and
--- hand network one Char per byte.
-pathBytes :: String -> IO (Either String String)
+-- gives back exactly the bytes of the command line, and check their number.
+pathBytes :: String -> IO (Maybe String)
 pathBytes path = do
   enc <- getFileSystemEncoding
   bytes <- withCStringLen enc path BS.packCStringLen
-  return $
-    if BS.length bytes > 107
-      then Left (show (BS.length bytes) ++ " bytes is more than the 107 that fit in sun_path")
-      else Right (BS8.unpack bytes)
+  return (if BS.length bytes > 107 then Nothing else Just (BS8.unpack bytes))
 
--- | --path P: a file's path, or @name, an address in Linux's abstract
--- namespace: a NUL byte and then the name's bytes, with the address length
--- counting exactly those (network passes 2 + 1 + the name's length for a
--- String that starts with NUL; a padded length would be a different name).
--- At most 107 bytes after the @.
+-- | Check --path (CONTRACT.md 3.1) and turn it into an address: a file's
+-- path, or @name, an address in Linux's abstract namespace: a NUL byte and
+-- then the name's bytes, with the address length counting exactly those
+-- (network passes 2 + 1 + the name's length for a String that starts with
+-- NUL; a padded length would be a different name).
 unixPath :: String -> IO (Either String SockAddr)
-unixPath "" = return (Left "empty --path")
-unixPath "@" = return (Left "empty abstract name: --path @")
-unixPath ('@' : name) =
-  either (Left . ("abstract name of " ++)) (Right . SockAddrUnix . ('\0' :)) <$> pathBytes name
-unixPath path = either (Left . ("path of " ++)) (Right . SockAddrUnix) <$> pathBytes path
+unixPath given = do
+  enc <- getFileSystemEncoding
+  bytes <- withCStringLen enc given BS.packCStringLen
+  let abstract = BS8.take 1 bytes == BS8.pack "@"
+      name = if abstract then BS.drop 1 bytes else bytes
+      check
+        | BS.null bytes = Left "--path is empty"
+        | BS.null name = Left "--path needs a name after the @"
+        | BS.length name > 107 =
+            Left ("--path is " ++ show (BS.length name) ++ " bytes; a socket address holds at most 107")
+        | otherwise = Right (SockAddrUnix ((if abstract then ('\0' :) else id) (BS8.unpack name)))
+  return check
+
+-- | Started with stdout closed (`dgram_client >&-`)?  Then say so before any
+-- socket exists: the socket would get descriptor 1, and what we "print"
+-- would go into it.  C asks fcntl(1, F_GETFD); in Haskell that is too late,
+-- because GHC's runtime opens descriptors of its own before main runs (its
+-- I/O manager's epoll instance, its timer), and the first of them takes the
+-- lowest free number, 1.  So we ask the kernel what descriptor 1 is:
+-- nothing, or one of those anonymous inodes ("anon_inode:[eventpoll]"),
+-- which no shell passes as a program's stdout.
+checkStdout :: IO ()
+checkStdout = do
+  target <- try (readSymbolicLink "/proc/self/fd/1") :: IO (Either IOException FilePath)
+  case target of
+    Right name | not ("anon_inode:" `isPrefixOf` name) -> return ()
+    _ -> die "stdout: Bad file descriptor"
 
 -- | A failed step: one line that says which step and why ("connect to
 -- /tmp/echo.sock: Connection refused"), and exit 1.  ioe_description is the
@@ -191,35 +201,39 @@ die msg = do
   hPutStrLn stderr ("dgram_client: " ++ msg)
   exitWith (ExitFailure 1)
 
--- | The command line: --path P (required), --timeout S (default 1 second).
--- Returns the path as given, its address, and the timeout in microseconds
--- and as given (for the message).
+-- | The command line, left to right; the first problem is the one reported.
+-- --path P (required), --timeout S (default 1 second).  Returns the path as
+-- given, its address, and the timeout in microseconds and as given (for the
+-- message).
 parseArgs :: [String] -> IO (String, SockAddr, (Int, String))
 parseArgs = go Nothing (1000000, "1")
   where
-    go Nothing _ [] = badUsage "missing --path"
-    go (Just p) wait [] = do
-      addr <- either badUsage return =<< unixPath p
-      return (p, addr, wait)
+    go Nothing _ [] = badUsage "--path is required"
+    go (Just (p, addr)) wait [] = return (p, addr, wait)
     go _ _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
-    go _ wait ("--path" : p : rest) = go (Just p) wait rest
-    go p _ ("--timeout" : s : rest)
-      | Just us <- readSeconds s = go p (us, s) rest
-      | otherwise = badUsage ("bad timeout: " ++ s)
-    go _ _ [flag] | flag `elem` ["--path", "--timeout"] = badUsage ("missing value for " ++ flag)
-    go _ _ (arg : _) = badUsage ("unknown argument: " ++ arg)
-    -- Seconds as a decimal number greater than 0 ("1", "0.2", ".5"), turned into
-    -- whole microseconds: rounded up, so that 0.0000001 does not become "no
-    -- wait at all", and at most what an Int holds.
-    readSeconds s
-      | ok && us > 0 = Just (fromInteger (min us (toInteger (maxBound :: Int))))
+    go _ _ [flag] | flag `elem` ["--path", "--timeout"] = badUsage (flag ++ " needs a value")
+    go _ wait ("--path" : p : rest) = unixPath p >>= either badUsage (\addr -> go (Just (p, addr)) wait rest)
+    go path _ ("--timeout" : s : rest) = case readSeconds s of
+      Just us -> go path (us, s) rest
+      Nothing -> badUsage ("bad timeout: " ++ s)
+    go _ _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
+
+-- | Seconds: digits, optionally a "." and more digits ("1", "0.2"; not ".5",
+-- "5." or "1e3"), more than 0.  Turned into whole microseconds, rounded up
+-- (0.0000001 is 1 us, not "no wait at all"), at most what an Int holds.
+readSeconds :: String -> Maybe Int
+readSeconds s = case span isDigit s of
+  (whole@(_ : _), "") -> micro whole ""
+  (whole@(_ : _), '.' : frac@(_ : _)) | all isDigit frac -> micro whole frac
+  _ -> Nothing
+  where
+    micro whole frac
+      | us > 0 = Just (fromInteger (min us (toInteger (maxBound :: Int))))
       | otherwise = Nothing
       where
-        (whole, point) = break (== '.') s
-        frac = drop 1 point
-        ok = not (null (whole ++ frac)) && all isDigit (whole ++ frac)
-        seconds = read (whole ++ frac) % 10 ^ length frac :: Rational
-        us = ceiling (seconds * 1000000) :: Integer
+        us = ceiling (read (whole ++ frac) % 10 ^ length frac * 1000000 :: Rational) :: Integer
 
 badUsage :: String -> IO a
 badUsage msg = do

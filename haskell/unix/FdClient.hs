@@ -1,10 +1,11 @@
 -- FdClient.hs -- receiving an open file descriptor (recvmsg, SCM_RIGHTS) and reading the file through it
 module Main (main) where
 
-import Control.Exception (IOException, bracket, bracketOnError, catch)
+import Control.Exception (IOException, bracket, bracketOnError, catch, try)
 import Control.Monad (unless)
 import qualified Data.ByteString as BS
 import qualified Data.ByteString.Char8 as BS8
+import Data.List (isPrefixOf)
 import GHC.Foreign (withCStringLen)
 import GHC.IO.Encoding (getFileSystemEncoding)
 import GHC.IO.Exception (ioe_description)
@@ -12,6 +13,7 @@ import Network.Socket
 import System.Environment (getArgs)
 import System.Exit (ExitCode (..), exitWith)
 import System.IO
+import System.Posix.Files (readSymbolicLink)
 import System.Posix.IO (fdToHandle)
 import System.Posix.Types (Fd (..))
 
@@ -30,11 +32,12 @@ main = do
   -- we were given, whatever the locale.
   hSetEncoding stderr =<< getFileSystemEncoding
   (path, addr) <- parseArgs =<< getArgs
+  checkStdout
   -- Bytes, not text: no decoding, no newline translation.
   hSetBinaryMode stdout True
   hSetBuffering stdout NoBuffering
   bracket (connectTo path addr) close $ \sock -> do
-    received <- receiveFd sock
+    received <- receiveFd sock path
     copyFile received
 
 -- ANCHOR: connect
@@ -47,15 +50,14 @@ connectTo path addr =
 -- ANCHOR_END: connect
 
 -- ANCHOR: recv_fd
--- | network's recvFd is recvmsg(2) with room for the ordinary byte that
--- carries the message and for a control message.  If one of type
--- SCM_RIGHTS arrived, the kernel has already installed the descriptor in
--- our process, and recvFd returns its number; otherwise -1 (the server sent
--- no descriptor, or closed without sending anything).  The data byte itself
--- means nothing, and recvFd does not show it to us.
-receiveFd :: Socket -> IO Fd
-receiveFd sock = do
-  fd <- recvFd sock `catch` failWith "receive"
+-- | network's recvFd is recvmsg(2) with room for one data byte and one
+-- control message.  If an SCM_RIGHTS message came, the kernel has already
+-- installed the descriptor in our process, and recvFd returns its number;
+-- otherwise -1 (no descriptor, or the server closed without sending).  It
+-- does not show us the data byte, which means nothing anyway.
+receiveFd :: Socket -> String -> IO Fd
+receiveFd sock path = do
+  fd <- recvFd sock `catch` failWith ("receive from " ++ path)
   if fd < 0
     then die "the server sent no descriptor"
     else return (Fd fd)
@@ -79,10 +81,9 @@ copyFile fd =
     loop
 -- ANCHOR_END: read
 
--- | Check --path and turn it into an address.  sun_path has 108 bytes and a
--- portable path keeps its terminating NUL, so it may have at most 107 bytes; an
--- abstract name (@name) becomes a NUL byte and then the name's bytes, with
--- the address length counting exactly those, also at most 107 after the @.
+-- | Check --path (CONTRACT.md 3.1) and turn it into an address.  sun_path
+-- holds 108 bytes and a path needs its terminating NUL, so at most 107; an
+-- abstract name (@name) becomes a NUL and the name's bytes, also at most 107.
 -- Bytes, not characters: "é" is two.
 --
 -- network 3.1.2.7's SockAddrUnix takes a String but stores each Char as one
@@ -99,16 +100,30 @@ unixPath :: String -> IO (Either String SockAddr)
 unixPath given = do
   enc <- getFileSystemEncoding
   bytes <- withCStringLen enc given BS.packCStringLen
-  let tooLong b = show (BS.length b) ++ " bytes is more than the 107 that fit in sun_path"
-  return $ case BS8.uncons bytes of
-    Nothing -> Left "empty --path"
-    Just ('@', name)
-      | BS.null name -> Left "empty abstract name: --path @"
-      | BS.length name > 107 -> Left ("abstract name of " ++ tooLong name)
-      | otherwise -> Right (SockAddrUnix ('\0' : BS8.unpack name))
-    _
-      | BS.length bytes > 107 -> Left ("path of " ++ tooLong bytes)
-      | otherwise -> Right (SockAddrUnix (BS8.unpack bytes))
+  let abstract = BS8.take 1 bytes == BS8.pack "@"
+      name = if abstract then BS.drop 1 bytes else bytes
+      check
+        | BS.null bytes = Left "--path is empty"
+        | BS.null name = Left "--path needs a name after the @"
+        | BS.length name > 107 =
+            Left ("--path is " ++ show (BS.length name) ++ " bytes; a socket address holds at most 107")
+        | otherwise = Right (SockAddrUnix ((if abstract then ('\0' :) else id) (BS8.unpack name)))
+  return check
+
+-- | Started with stdout closed (`fd_client >&-`)?  Then say so before
+-- any socket exists: the socket would get descriptor 1, and what we "print"
+-- would go into it.  C asks fcntl(1, F_GETFD); in Haskell that is too late,
+-- because GHC's runtime opens descriptors of its own before main runs (its
+-- I/O manager's epoll instance, its timer), and the first of them takes the
+-- lowest free number, 1.  So we ask the kernel what descriptor 1 is:
+-- nothing, or one of those anonymous inodes ("anon_inode:[eventpoll]"),
+-- which no shell passes as a program's stdout.
+checkStdout :: IO ()
+checkStdout = do
+  target <- try (readSymbolicLink "/proc/self/fd/1") :: IO (Either IOException FilePath)
+  case target of
+    Right name | not ("anon_inode:" `isPrefixOf` name) -> return ()
+    _ -> die "stdout: Bad file descriptor"
 
 -- | A failed step: one line that says which step and why ("connect to
 -- /tmp/fd.sock: No such file or directory"), and exit 1.  ioe_description
@@ -124,17 +139,20 @@ die msg = do
   hPutStrLn stderr ("fd_client: " ++ msg)
   exitWith (ExitFailure 1)
 
--- | The command line: --path P (required).  Returns the path as given, for
--- messages, and its address.
+-- | The command line, left to right; the first problem is the one reported.
+-- --path P (required).  Returns the path as given, for messages, and its
+-- address.
 parseArgs :: [String] -> IO (String, SockAddr)
 parseArgs = go Nothing
   where
-    go Nothing [] = badUsage "missing --path"
-    go (Just p) [] = either badUsage (\addr -> return (p, addr)) =<< unixPath p
+    go Nothing [] = badUsage "--path is required"
+    go (Just path) [] = return path
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
-    go _ ("--path" : p : rest) = go (Just p) rest
-    go _ ["--path"] = badUsage "missing value for --path"
-    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go _ ["--path"] = badUsage "--path needs a value"
+    go _ ("--path" : p : rest) = unixPath p >>= either badUsage (\addr -> go (Just (p, addr)) rest)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
     badUsage msg = do
       hPutStrLn stderr ("fd_client: " ++ msg)
       hPutStrLn stderr usage

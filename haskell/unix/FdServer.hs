@@ -14,6 +14,7 @@ import Foreign.Ptr (castPtr)
 import GHC.Foreign (peekCStringLen, withCStringLen)
 import GHC.IO.Encoding (getFileSystemEncoding)
 import GHC.IO.Exception (ioe_description, ioe_errno)
+import Libc (socketName)
 import Network.Socket hiding (bind, sendBufMsg)
 import Network.Socket.Address (SocketAddress (..), bind, sendBufMsg)
 import System.Environment (getArgs)
@@ -37,7 +38,7 @@ usage :: String
 usage = "usage: fd_server --path P --file F [--mode M]"
 
 data Options = Options
-  { optPath :: Maybe String,
+  { optPath :: Maybe UnixPath,
     optFile :: Maybe FilePath,
     optMode :: FileMode
   }
@@ -67,7 +68,7 @@ run path file mode = do
   openFile' file >>= closeFd
   bracket (open path) (release path) $ \sock -> do
     listenOn path mode sock
-    announce path
+    announce sock
     acceptLoop sock file
 
 -- | open(F, O_RDONLY).  (System.Posix's openFd, not System.IO's openFile: we
@@ -85,39 +86,26 @@ data UnixPath = UnixPath
 
 -- ANCHOR: bind
 -- | socket(AF_UNIX, SOCK_STREAM, 0), bound exactly as in StreamServer.hs:
--- umask 077 so the file is born private, bind, the stale-file probe, then
--- chmod to --mode and listen.  Descriptors can only travel over Unix-domain
--- sockets: over TCP they would mean nothing on the other machine.
+-- umask 077, bind, the stale-file probe, then chmod to --mode and listen.
+-- Descriptors can only travel over Unix-domain sockets.
 open :: UnixPath -> IO Socket
 open path =
   bracketOnError (socket AF_UNIX Stream defaultProtocol) close $ \sock -> do
-    withFdSocket sock setCloseOnExecIfNeeded
-    -- The umask belongs to the whole process, so put the old one back
-    -- once bind has made the file.
     bracket (setFileCreationMask 0o077) setFileCreationMask $ \_ ->
       bindUnix Stream sock path
     return sock
 
--- | bind, and what to do when the name is taken (EADDRINUSE): an abstract
--- name is held by a live socket; a file that is not a socket (lstat) is
--- left alone; a socket file is probed with a connect.  ECONNREFUSED means
--- nobody listens there any more: remove the leftover and bind again.
--- Anything else means the name is in use: refuse, and touch nothing.
---
--- The bind here is Network.Socket.Address's, which is bind(2) and nothing
--- more.  (Network.Socket's bind, in network 3.1.2.7, does its own version
--- of this on EADDRINUSE: it connects the socket being bound to the path --
--- and closes it if that works -- and when the connect is refused it
--- removes whatever is there, even a file that is not a socket, and binds
--- again.  That is not what we want, so we use the plain one.)
+-- | bind, and the probe on EADDRINUSE (StreamServer.hs says why this bind is
+-- Network.Socket.Address's).
 bindUnix :: SocketType -> Socket -> UnixPath -> IO ()
-bindUnix kind sock path = bind sock (pathAddr path) `catch` \e ->
-  if not (hasErrno eADDRINUSE e)
-    then failAs ("bind " ++ name) e
-    else
-      if pathAbstract path
-        then refuse
-        else do
+bindUnix kind sock path = bind sock (pathAddr path) `catch` inUse
+  where
+    name = pathName path
+    refuse = ioError (userError (name ++ ": another server is listening there"))
+    inUse e
+      | not (hasErrno eADDRINUSE e) = failAs ("bind " ++ name) e
+      | pathAbstract path = refuse
+      | otherwise = do
           status <- getSymbolicLinkStatus name `catch` failAs ("lstat " ++ name)
           unless (isSocket status) $ ioError (userError (name ++ ": exists and is not a socket"))
           probe <- bracket (socket AF_UNIX kind defaultProtocol) close $ \s ->
@@ -128,62 +116,51 @@ bindUnix kind sock path = bind sock (pathAddr path) `catch` \e ->
               removeLink name `catch` failAs ("unlink " ++ name)
               bind sock (pathAddr path) `catch` failAs ("bind " ++ name)
             _ -> refuse
-  where
-    name = pathName path
-    refuse = ioError (userError (name ++ ": another server is listening there"))
 
--- | chmod the file to --mode (connecting needs write permission on it; an
--- abstract name has no file), then listen.
+-- | chmod (setFileMode) to --mode, unless the name is abstract; then listen.
 listenOn :: UnixPath -> FileMode -> Socket -> IO ()
 listenOn path mode sock = do
   unless (pathAbstract path) $
     setFileMode (pathName path) mode `catch` failAs ("chmod " ++ pathName path)
-  listen sock 128 `catch` failAs "listen"
+  listen sock 128 `catch` failAs ("listen on " ++ pathName path)
 -- ANCHOR_END: bind
 
 -- | Print the READY line.
-announce :: UnixPath -> IO ()
-announce path = do
+announce :: Socket -> IO ()
+announce sock = do
   -- ANCHOR: ready
-  -- getsockname would return the path we bound, so we print it as given.
-  -- (network 3.1's getSocketName reads sun_path as a C string, which for
-  -- an abstract name ends at its leading NUL: it returns an empty name.)
-  putStrLn ("READY " ++ pathName path)
+  -- socketName (from Libc.hs) is getsockname(2): network's getSocketName
+  -- reads sun_path as a C string, which loses an abstract name.
+  bound <- socketName sock `catch` failAs "getsockname"
+  text <- showName bound
+  putStrLn ("READY " ++ text)
   hFlush stdout -- whoever started us is waiting for this line
   -- ANCHOR_END: ready
 
 -- ANCHOR: accept
 -- | Accept clients one at a time; pass each one the file and close the
--- connection.  A failure with one client is logged and forgotten.
+-- connection.  A failed accept, or a failure with one client, is logged and
+-- forgotten (see StreamServer.hs).
 acceptLoop :: Socket -> FilePath -> IO ()
 acceptLoop sock file = forever $
-  bracket (accept sock) (close . fst) $ \(conn, peer) -> do
-    name <- showPeer peer
-    result <- try (passFile conn file)
-    logLine $ case result of
-      Right () -> "passed " ++ file ++ " to " ++ name
-      Left e -> name ++ ": " ++ ioe_description e
+  bracket (try (accept sock)) (mapM_ (close . fst)) $ \accepted -> case accepted of
+    Left (e :: IOException) -> logLine ("accept: " ++ ioe_description e)
+    Right (conn, peer) -> do
+      name <- showPeer peer
+      result <- try (passFile conn file)
+      logLine $ case result of
+        Right () -> "passed " ++ file ++ " to " ++ name
+        Left e -> name ++ ": " ++ ioe_description e
 -- ANCHOR_END: accept
 
 -- ANCHOR: send_fd
--- | Open the file afresh for every client, so that each gets its own open
--- file and its own offset (clients sharing one descriptor would share one
--- offset, and each would read only what the others had left), and send the
--- descriptor.
---
--- sendBufMsg is sendmsg(2): ordinary data (a list of buffers) plus control
--- messages.  Ours has level SOL_SOCKET, type SCM_RIGHTS and the
--- descriptor's number as data; encodeCmsg builds it from the Fd.  At least
--- one byte of ordinary data must go with it -- a stream socket has no empty
--- messages for a control message to ride on -- so we send one byte, 'F'.
--- Its value means nothing: the client does not look at it.  (network's
--- sendFd would do all this in one call, but sends a byte of its own whose
--- value it leaves to chance.)  A connected socket needs no destination:
--- NoAddress, below, gives sendmsg an empty one.
---
--- In flight, the kernel holds its own reference to the open file, so we
--- can close our copy at once (bracket's closeFd); the client's copy stays
--- valid.
+-- | Open the file afresh for every client (its own offset), and send the
+-- descriptor.  sendBufMsg is sendmsg(2): a list of buffers and a list of
+-- control messages; encodeCmsg makes the SOL_SOCKET/SCM_RIGHTS one from
+-- the Fd.  The one data byte is 'F'.  (network's sendFd would do all this
+-- in one call, but sends a byte of its own whose value it leaves to
+-- chance.)  bracket's closeFd closes our copy once it is sent: the kernel
+-- holds its own reference in flight.
 passFile :: Socket -> FilePath -> IO ()
 passFile conn file =
   bracket (openFile' file) closeFd $ \fd ->
@@ -228,10 +205,9 @@ release path sock = do
     removeLink (pathName path) `catch` \(_ :: IOException) -> return ()
 -- ANCHOR_END: stop
 
--- | Check --path and turn it into an address.  sun_path has 108 bytes and a
--- portable path keeps its terminating NUL, so it may have at most 107 bytes; an
--- abstract name (@name) becomes a NUL byte and then the name's bytes, with
--- the address length counting exactly those, also at most 107 after the @.
+-- | Check --path (CONTRACT.md 3.1) and turn it into an address.  sun_path
+-- holds 108 bytes and a path needs its terminating NUL, so at most 107; an
+-- abstract name (@name) becomes a NUL and the name's bytes, also at most 107.
 -- Bytes, not characters: "é" is two.
 --
 -- network 3.1.2.7's SockAddrUnix takes a String but stores each Char as one
@@ -248,27 +224,34 @@ unixPath :: String -> IO (Either String UnixPath)
 unixPath given = do
   enc <- getFileSystemEncoding
   bytes <- withCStringLen enc given BS.packCStringLen
-  let tooLong b = show (BS.length b) ++ " bytes is more than the 107 that fit in sun_path"
-  return $ case BS8.uncons bytes of
-    Nothing -> Left "empty --path"
-    Just ('@', name)
-      | BS.null name -> Left "empty abstract name: --path @"
-      | BS.length name > 107 -> Left ("abstract name of " ++ tooLong name)
-      | otherwise -> Right (UnixPath given (SockAddrUnix ('\0' : BS8.unpack name)) True)
-    _
-      | BS.length bytes > 107 -> Left ("path of " ++ tooLong bytes)
-      | otherwise -> Right (UnixPath given (SockAddrUnix (BS8.unpack bytes)) False)
+  let abstract = BS8.take 1 bytes == BS8.pack "@"
+      name = if abstract then BS.drop 1 bytes else bytes
+      address = SockAddrUnix ((if abstract then ('\0' :) else id) (BS8.unpack name))
+      check
+        | BS.null bytes = Left "--path is empty"
+        | BS.null name = Left "--path needs a name after the @"
+        | BS.length name > 107 =
+            Left ("--path is " ++ show (BS.length name) ++ " bytes; a socket address holds at most 107")
+        | otherwise = Right (UnixPath given address abstract)
+  return check
 
--- | A client's address, as accept reports it: "unnamed" when it has none
--- (network gives an empty path then), otherwise its path, decoded from the
--- bytes network hands us (one Char per byte).  (network 3.1.2.7 also reads an
--- abstract address as a C string, so a client bound to @name shows up as
--- unnamed: stream clients seldom bind.)
+-- | sun_path bytes as we print them: "unnamed" (none), "@name" (a NUL and a
+-- name) or a path, decoded with the file-system encoding.
+showName :: BS.ByteString -> IO String
+showName bytes = case BS.uncons bytes of
+  Nothing -> return "unnamed"
+  Just (0, name) -> ('@' :) <$> decode name
+  _ -> decode bytes
+  where
+    decode b = do
+      enc <- getFileSystemEncoding
+      BS.useAsCStringLen b (peekCStringLen enc)
+
+-- | A client's address, as accept reports it (network gives its bytes one
+-- Char per byte).  network 3.1.2.7 reads it as a C string, so a client bound
+-- to an abstract @name shows up as unnamed: stream clients seldom bind.
 showPeer :: SockAddr -> IO String
-showPeer (SockAddrUnix "") = return "unnamed"
-showPeer (SockAddrUnix bytes) = do
-  enc <- getFileSystemEncoding
-  BS.useAsCStringLen (BS8.pack bytes) (peekCStringLen enc)
+showPeer (SockAddrUnix bytes) = showName (BS8.pack bytes)
 showPeer addr = return (show addr)
 
 logLine :: String -> IO ()
@@ -284,26 +267,24 @@ hasErrno (Errno n) e = ioe_errno e == Just n
 failAs :: String -> IOException -> IO a
 failAs what e = throwIO (userError (what ++ ": " ++ ioe_description e))
 
--- | The command line: --path P and --file F (required), --mode M (three
--- octal digits, default 600).
+-- | The command line, left to right; the first problem is the one reported.
+-- --path P and --file F (required), --mode M (three octal digits, default 600).
 parseArgs :: [String] -> IO (UnixPath, FilePath, FileMode)
 parseArgs = go (Options Nothing Nothing 0o600)
   where
-    go (Options Nothing _ _) [] = badUsage "missing --path"
-    go (Options _ Nothing _) [] = badUsage "missing --file"
-    go (Options (Just p) (Just f) mode) [] = do
-      path <- either badUsage return =<< unixPath p
-      return (path, f, mode)
+    go (Options Nothing _ _) [] = badUsage "--path is required"
+    go (Options _ Nothing _) [] = badUsage "--file is required"
+    go (Options (Just path) (Just file) mode) [] = return (path, file, mode)
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
-    go opts ("--path" : p : rest) = go opts {optPath = Just p} rest
-    go opts ("--file" : f : rest)
-      | null f = badUsage "empty --file"
-      | otherwise = go opts {optFile = Just f} rest
-    go opts ("--mode" : m : rest)
-      | Just mode <- readMode m = go opts {optMode = mode} rest
-      | otherwise = badUsage ("bad mode: " ++ m)
-    go _ [flag] | flag `elem` ["--path", "--file", "--mode"] = badUsage ("missing value for " ++ flag)
-    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go _ [flag] | flag `elem` ["--path", "--file", "--mode"] = badUsage (flag ++ " needs a value")
+    go opts ("--path" : p : rest) = unixPath p >>= either badUsage (\path -> go opts {optPath = Just path} rest)
+    go opts ("--file" : f : rest) = go opts {optFile = Just f} rest
+    go opts ("--mode" : m : rest) = case readMode m of
+      Just mode -> go opts {optMode = mode} rest
+      Nothing -> badUsage ("bad mode: " ++ m)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
     badUsage msg = do
       hPutStrLn stderr ("fd_server: " ++ msg)
       hPutStrLn stderr usage

@@ -6,10 +6,11 @@ module Main (main) where
 import Control.Concurrent (forkIO, myThreadId, newEmptyMVar, putMVar, takeMVar, throwTo)
 import Control.Exception
   ( Exception, Handler (..), IOException, bracket, bracketOnError, catch, catches,
-    throwIO, uninterruptibleMask_ )
+    throwIO, try, uninterruptibleMask_ )
 import Control.Monad (unless)
 import qualified Data.ByteString as BS
 import qualified Data.ByteString.Char8 as BS8
+import Data.List (isPrefixOf)
 import GHC.Foreign (withCStringLen)
 import GHC.IO.Encoding (getFileSystemEncoding)
 import GHC.IO.Exception (ioe_description)
@@ -18,6 +19,7 @@ import Network.Socket.ByteString (recv, sendAll)
 import System.Environment (getArgs)
 import System.Exit (ExitCode (..), exitWith)
 import System.IO
+import System.Posix.Files (readSymbolicLink)
 
 -- The TCP echo client of chapter 2 (../stream/EchoClient.hs) with a
 -- different address: a socket file's path, or @name in Linux's abstract
@@ -36,6 +38,7 @@ main = do
   -- we were given, whatever the locale.
   hSetEncoding stderr =<< getFileSystemEncoding
   path <- parseArgs =<< getArgs
+  checkStdout
   -- Bytes, not text: no decoding, no newline translation.  stdout is
   -- unbuffered because we already write in 64 KiB chunks.
   hSetBinaryMode stdin True
@@ -68,19 +71,18 @@ run (name, addr) =
     mainThread <- myThreadId
     sent <- newEmptyMVar
     _ <- forkIO $
-      (sendStdin sock >> putMVar sent ())
+      (sendStdin sock name >> putMVar sent ())
         `catch` \e -> throwTo mainThread (SenderFailed e)
-    receiveStdout sock
+    receiveStdout sock name
     -- The server has closed its side.  That is success only if it got all of
     -- our input, so wait for the sender to finish; if the server closed
     -- early, the sender's next send fails instead and we exit 1.
     takeMVar sent
 
 -- ANCHOR: connect
--- | socket(AF_UNIX, SOCK_STREAM, 0) and connect to the server's address.
--- There is nothing to resolve: the address is the name itself.  We do not
--- bind: the server sees us as "unnamed", which is fine for a connection,
--- since its replies travel back over the connection, not to an address.
+-- | socket(AF_UNIX, SOCK_STREAM, 0) and connect.  Nothing to resolve: the
+-- address is the name itself.  bracketOnError closes the socket if connect
+-- throws.
 connectTo :: String -> SockAddr -> IO Socket
 connectTo name addr =
   orFail ("connect to " ++ name) $
@@ -91,37 +93,34 @@ connectTo name addr =
 
 -- ANCHOR: send
 -- | Copy stdin to the socket, 64 KiB at a time, in a thread of its own (see
--- run) so that receiving goes on meanwhile.  At end of input, shutdown
--- ShutdownSend (shutdown(SHUT_WR)) half-closes the connection, exactly as
--- over TCP: the server reads end-of-file and closes its side once it has
--- echoed everything.
-sendStdin :: Socket -> IO ()
-sendStdin sock = do
+-- run) so that receiving goes on meanwhile; at end of input, half-close
+-- with shutdown ShutdownSend (shutdown(SHUT_WR)), exactly as over TCP.
+sendStdin :: Socket -> String -> IO ()
+sendStdin sock name = do
   chunk <- orFail "read stdin" (BS.hGetSome stdin 65536)
   if BS.null chunk
-    then orFail "shutdown" (shutdown sock ShutdownSend)
+    then orFail ("shutdown " ++ name) (shutdown sock ShutdownSend)
     else do
-      orFail "send" (sendAll sock chunk)
-      sendStdin sock
+      orFail ("send to " ++ name) (sendAll sock chunk)
+      sendStdin sock name
 -- ANCHOR_END: send
 
 -- ANCHOR: receive
 -- | Copy the socket to stdout until the server closes the connection: recv
--- returns up to 64 KiB of whatever has arrived, and an empty string at end of
--- file.  A closed stdout makes the write fail (EPIPE: GHC's runtime ignores
--- SIGPIPE).
-receiveStdout :: Socket -> IO ()
-receiveStdout sock = do
-  chunk <- orFail "receive" (recv sock 65536)
+-- returns up to 64 KiB of whatever has arrived, and an empty ByteString at
+-- end of file.  A write to a closed pipe fails with EPIPE (GHC's runtime
+-- ignores SIGPIPE).
+receiveStdout :: Socket -> String -> IO ()
+receiveStdout sock name = do
+  chunk <- orFail ("receive from " ++ name) (recv sock 65536)
   unless (BS.null chunk) $ do
     orFail "write stdout" (BS.hPut stdout chunk)
-    receiveStdout sock
+    receiveStdout sock name
 -- ANCHOR_END: receive
 
--- | Check --path and turn it into an address.  sun_path has 108 bytes and a
--- portable path keeps its terminating NUL, so it may have at most 107 bytes; an
--- abstract name (@name) becomes a NUL byte and then the name's bytes, with
--- the address length counting exactly those, also at most 107 after the @.
+-- | Check --path (CONTRACT.md 3.1) and turn it into an address.  sun_path
+-- holds 108 bytes and a path needs its terminating NUL, so at most 107; an
+-- abstract name (@name) becomes a NUL and the name's bytes, also at most 107.
 -- Bytes, not characters: "é" is two.
 --
 -- network 3.1.2.7's SockAddrUnix takes a String but stores each Char as one
@@ -138,16 +137,32 @@ unixPath :: String -> IO (Either String SockAddr)
 unixPath given = do
   enc <- getFileSystemEncoding
   bytes <- withCStringLen enc given BS.packCStringLen
-  let tooLong b = show (BS.length b) ++ " bytes is more than the 107 that fit in sun_path"
-  return $ case BS8.uncons bytes of
-    Nothing -> Left "empty --path"
-    Just ('@', name)
-      | BS.null name -> Left "empty abstract name: --path @"
-      | BS.length name > 107 -> Left ("abstract name of " ++ tooLong name)
-      | otherwise -> Right (SockAddrUnix ('\0' : BS8.unpack name))
-    _
-      | BS.length bytes > 107 -> Left ("path of " ++ tooLong bytes)
-      | otherwise -> Right (SockAddrUnix (BS8.unpack bytes))
+  let abstract = BS8.take 1 bytes == BS8.pack "@"
+      name = if abstract then BS.drop 1 bytes else bytes
+      check
+        | BS.null bytes = Left "--path is empty"
+        | BS.null name = Left "--path needs a name after the @"
+        | BS.length name > 107 =
+            Left ("--path is " ++ show (BS.length name) ++ " bytes; a socket address holds at most 107")
+        | otherwise = Right (SockAddrUnix ((if abstract then ('\0' :) else id) (BS8.unpack name)))
+  return check
+
+-- | Started with stdout closed (`stream_client >&-`)?  Then say so before
+-- any socket exists: the socket would get descriptor 1, and what we "print"
+-- would go into it.  C asks fcntl(1, F_GETFD); in Haskell that is too late,
+-- because GHC's runtime opens descriptors of its own before main runs (its
+-- I/O manager's epoll instance, its timer), and the first of them takes the
+-- lowest free number, 1.  So we ask the kernel what descriptor 1 is:
+-- nothing, or one of those anonymous inodes ("anon_inode:[eventpoll]"),
+-- which no shell passes as a program's stdout.
+checkStdout :: IO ()
+checkStdout = do
+  target <- try (readSymbolicLink "/proc/self/fd/1") :: IO (Either IOException FilePath)
+  case target of
+    Right name | not ("anon_inode:" `isPrefixOf` name) -> return ()
+    _ -> do
+      hPutStrLn stderr "stream_client: stdout: Bad file descriptor"
+      exitWith (ExitFailure 1)
 
 -- | Run an action; if it fails, fail with a message that says which step went
 -- wrong ("connect to /tmp/echo.sock: Connection refused").
@@ -157,17 +172,20 @@ orFail :: String -> IO a -> IO a
 orFail what act = act `catch` \e ->
   throwIO (userError (what ++ ": " ++ ioe_description (e :: IOException)))
 
--- | The command line: --path P (required).  Returns the path as given, for
--- messages, and its address.
+-- | The command line, left to right; the first problem is the one reported.
+-- --path P (required).  Returns the path as given, for messages, and its
+-- address.
 parseArgs :: [String] -> IO (String, SockAddr)
 parseArgs = go Nothing
   where
-    go Nothing [] = badUsage "missing --path"
-    go (Just p) [] = either badUsage (\addr -> return (p, addr)) =<< unixPath p
+    go Nothing [] = badUsage "--path is required"
+    go (Just path) [] = return path
     go _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
-    go _ ("--path" : p : rest) = go (Just p) rest
-    go _ ["--path"] = badUsage "missing value for --path"
-    go _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go _ ["--path"] = badUsage "--path needs a value"
+    go _ ("--path" : p : rest) = unixPath p >>= either badUsage (\addr -> go (Just (p, addr)) rest)
+    go _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
     badUsage msg = do
       hPutStrLn stderr ("stream_client: " ++ msg)
       hPutStrLn stderr usage

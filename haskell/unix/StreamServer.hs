@@ -13,6 +13,7 @@ import Foreign.C.Error (Errno (..), eADDRINUSE, eCONNREFUSED)
 import GHC.Foreign (peekCStringLen, withCStringLen)
 import GHC.IO.Encoding (getFileSystemEncoding)
 import GHC.IO.Exception (ioe_description, ioe_errno)
+import Libc (socketName)
 import Network.Socket hiding (bind)
 import Network.Socket.Address (bind)
 import Network.Socket.ByteString (recv, sendAll)
@@ -23,14 +24,10 @@ import System.Posix.Files (getSymbolicLinkStatus, isSocket, removeLink, setFileC
 import System.Posix.Signals (Handler (..), installHandler, sigINT, sigTERM)
 import System.Posix.Types (FileMode)
 
--- A Unix-domain socket (AF_UNIX) joins two processes on the same machine.
--- Its address is not a host and a port but a name: a path in the file
--- system, where bind creates a special file (type "s" in ls -l) that
--- clients connect to, or a name in Linux's abstract namespace, written
--- here as @name, which has no file at all.  Everything else is the TCP
--- echo server of chapter 2 (../stream/EchoServer.hs): socket, bind, listen,
--- accept, recv and send behave the same; the kernel just copies the bytes
--- from one process to the other without any network protocol in between.
+-- The TCP echo server of chapter 2 (../stream/EchoServer.hs) on a
+-- Unix-domain socket: socket, bind, listen, accept, recv and send behave the
+-- same; the address is a path in the file system, or @name in Linux's
+-- abstract namespace.
 
 usage :: String
 usage = "usage: stream_server --path P [--mode M]"
@@ -59,7 +56,7 @@ run :: UnixPath -> FileMode -> IO ()
 run path mode =
   bracket (open path) (release path) $ \sock -> do
     listenOn path mode sock
-    announce path
+    announce sock
     acceptLoop sock
 
 -- | What --path names.  SockAddrUnix is network's sockaddr_un: sun_family is
@@ -71,50 +68,28 @@ data UnixPath = UnixPath
   }
 
 -- ANCHOR: bind
--- | socket(AF_UNIX, SOCK_STREAM, 0): a stream socket of the Unix domain.
--- bracketOnError closes it if binding fails, so the caller gets a bound
--- socket or an exception, never a leaked file descriptor.
+-- | socket(AF_UNIX, SOCK_STREAM, 0), bound with the umask at 077
+-- (setFileCreationMask is umask(2); bracket puts the process's old mask
+-- back).  bracketOnError closes the socket if binding fails.
 open :: UnixPath -> IO Socket
 open path =
   bracketOnError (socket AF_UNIX Stream defaultProtocol) close $ \sock -> do
-    -- Do not leak the socket into programs we might exec.
-    withFdSocket sock setCloseOnExecIfNeeded
-    -- bind creates the socket file with the permissions 0777 minus the
-    -- process's umask.  With umask 077 the file is born rwx for its owner
-    -- only, so there is no moment at which another user could connect;
-    -- listenOn then sets the mode that was asked for.  The umask belongs
-    -- to the whole process, so bracket puts the old one back once bind has
-    -- made the file.
     bracket (setFileCreationMask 0o077) setFileCreationMask $ \_ ->
       bindUnix Stream sock path
     return sock
 
--- | bind, and what to do when the name is taken (EADDRINUSE).  A file stays
--- behind when its server dies without removing it, and blocks every later
--- bind, so we look at what is there:
---
---   * an abstract name has no file: only a live socket can hold it;
---   * a file that is not a socket (lstat, which does not follow symlinks)
---     is somebody's data: leave it alone;
---   * a socket file: connect to it.  ECONNREFUSED means nobody is
---     listening, the file is a leftover: remove it and bind again.  A
---     connection, or any other error (EPROTOTYPE: a live socket of another
---     type), means a server is using it: refuse, and touch nothing.
---
--- The bind here is Network.Socket.Address's, which is bind(2) and nothing
--- more.  (Network.Socket's bind, in network 3.1.2.7, does its own version
--- of this on EADDRINUSE: it connects the socket being bound to the path --
--- and closes it if that works -- and when the connect is refused it
--- removes whatever is there, even a file that is not a socket, and binds
--- again.  That is not what we want, so we use the plain one.)
+-- | bind, and the probe on EADDRINUSE.  This bind is Network.Socket.Address's,
+-- bind(2) alone: Network.Socket's (network 3.1.2.7) probes by itself, and
+-- removes whatever is in the way, even a file that is not a socket.
 bindUnix :: SocketType -> Socket -> UnixPath -> IO ()
-bindUnix kind sock path = bind sock (pathAddr path) `catch` \e ->
-  if not (hasErrno eADDRINUSE e)
-    then failAs ("bind " ++ name) e
-    else
-      if pathAbstract path
-        then refuse
-        else do
+bindUnix kind sock path = bind sock (pathAddr path) `catch` inUse
+  where
+    name = pathName path
+    refuse = ioError (userError (name ++ ": another server is listening there"))
+    inUse e
+      | not (hasErrno eADDRINUSE e) = failAs ("bind " ++ name) e
+      | pathAbstract path = refuse
+      | otherwise = do
           status <- getSymbolicLinkStatus name `catch` failAs ("lstat " ++ name)
           unless (isSocket status) $ ioError (userError (name ++ ": exists and is not a socket"))
           probe <- bracket (socket AF_UNIX kind defaultProtocol) close $ \s ->
@@ -125,56 +100,49 @@ bindUnix kind sock path = bind sock (pathAddr path) `catch` \e ->
               removeLink name `catch` failAs ("unlink " ++ name)
               bind sock (pathAddr path) `catch` failAs ("bind " ++ name)
             _ -> refuse
-  where
-    name = pathName path
-    refuse = ioError (userError (name ++ ": another server is listening there"))
 
--- | chmod the file to --mode: connecting to a socket file needs write
--- permission on it, so 600 lets only our own user in and 666 everyone.
--- An abstract name has no file and no permissions: anyone on the machine
--- (in the same network namespace) can connect to it.  Then listen, as for
--- TCP: up to 128 connections wait for accept.
+-- | chmod (setFileMode) to --mode, unless the name is abstract; then listen.
 listenOn :: UnixPath -> FileMode -> Socket -> IO ()
 listenOn path mode sock = do
   unless (pathAbstract path) $
     setFileMode (pathName path) mode `catch` failAs ("chmod " ++ pathName path)
-  listen sock 128 `catch` failAs "listen"
+  listen sock 128 `catch` failAs ("listen on " ++ pathName path)
 -- ANCHOR_END: bind
 
 -- | Print the READY line.
-announce :: UnixPath -> IO ()
-announce path = do
+announce :: Socket -> IO ()
+announce sock = do
   -- ANCHOR: ready
-  -- getsockname would return the path we bound, so we print it as given.
-  -- (network 3.1's getSocketName reads sun_path as a C string, which for
-  -- an abstract name ends at its leading NUL: it returns an empty name.)
-  putStrLn ("READY " ++ pathName path)
+  -- socketName (from Libc.hs) is getsockname(2): network's getSocketName
+  -- reads sun_path as a C string, which loses an abstract name.
+  bound <- socketName sock `catch` failAs "getsockname"
+  text <- showName bound
+  putStrLn ("READY " ++ text)
   hFlush stdout -- whoever started us is waiting for this line
   -- ANCHOR_END: ready
 
 -- ANCHOR: accept
--- | accept blocks until a client connects and returns a new socket for that
--- one connection, plus the client's address: usually none at all, since a
--- client only has an address if it called bind itself.  We serve clients
--- one at a time.  `bracket` closes the connection whether echo returns or
--- throws; `try` catches a failure with one client (a reset, a client that
--- vanished), which is logged and then forgotten.
+-- | accept, as over TCP; the client's address is usually none at all.  `try`
+-- turns a failed accept into a Left, which is logged; `bracket` closes the
+-- connection (mapM_ closes a Right's socket) whether echo returns or throws,
+-- and the inner `try` catches a failure with this client, which is logged
+-- and forgotten.
 acceptLoop :: Socket -> IO ()
 acceptLoop sock = forever $
-  bracket (accept sock) (close . fst) $ \(conn, peer) -> do
-    name <- showPeer peer
-    logLine ("connection from " ++ name)
-    result <- try (echo conn 0)
-    logLine $ case result of
-      Right echoed -> name ++ ": closed, " ++ show echoed ++ " bytes echoed"
-      Left e -> name ++ ": " ++ ioe_description e
+  bracket (try (accept sock)) (mapM_ (close . fst)) $ \accepted -> case accepted of
+    Left (e :: IOException) -> logLine ("accept: " ++ ioe_description e)
+    Right (conn, peer) -> do
+      name <- showPeer peer
+      logLine ("connection from " ++ name)
+      result <- try (echo conn 0)
+      logLine $ case result of
+        Right echoed -> name ++ ": closed, " ++ show echoed ++ " bytes echoed"
+        Left e -> name ++ ": " ++ ioe_description e
 -- ANCHOR_END: accept
 
 -- ANCHOR: echo
 -- | Send back every byte until the client half-closes, and return how many
--- that was (counting from `echoed`): exactly as over TCP.  recv returns at
--- most 64 KiB, and whatever has arrived so far; an empty string means end of
--- file.  sendAll loops until the kernel has taken the whole chunk.
+-- that was (counting from `echoed`): exactly as over TCP.
 echo :: Socket -> Int -> IO Int
 echo conn echoed = do
   chunk <- recv conn 65536
@@ -202,12 +170,9 @@ installStop = do
   _ <- installHandler sigINT (stop "SIGINT") Nothing
   return ()
 
--- | Close the listening socket, then unlink its file.  The file outlives the
--- socket: left behind, it would make the next server's bind fail with
--- EADDRINUSE (bindUnix cleans up after servers that crashed; we do not
--- crash).  We only get here if our own bind succeeded, so the file is ours.
--- An abstract name needs nothing: it vanishes with the last socket bound to
--- it.
+-- | Close the listening socket, then unlink its file (removeLink).  `bracket`
+-- runs this only once our own bind has succeeded, so the file is ours.  An
+-- abstract name needs nothing.
 release :: UnixPath -> Socket -> IO ()
 release path sock = do
   close sock
@@ -215,10 +180,9 @@ release path sock = do
     removeLink (pathName path) `catch` \(_ :: IOException) -> return ()
 -- ANCHOR_END: stop
 
--- | Check --path and turn it into an address.  sun_path has 108 bytes and a
--- portable path keeps its terminating NUL, so it may have at most 107 bytes; an
--- abstract name (@name) becomes a NUL byte and then the name's bytes, with
--- the address length counting exactly those, also at most 107 after the @.
+-- | Check --path (CONTRACT.md 3.1) and turn it into an address.  sun_path
+-- holds 108 bytes and a path needs its terminating NUL, so at most 107; an
+-- abstract name (@name) becomes a NUL and the name's bytes, also at most 107.
 -- Bytes, not characters: "é" is two.
 --
 -- network 3.1.2.7's SockAddrUnix takes a String but stores each Char as one
@@ -235,27 +199,34 @@ unixPath :: String -> IO (Either String UnixPath)
 unixPath given = do
   enc <- getFileSystemEncoding
   bytes <- withCStringLen enc given BS.packCStringLen
-  let tooLong b = show (BS.length b) ++ " bytes is more than the 107 that fit in sun_path"
-  return $ case BS8.uncons bytes of
-    Nothing -> Left "empty --path"
-    Just ('@', name)
-      | BS.null name -> Left "empty abstract name: --path @"
-      | BS.length name > 107 -> Left ("abstract name of " ++ tooLong name)
-      | otherwise -> Right (UnixPath given (SockAddrUnix ('\0' : BS8.unpack name)) True)
-    _
-      | BS.length bytes > 107 -> Left ("path of " ++ tooLong bytes)
-      | otherwise -> Right (UnixPath given (SockAddrUnix (BS8.unpack bytes)) False)
+  let abstract = BS8.take 1 bytes == BS8.pack "@"
+      name = if abstract then BS.drop 1 bytes else bytes
+      address = SockAddrUnix ((if abstract then ('\0' :) else id) (BS8.unpack name))
+      check
+        | BS.null bytes = Left "--path is empty"
+        | BS.null name = Left "--path needs a name after the @"
+        | BS.length name > 107 =
+            Left ("--path is " ++ show (BS.length name) ++ " bytes; a socket address holds at most 107")
+        | otherwise = Right (UnixPath given address abstract)
+  return check
 
--- | A client's address, as accept reports it: "unnamed" when it has none
--- (network gives an empty path then), otherwise its path, decoded from the
--- bytes network hands us (one Char per byte).  (network 3.1.2.7 also reads an
--- abstract address as a C string, so a client bound to @name shows up as
--- unnamed: stream clients seldom bind.)
+-- | sun_path bytes as we print them: "unnamed" (none), "@name" (a NUL and a
+-- name) or a path, decoded with the file-system encoding.
+showName :: BS.ByteString -> IO String
+showName bytes = case BS.uncons bytes of
+  Nothing -> return "unnamed"
+  Just (0, name) -> ('@' :) <$> decode name
+  _ -> decode bytes
+  where
+    decode b = do
+      enc <- getFileSystemEncoding
+      BS.useAsCStringLen b (peekCStringLen enc)
+
+-- | A client's address, as accept reports it (network gives its bytes one
+-- Char per byte).  network 3.1.2.7 reads it as a C string, so a client bound
+-- to an abstract @name shows up as unnamed: stream clients seldom bind.
 showPeer :: SockAddr -> IO String
-showPeer (SockAddrUnix "") = return "unnamed"
-showPeer (SockAddrUnix bytes) = do
-  enc <- getFileSystemEncoding
-  BS.useAsCStringLen (BS8.pack bytes) (peekCStringLen enc)
+showPeer (SockAddrUnix bytes) = showName (BS8.pack bytes)
 showPeer addr = return (show addr)
 
 logLine :: String -> IO ()
@@ -271,20 +242,22 @@ hasErrno (Errno n) e = ioe_errno e == Just n
 failAs :: String -> IOException -> IO a
 failAs what e = throwIO (userError (what ++ ": " ++ ioe_description e))
 
--- | The command line: --path P (required), --mode M (three octal digits,
--- default 600).
+-- | The command line, left to right; the first problem is the one reported.
+-- --path P (required), --mode M (three octal digits, default 600).
 parseArgs :: [String] -> IO (UnixPath, FileMode)
 parseArgs = go Nothing 0o600
   where
-    go Nothing _ [] = badUsage "missing --path"
-    go (Just p) mode [] = either badUsage (\path -> return (path, mode)) =<< unixPath p
+    go Nothing _ [] = badUsage "--path is required"
+    go (Just path) mode [] = return (path, mode)
     go _ _ ("--help" : _) = putStrLn usage >> exitWith ExitSuccess
-    go _ mode ("--path" : p : rest) = go (Just p) mode rest
-    go p _ ("--mode" : m : rest)
-      | Just mode <- readMode m = go p mode rest
-      | otherwise = badUsage ("bad mode: " ++ m)
-    go _ _ [flag] | flag `elem` ["--path", "--mode"] = badUsage ("missing value for " ++ flag)
-    go _ _ (arg : _) = badUsage ("unknown argument: " ++ arg)
+    go _ _ [flag] | flag `elem` ["--path", "--mode"] = badUsage (flag ++ " needs a value")
+    go _ mode ("--path" : p : rest) = unixPath p >>= either badUsage (\path -> go (Just path) mode rest)
+    go path _ ("--mode" : m : rest) = case readMode m of
+      Just mode -> go path mode rest
+      Nothing -> badUsage ("bad mode: " ++ m)
+    go _ _ (arg : _) = badUsage (unexpected arg)
+    unexpected arg@('-' : _) = "unknown option: " ++ arg
+    unexpected arg = "unexpected argument: " ++ arg
     badUsage msg = do
       hPutStrLn stderr ("stream_server: " ++ msg)
       hPutStrLn stderr usage
