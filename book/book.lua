@@ -13,6 +13,12 @@
 -- one another as files ("../02-stream/README.md#half-close") into links to
 -- pages or ids. In an EPUB, links to source files (which are not in the
 -- EPUB) become plain code.
+--
+-- So that a wide table scrolls in a box of its own rather than the page,
+-- every table of a chapter is wrapped in a <div class="table-scroll"> (once:
+-- the single-page and EPUB editions are made from chapters already
+-- converted). The interop grid's cells fold their failures in <details>,
+-- which a printed book cannot open: in an EPUB they stand open.
 
 local mode = "multi"
 local chapter = nil
@@ -49,6 +55,17 @@ local function header(h)
   return h
 end
 
+local function table_box(t)
+  if not chapter then return nil end
+  return pandoc.Div({t}, pandoc.Attr("", {"table-scroll"}))
+end
+
+local function raw_block(b)
+  if mode ~= "epub" or not b.format:match("^html") then return nil end
+  b.text = b.text:gsub('<details class="cell">', '<details class="cell" open="open">')
+  return b
+end
+
 local function link(l)
   if mode == "epub" and l.classes:includes("source-link") then
     return pandoc.Code(pandoc.utils.stringify(l.content))
@@ -69,5 +86,5 @@ end
 
 return {
   { Meta = read_meta },
-  { Header = header, Link = link },
+  { Header = header, Link = link, Table = table_box, RawBlock = raw_block },
 }

@@ -1,6 +1,7 @@
 """bookkit.py -- what the book build and the book checker share: the six
-languages, where each example's file is, anchor regions, and the directives
-that chapters use instead of pasted code.
+languages, where each example's file is, anchor regions, the directives
+that chapters use instead of pasted code, and what a one-language edition
+runs in place of a chapter's command.
 
 Standard library only (any Python 3.11+).
 """
@@ -8,6 +9,7 @@ Standard library only (any Python 3.11+).
 import hashlib
 import os
 import re
+import shlex
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,3 +190,33 @@ class RunCache:
     def put(self, command, output):
         self.folder.mkdir(parents=True, exist_ok=True)
         self._path(command).write_text(f"{command}\n{output}", encoding="utf-8")
+
+
+# ---- one-language editions ----------------------------------------------------
+
+# The chapter demo runner (tests/harness/demo.c), run as `make chapterN`,
+# `make chapters` or build/tests/demo, shows each language's programs in
+# turn; with INTEROP_LANGS in its environment it shows those languages' alone.
+_DEMO_COMMAND = re.compile(r"(make chapter(\d+|s)|build/tests/demo)(\s.*)?")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*")
+
+
+def edition_command(command, lang):
+    """The command an edition in lang runs and shows for a transcript's
+    command: the demo runner limited to that language ('make chapter2' ->
+    'INTEROP_LANGS=python make chapter2'), any other command unchanged."""
+    return f"INTEROP_LANGS={lang} {command}" if _DEMO_COMMAND.fullmatch(command) else command
+
+
+def split_command(command):
+    """(environment, argv) of a command as a shell reads it: leading
+    NAME=value words are the environment ('INTEROP_LANGS=c make chapter2'
+    -> ({'INTEROP_LANGS': 'c'}, ['make', 'chapter2']))."""
+    words = shlex.split(command)
+    env = {}
+    while words and _ASSIGNMENT.fullmatch(words[0]):
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    if not words:
+        raise BookError(f"{command!r}: no command after the assignments")
+    return env, words

@@ -3,12 +3,15 @@
   build/book/html/index.html      the multi-page site (one page per chapter)
   build/book/html/book.html       the single-page edition
   build/book/socket-book.epub     the EPUB edition
+  build/book/editions/<lang>/     the book in one language: book.html (one page),
+                                  socket-book-<lang>.epub, and index.html
 
 Chapters never paste code: their directives (see book/README.md) are expanded
 here from the real sources, the real output of `make chapterN`, the harness's
 latest results and graphviz diagrams. Then pandoc renders each edition, with
 book.lua scoping heading ids to their chapter and rewriting links between
-chapters.
+chapters. A one-language edition expands the chapters again, each tab group
+as its language's listing alone, each demonstration limited to that language.
 
 usage: python3 book/build.py   (from anywhere; needs pandoc and graphviz's dot)
 """
@@ -17,17 +20,18 @@ import html
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bookkit import (LANGUAGES, LANGUAGE_NAMES, BookError, RunCache,  # noqa: E402
-                     chapter_files, highlighter, is_multi_language, parse_directive, region_text,
-                     source_file)
+from bookkit import (LANGUAGE_KEYS, LANGUAGES, LANGUAGE_NAMES, BookError, RunCache,  # noqa: E402
+                     chapter_files, edition_command, highlighter, is_multi_language,
+                     parse_directive, region_text, source_file, split_command)
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -39,9 +43,10 @@ RESULTS = ROOT / "build" / "interop" / "results.json"
 # harness and what they build; their output is captured once and used again
 # until one of these changes. The interop results they print a grid from are
 # left out on purpose: a transcript shows the grid of its own day.
-RUN_INPUTS = [ROOT / d for d in ("c", "python", "java", "node", "haskell", "ruby", "tests",
+RUN_INPUTS = [ROOT / d for d in ("c", "python", "java", "node", "haskell", "ruby",
+                                 "tests/harness", "tests/interop", "tests/relay",
                                  "Makefile", "build/c", "build/java", "build/haskell",
-                                 "build/tests", "build/bin")]
+                                 "build/tests", "build/bin")] + sorted(ROOT.glob("chapters/*/demos"))
 
 
 # ---- chapters -------------------------------------------------------------
@@ -102,10 +107,19 @@ def load_chapters():
 @dataclass
 class Context:
     """What expanding the directives collects: source files to publish,
-    command output already captured (each command runs once per build)."""
+    command output already captured (each command runs once per build),
+    diagrams already rendered. lang is a one-language edition's language
+    (None for the book in all six)."""
     sources: set = field(default_factory=set)
     runs: dict = field(default_factory=dict)
     cache: RunCache = field(default_factory=lambda: RunCache(OUT / "runs", RUN_INPUTS))
+    diagrams: set = field(default_factory=set)
+    lang: str | None = None
+
+    def edition(self, lang):
+        """A context for lang's edition: sources of its own; the runs, the
+        cache and the diagrams shared."""
+        return Context(runs=self.runs, cache=self.cache, diagrams=self.diagrams, lang=lang)
 
 
 def fence(text, attrs):
@@ -115,12 +129,16 @@ def fence(text, attrs):
     return f"{ticks}{{{attrs}}}\n{text}\n{ticks}\n"
 
 
-def one_listing(path, region, ctx):
+def one_listing(path, region, ctx, example=None):
+    """A listing of one file; example names the six-language example it
+    stands for in a one-language edition."""
     text = region_text(ROOT, path, region)
     ctx.sources.add(path)
     hl = highlighter(path)
     attrs = f'.{hl} .listing data-file="{path}" data-region="{region}"' if hl else \
         f'.listing data-file="{path}" data-region="{region}"'
+    if example:
+        attrs += f' data-example="{example}"'
     link = f"[`{path}`](src/{path}){{.source-link}}"
     return fence(text, attrs) + f"\n::: {{.listing-source}}\n{link}\n:::\n"
 
@@ -129,6 +147,8 @@ def listing_md(attrs, ctx):
     file, region = attrs["file"], attrs["region"]
     if not is_multi_language(file):
         return one_listing(file, region, ctx)
+    if ctx.lang:  # a one-language edition: its listing alone, no tabs
+        return one_listing(source_file(ctx.lang, file), region, ctx, example=file)
     tabs = [f'::::: {{.tabs data-example="{file}" data-region="{region}"}}\n']
     for key, name, _, _ in LANGUAGES:
         tabs.append(f'::: {{.tab data-lang="{key}"}}\n'
@@ -142,16 +162,22 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def run_md(attrs, ctx):
-    """The real output of a command, run from the repository root."""
-    command = attrs["command"]
+    """The real output of a command, run from the repository root; in a
+    one-language edition, the command edition_command gives (the demo runner
+    limited to the edition's language), shown as it is run."""
+    command = attrs["command"] if ctx.lang is None else edition_command(attrs["command"], ctx.lang)
     if command not in ctx.runs and (cached := ctx.cache.get(command)) is not None:
         ctx.runs[command] = cached
     if command not in ctx.runs:
         # As a reader would run it: not as a sub-make of `make book` (which would
-        # add "Entering directory" lines to the output).
-        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        # add "Entering directory" lines to the output), and with no language
+        # filter but the one the command itself sets (NAME=value words first).
+        assignments, argv = split_command(command)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "INTEROP_LANGS")}
+        env.update(assignments)
         try:
-            done = subprocess.run(shlex.split(command), cwd=ROOT, capture_output=True,
+            done = subprocess.run(argv, cwd=ROOT, capture_output=True,
                                   text=True, timeout=600, env=env)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise BookError(f"cannot run {command!r}: {e}") from None
@@ -184,14 +210,16 @@ def diagram_md(attrs, ctx):
     if not source.is_file():
         raise BookError(f"no such file: {attrs['file']}")
     target = HTML / "diagrams" / (source.stem + ".svg")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["dot", "-Tsvg", str(source), "-o", str(target)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise BookError(f"dot {attrs['file']}: {done.stderr.strip()}")
-    # graphviz names the SVG 1.1 DTD; EPUB 3 forbids external entities, so drop it.
-    svg = target.read_text(encoding="utf-8")
-    target.write_text(re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg, count=1), encoding="utf-8")
+    if source not in ctx.diagrams:  # once a build: the editions show the same SVG
+        target.parent.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["dot", "-Tsvg", str(source), "-o", str(target)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BookError(f"dot {attrs['file']}: {done.stderr.strip()}")
+        # graphviz names the SVG 1.1 DTD; EPUB 3 forbids external entities, so drop it.
+        svg = target.read_text(encoding="utf-8")
+        target.write_text(re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg, count=1), encoding="utf-8")
+        ctx.diagrams.add(source)
     caption = attrs.get("caption", source.stem)
     return f"![{caption}](diagrams/{source.stem}.svg)\n"
 
@@ -239,16 +267,24 @@ def load_results():
 
 
 def cell(results):
-    """'5/5' with a pass/fail class, for the results of one cell."""
+    """'5/5' with a pass/fail class, for the results of one cell. A cell with
+    cases that did not pass folds them (name, status, why) under its count:
+    a click or a tap opens them, without JavaScript; the EPUB prints them open
+    (book.lua)."""
     passed = sum(r["status"] == "pass" for r in results)
     failed = sum(r["status"] == "fail" for r in results)
     if not results:
         return '<td class="none">–</td>'
     state = "fail" if failed else ("pass" if passed == len(results) else "skip")
-    detail = html.escape("; ".join(f'{r["name"]}: {r["status"]}' for r in results
-                                   if r["status"] != "pass"), quote=True)
-    title = f' title="{detail}"' if detail else ""
-    return f'<td class="{state}"{title}>{passed}/{len(results)}</td>'
+    count = f"{passed}/{len(results)}"
+    others = [r for r in results if r["status"] != "pass"]
+    if not others:
+        return f'<td class="{state}">{count}</td>'
+    items = "".join(f'<li><code>{html.escape(r["name"])}</code>: {html.escape(r["status"])}'
+                    + (f' – {html.escape(r["detail"])}' if r.get("detail") else "") + "</li>"
+                    for r in others)
+    return (f'<td class="{state}"><details class="cell"><summary>{count}</summary>'
+            f'<ul>{items}</ul></details></td>')
 
 
 def in_book_order(langs):
@@ -271,7 +307,8 @@ def pairs_table(kind, results):
                         for c in clients)
         rows.append(f"<tr><th>{html.escape(LANGUAGE_NAMES.get(s, s))}</th>{cells}</tr>")
     caption = f"<code>{kind}</code>: cases passed, server (row) × client (column)"
-    return f'<table class="grid"><caption>{caption}</caption>\n' + "\n".join(rows) + "\n</table>\n"
+    return (f'<div class="table-scroll"><table class="grid"><caption>{caption}</caption>\n' +
+            "\n".join(rows) + "\n</table></div>\n")
 
 
 def checks_table(kind, results):
@@ -286,7 +323,8 @@ def checks_table(kind, results):
         name = html.escape(f"{LANGUAGE_NAMES.get(lang, lang)} {role}")
         rows.append(f"<tr><th>{name}</th>{cell(mine)}</tr>")
     caption = f"<code>{kind}</code>: each program on its own (command line, errors, signals)"
-    return f'<table class="grid checks"><caption>{caption}</caption>\n' + "\n".join(rows) + "\n</table>\n"
+    return (f'<div class="table-scroll"><table class="grid checks"><caption>{caption}</caption>\n' +
+            "\n".join(rows) + "\n</table></div>\n")
 
 
 def grid_md(kinds):
@@ -342,6 +380,13 @@ def write_page(ch, chapters, index):
     pandoc(*args)
 
 
+def write_md_page(lines, md, target, title, *args):
+    """A page of the book's own (not a chapter) from Markdown lines, saved as md."""
+    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pandoc(*COMMON, "--standalone", "--template", BOOK / "template.html", md,
+           "-M", f"pagetitle={title}", "-V", f"book-title={title}", *args, "-o", target)
+
+
 def write_index(chapters):
     lines = [f"# {TITLE}\n",
              "A socket programming tutorial in C, Python, Java, Node.js, Haskell and Ruby, "
@@ -350,63 +395,147 @@ def write_index(chapters):
     lines += [f"1. [{ch.title}]({ch.id}.html)" for ch in chapters]
     lines += ["\n## Other editions\n",
               "- [The whole book on one page](book.html)",
-              "- [EPUB](../socket-book.epub)\n"]
-    md = OUT / "md" / "index.md"
-    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    pandoc(*COMMON, "--standalone", "--template", BOOK / "template.html", md,
-           "-M", f"pagetitle={TITLE}", "-V", f"book-title={TITLE}",
-           "-V", f"sidebar={sidebar(chapters, None)}", "-o", HTML / "index.html")
+              "- [EPUB](../socket-book.epub)",
+              "- In one language, with only its listings and transcripts:"]
+    for lang in LANGUAGE_KEYS:
+        edition = Edition(lang)
+        page, epub = (os.path.relpath(f, HTML) for f in (edition.dir / "book.html", edition.epub))
+        lines.append(f"    - {LANGUAGE_NAMES[lang]}: [one page]({page}), [EPUB]({epub})")
+    write_md_page(lines, OUT / "md" / "index.md", HTML / "index.html", TITLE,
+                  "-V", f"sidebar={sidebar(chapters, None)}")
 
 
-def whole_book(chapters):
-    """All chapters as one Markdown document, ids and links made book-wide."""
+def whole_book(chapters, md_dir=OUT / "md"):
+    """All chapters (md_dir/<id>.md) as one Markdown document, md_dir/book.md,
+    ids and links made book-wide."""
     parts = []
     for ch in chapters:
-        parts.append(pandoc(*COMMON, "--to", "markdown", OUT / "md" / f"{ch.id}.md",
+        parts.append(pandoc(*COMMON, "--to", "markdown", md_dir / f"{ch.id}.md",
                             "-M", "book-mode=single", "-M", f"chapter-id={ch.id}"))
-    whole = OUT / "md" / "book.md"
+    whole = md_dir / "book.md"
     whole.write_text("\n\n".join(parts), encoding="utf-8")
     return whole
 
 
-def write_single_page(whole, chapters):
+def write_single_page(whole, chapters, target=HTML / "book.html", title=TITLE):
     pandoc(*COMMON, "--standalone", "--template", BOOK / "template.html", whole, "--toc",
-           "--toc-depth", "2", "-M", f"pagetitle={TITLE}", "-V", f"book-title={TITLE}",
-           "-V", "single-page=true", "-o", HTML / "book.html")
+           "--toc-depth", "2", "-M", f"pagetitle={title}", "-V", f"book-title={title}",
+           "-V", "single-page=true", "-o", target)
 
 
-def write_epub(whole):
-    pandoc(*COMMON, whole, "-M", "book-mode=epub", "-M", f"title={TITLE}",
+def write_epub(whole, target=OUT / "socket-book.epub", title=TITLE):
+    pandoc(*COMMON, whole, "-M", "book-mode=epub", "-M", f"title={title}",
            "-M", "lang=en", "--toc", "--toc-depth", "2", "--css", BOOK / "epub.css",
-           "--epub-chapter-level", "1", "-o", OUT / "socket-book.epub")
+           "--epub-chapter-level", "1", "-o", target)
 
 
-def copy_assets(ctx):
+def copy_assets(ctx, folder=HTML):
     for name in ("style.css", "tabs.js"):
-        shutil.copy(BOOK / name, HTML / name)
+        shutil.copy(BOOK / name, folder / name)
     for path in sorted(ctx.sources):
-        target = HTML / "src" / path
+        target = folder / "src" / path
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / path, target)
 
 
+# ---- one-language editions --------------------------------------------------
+
+EDITIONS = OUT / "editions"
+
+
+@dataclass
+class Edition:
+    """The book in one language, in build/book/editions/<lang>/: one page and
+    an EPUB with only that language's listings and transcripts, and an
+    index.html (the page's masthead links to one)."""
+    lang: str
+    ctx: Context | None = None  # what expanding its chapters collected
+
+    @property
+    def dir(self):
+        return EDITIONS / self.lang
+
+    @property
+    def md(self):
+        return OUT / "md" / "editions" / self.lang
+
+    @property
+    def epub(self):
+        return self.dir / f"socket-book-{self.lang}.epub"
+
+    @property
+    def title(self):
+        return f"{TITLE}: {LANGUAGE_NAMES[self.lang]} edition"
+
+
+def expand_edition(lang, chapters, ctx):
+    """lang's edition: the chapters expanded again into its own Markdown
+    files, with ctx's runs and diagrams (a demonstration limited to lang is a
+    run of its own, captured and cached like any other)."""
+    edition = Edition(lang, ctx.edition(lang))
+    edition.md.mkdir(parents=True, exist_ok=True)
+    for ch in chapters:
+        (edition.md / f"{ch.id}.md").write_text(expand(ch, edition.ctx), encoding="utf-8")
+    return edition
+
+
+def copy_edition_assets(edition):
+    """What the edition's page links to: the stylesheet and script, its own
+    sources, the diagrams (rendered into HTML by the six-language book)."""
+    edition.dir.mkdir(parents=True)
+    copy_assets(edition.ctx, edition.dir)
+    if (HTML / "diagrams").is_dir():
+        shutil.copytree(HTML / "diagrams", edition.dir / "diagrams")
+
+
+def write_edition_index(edition):
+    lines = [f"# {edition.title}\n",
+             f"{TITLE} with its listings and transcripts in {LANGUAGE_NAMES[edition.lang]} "
+             "alone; the prose and the interop grids are the whole book's.\n",
+             "- [The whole book on one page](book.html)",
+             f"- [EPUB]({edition.epub.name})",
+             f"- [In all six languages]({os.path.relpath(HTML / 'index.html', edition.dir)})"]
+    write_md_page(lines, edition.md / "index.md", edition.dir / "index.html", edition.title)
+
+
+# ---- the build --------------------------------------------------------------
+
+def in_parallel(pool, calls):
+    """The results of calls (functions of no arguments) run in pool, in order;
+    once all have finished, the first one's error if any failed."""
+    futures = [pool.submit(call) for call in calls]
+    wait(futures)
+    return [f.result() for f in futures]
+
+
 def build():
     chapters = load_chapters()
-    if HTML.exists():
-        shutil.rmtree(HTML)
+    for folder in (HTML, EDITIONS):
+        if folder.exists():
+            shutil.rmtree(folder)
     (OUT / "md").mkdir(parents=True, exist_ok=True)
     HTML.mkdir(parents=True)
     ctx = Context()
     for ch in chapters:
         ch.expanded = expand(ch, ctx)
         (OUT / "md" / f"{ch.id}.md").write_text(ch.expanded, encoding="utf-8")
+    editions = [expand_edition(lang, chapters, ctx) for lang in LANGUAGE_KEYS]
     copy_assets(ctx)
-    for i, ch in enumerate(chapters):
-        write_page(ch, chapters, i)
-    write_index(chapters)
-    whole = whole_book(chapters)
-    write_single_page(whole, chapters)
-    write_epub(whole)
+    for edition in editions:
+        copy_edition_assets(edition)
+    # Nearly all the time goes to pandoc, in processes of its own, so they run
+    # side by side: first the whole-book documents, then every page and EPUB
+    # (the longest first, so that none is left to run alone at the end).
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        whole, *wholes = in_parallel(pool, [partial(whole_book, chapters)] +
+                                     [partial(whole_book, chapters, e.md) for e in editions])
+        calls = [partial(write_epub, whole), partial(write_single_page, whole, chapters)]
+        calls += [partial(write_page, ch, chapters, i) for i, ch in enumerate(chapters)]
+        for e, w in zip(editions, wholes):
+            calls += [partial(write_epub, w, e.epub, e.title),
+                      partial(write_single_page, w, chapters, e.dir / "book.html", e.title)]
+        calls += [partial(write_index, chapters)] + [partial(write_edition_index, e) for e in editions]
+        in_parallel(pool, calls)
     return chapters
 
 
@@ -417,7 +546,9 @@ def main():
         print(f"book: {e}", file=sys.stderr)
         return 1
     print(f"book: {len(chapters)} chapters -> {HTML.relative_to(ROOT)}/index.html, "
-          f"{HTML.relative_to(ROOT)}/book.html, {OUT.relative_to(ROOT)}/socket-book.epub")
+          f"{HTML.relative_to(ROOT)}/book.html, {OUT.relative_to(ROOT)}/socket-book.epub; "
+          f"one-language editions in {EDITIONS.relative_to(ROOT)}/"
+          f"{{{','.join(LANGUAGE_KEYS)}}}/")
     return 0
 
 

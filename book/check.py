@@ -3,13 +3,22 @@
   - a broken internal link or anchor (href, src) in any page;
   - a listing whose text differs from its source region;
   - a chapter (a numbered chapter's page) with no listing;
-  - a tab group that does not have all six languages.
+  - a tab group that does not have all six languages;
 
-(The EPUB is checked by epubcheck: make book-check.)
+and in a one-language edition (--edition LANG), on:
 
-usage: python3 book/check.py [HTML_DIR]   (default build/book/html)
+  - a tab group at all;
+  - a listing of an example in another language than LANG;
+  - a transcript of the chapter demo runner not limited to LANG.
+
+(The EPUBs are checked by epubcheck: make book-check.)
+
+usage: python3 book/check.py [--edition LANG] [HTML_DIR]
+       (default build/book/html, or build/book/editions/LANG)
 """
 
+import argparse
+import shlex
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,7 +27,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bookkit import LANGUAGE_KEYS, BookError, region_text  # noqa: E402
+from bookkit import (LANGUAGE_KEYS, BookError, edition_command, region_text,  # noqa: E402
+                     source_file, split_command)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -173,24 +183,69 @@ def tab_problems(pages):
     return problems
 
 
-def check(html_dir, root=ROOT, pages=None):
+def transcripts(page):
+    """The command line of every transcript on a page: its first line, without the '$ '."""
+    for node in page.root.walk():
+        if node.tag == "pre" and "output" in node.classes():
+            first = node.text_content().partition("\n")[0]
+            if first.startswith("$ "):
+                yield first[2:]
+
+
+def edition_problems(pages, lang):
+    """A one-language edition has no tab group, shows each example in lang,
+    and limits each demonstration to lang (the command edition_command gives)."""
+    problems = []
+    for name, page in pages.items():
+        for node in page.root.walk():
+            if "tabs" in node.classes():
+                problems.append(f"{name}: a tab group ({node.attrs.get('data-example', '?')}) "
+                                f"in the {lang} edition")
+            example = node.attrs.get("data-example")
+            if example and "data-file" in node.attrs and \
+                    node.attrs["data-file"] != source_file(lang, example):
+                problems.append(f"{name}: listing {node.attrs['data-file']} stands for {example} "
+                                f"in the {lang} edition")
+        for shown in transcripts(page):
+            try:
+                env, argv = split_command(shown)
+            except (BookError, ValueError) as e:
+                problems.append(f"{name}: transcript {shown!r}: {e}")
+                continue
+            want = edition_command(shlex.join(argv), lang)
+            if want != shlex.join(argv) and shown != want:
+                problems.append(f"{name}: transcript {shown!r} in the {lang} edition: "
+                                f"want {want!r}")
+    return problems
+
+
+def check(html_dir, root=ROOT, pages=None, edition=None):
     pages = load_pages(html_dir) if pages is None else pages
     if not pages:
         return [f"{html_dir}: no pages: run make book"]
-    return (link_problems(pages, html_dir) + listing_problems(pages, root) +
-            chapter_problems(pages) + tab_problems(pages))
+    problems = (link_problems(pages, html_dir) + listing_problems(pages, root) +
+                chapter_problems(pages) + tab_problems(pages))
+    return problems + (edition_problems(pages, edition) if edition else [])
 
 
 def main(argv):
-    html_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "build" / "book" / "html"
+    parser = argparse.ArgumentParser(prog="check.py", description="Checks the built book.")
+    parser.add_argument("--edition", choices=LANGUAGE_KEYS,
+                        help="HTML_DIR is this language's one-language edition")
+    parser.add_argument("html_dir", nargs="?", type=Path, metavar="HTML_DIR")
+    args = parser.parse_args(argv[1:])
+    book = ROOT / "build" / "book"
+    html_dir = args.html_dir or (book / "editions" / args.edition if args.edition else book / "html")
     pages = load_pages(html_dir)
-    problems = check(html_dir, pages=pages)
+    problems = check(html_dir, pages=pages, edition=args.edition)
+    what = f"the {args.edition} edition: " if args.edition else ""
     for p in problems:
-        print(f"book check: {p}", file=sys.stderr)
+        print(f"book check: {what}{p}", file=sys.stderr)
     if problems:
-        print(f"book check: {len(problems)} problem(s)", file=sys.stderr)
+        print(f"book check: {what}{len(problems)} problem(s)", file=sys.stderr)
         return 1
-    print(f"book check: {len(pages)} pages, links, listings and tabs OK")
+    checked = "links, listings, tabs and transcripts" if args.edition else "links, listings and tabs"
+    print(f"book check: {what}{len(pages)} pages, {checked} OK")
     return 0
 
 

@@ -4,16 +4,19 @@ usage: python3 -m unittest discover -s book -p 'test_*.py'
 """
 
 import os
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build  # noqa: E402
 import check  # noqa: E402
-from bookkit import (BookError, camel, parse_directive, region_lines,  # noqa: E402
-                     source_file)
+from bookkit import (BookError, RunCache, camel, edition_command, parse_directive,  # noqa: E402
+                     region_lines, source_file, split_command)
 
 SOURCE = """\
 int main(void)
@@ -134,7 +137,9 @@ class Grid(unittest.TestCase):
 
     def test_pairs_table_counts_cases(self):
         table = build.pairs_table("tcp", self.RESULTS)
-        self.assertIn('<td class="fail" title="16mib: fail">1/2</td>', table)
+        self.assertIn('<td class="fail"><details class="cell"><summary>1/2</summary>'
+                      '<ul><li><code>16mib</code>: fail</li></ul></details></td>', table)
+        self.assertNotIn("title=", table)
         self.assertIn("<th>Ruby</th>", table)
 
     def test_languages_in_book_order_whatever_order_tests_finished(self):
@@ -233,6 +238,156 @@ class Runs(unittest.TestCase):
             (Path(d) / "node_modules" / "b.js").write_text("")
             os.utime(Path(d) / "a.js", (2000, 2000))
             self.assertEqual(newest_mtime([d]), 2000)
+
+
+class Editions(unittest.TestCase):
+    """A one-language edition: each tab group as its language's listing alone,
+    each demonstration limited to that language."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.ctx = build.Context(cache=RunCache(Path(self.dir.name), []))
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def test_the_demo_runner_is_limited_to_the_language(self):
+        self.assertEqual(edition_command("make chapter2", "python"),
+                         "INTEROP_LANGS=python make chapter2")
+        self.assertEqual(edition_command("make chapters", "c"), "INTEROP_LANGS=c make chapters")
+        self.assertEqual(edition_command("build/tests/demo unix-stream unix-dgram", "ruby"),
+                         "INTEROP_LANGS=ruby build/tests/demo unix-stream unix-dgram")
+
+    def test_other_commands_are_shown_as_they_are(self):
+        for command in ("build/c/unix/bench", "make chapter", "make interop",
+                        "build/tests/demonstrate"):
+            self.assertEqual(edition_command(command, "java"), command)
+
+    def test_a_command_splits_as_a_shell_reads_it(self):
+        self.assertEqual(split_command("INTEROP_LANGS=c A=1=2 make chapter2 X=3"),
+                         ({"INTEROP_LANGS": "c", "A": "1=2"}, ["make", "chapter2", "X=3"]))
+        self.assertEqual(split_command("sh -c 'echo hi'"), ({}, ["sh", "-c", "echo hi"]))
+        with self.assertRaisesRegex(BookError, "no command after the assignments"):
+            split_command("A=1")
+
+    def test_a_context_for_an_edition_shares_runs_not_sources(self):
+        edition = self.ctx.edition("node")
+        self.assertEqual(edition.lang, "node")
+        self.assertIs(edition.runs, self.ctx.runs)
+        self.assertIs(edition.diagrams, self.ctx.diagrams)
+        self.assertIsNot(edition.sources, self.ctx.sources)
+
+    def test_a_tab_group_becomes_the_language_alone(self):
+        attrs = {"file": "stream/echo_server", "region": "accept"}
+        six = build.listing_md(attrs, self.ctx)
+        self.assertEqual(six.count('{.tab data-lang='), 6)
+        one = build.listing_md(attrs, self.ctx.edition("haskell"))
+        self.assertNotIn(".tabs", one)
+        self.assertNotIn("tab-label", one)
+        self.assertIn('data-file="haskell/stream/EchoServer.hs" data-region="accept" '
+                      'data-example="stream/echo_server"', one)
+        self.assertNotIn("c/stream/echo_server.c", one)
+
+    def test_a_one_file_listing_is_the_same_in_every_edition(self):
+        attrs = {"file": "c/stream/echo_server.c", "region": "accept"}
+        self.assertEqual(build.listing_md(attrs, self.ctx.edition("ruby")),
+                         build.listing_md(attrs, self.ctx))
+
+    def test_an_edition_shows_and_runs_the_limited_command(self):
+        edition = self.ctx.edition("python")
+        edition.runs["INTEROP_LANGS=python make chapter2"] = "=== tcp: python server ==="
+        self.assertEqual(build.run_md({"command": "make chapter2"}, edition),
+                         "```{.output}\n$ INTEROP_LANGS=python make chapter2\n"
+                         "=== tcp: python server ===\n```\n")
+
+    def test_a_run_gets_its_assignments_and_not_the_callers_filter(self):
+        saved = os.environ.get("INTEROP_LANGS")
+        os.environ["INTEROP_LANGS"] = "java"
+        try:
+            out = build.run_md({"command": "sh -c 'echo ${INTEROP_LANGS:-all}'"}, self.ctx)
+            self.assertIn("\nall\n", out)
+            out = build.run_md({"command": "INTEROP_LANGS=ruby sh -c 'echo $INTEROP_LANGS'"},
+                               self.ctx)
+            self.assertIn("$ INTEROP_LANGS=ruby sh -c 'echo $INTEROP_LANGS'\nruby\n", out)
+        finally:
+            if saved is None:
+                del os.environ["INTEROP_LANGS"]
+            else:
+                os.environ["INTEROP_LANGS"] = saved
+
+    def test_where_an_edition_goes(self):
+        edition = build.Edition("node")
+        self.assertEqual(edition.dir, build.OUT / "editions" / "node")
+        self.assertEqual(edition.epub.name, "socket-book-node.epub")
+        self.assertEqual(edition.title, "The Socket Book: Node.js edition")
+
+    def test_in_parallel_keeps_the_order_and_waits_for_all_before_failing(self):
+        finished = []
+
+        def fail():
+            raise BookError("first")
+
+        def slow():
+            time.sleep(0.2)
+            finished.append("slow")
+            return 2
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            self.assertEqual(build.in_parallel(pool, [lambda: 1, slow]), [1, 2])
+            finished.clear()
+            with self.assertRaisesRegex(BookError, "first"):
+                build.in_parallel(pool, [fail, slow])
+            self.assertEqual(finished, ["slow"])
+
+
+EDITION_PAGE = """<html><body><main>
+<div class="tabs" data-example="stream/echo_server" data-region="r"></div>
+<div data-file="c/stream/echo_server.c" data-region="r" data-example="stream/echo_server"></div>
+<div data-file="python/stream/echo_server.py" data-region="r" data-example="stream/echo_server"></div>
+<div data-file="c/raw/sniffer.c" data-region="r"></div>
+<pre class="output"><code>$ make chapter2
+=== tcp: c server, c client ===</code></pre>
+<pre class="output"><code>$ INTEROP_LANGS=python build/tests/demo tcp
+=== tcp: python server, python client ===</code></pre>
+<pre class="output"><code>$ build/c/unix/bench
+unix-stream ...</code></pre>
+</main></body></html>"""
+
+
+class EditionChecker(unittest.TestCase):
+    def test_tabs_other_languages_and_unlimited_demonstrations(self):
+        with tempfile.TemporaryDirectory() as d:
+            Path(d, "book.html").write_text(EDITION_PAGE)
+            problems = check.edition_problems(check.load_pages(Path(d)), "python")
+        self.assertEqual(len(problems), 3, problems)
+        self.assertIn("a tab group (stream/echo_server) in the python edition", problems[0])
+        self.assertIn("listing c/stream/echo_server.c stands for stream/echo_server", problems[1])
+        self.assertIn("transcript 'make chapter2' in the python edition: "
+                      "want 'INTEROP_LANGS=python make chapter2'", problems[2])
+
+
+DEMO = build.ROOT / "build" / "tests" / "demo"
+
+
+@unittest.skipUnless(DEMO.exists(), "needs the demo runner: make harness")
+class DemoFilter(unittest.TestCase):
+    """The demo runner honours INTEROP_LANGS (tests/harness/demo.c)."""
+
+    def demo(self, langs, *kinds):
+        return subprocess.run([DEMO, *kinds], cwd=build.ROOT, capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "INTEROP_LANGS": langs})
+
+    def test_only_the_named_languages_are_shown(self):
+        done = self.demo("ruby,c", "lookup")
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        sections = [line for line in done.stdout.splitlines() if line.startswith("=== ")]
+        self.assertEqual(sections, ["=== lookup: c ===", "=== lookup: ruby ==="])
+
+    def test_a_language_not_in_the_table_is_an_error(self):
+        done = self.demo("c,pyhton", "lookup")
+        self.assertEqual(done.returncode, 2)
+        self.assertIn('INTEROP_LANGS: no language "pyhton"', done.stderr)
+        self.assertEqual(done.stdout, "")
 
 
 if __name__ == "__main__":
