@@ -191,7 +191,6 @@ static int wait_readable(int fd, double deadline)
     }
 }
 
-// ANCHOR: receive
 /* Is this packet our reply? pkt is n bytes as a raw IPv4 socket receives them:
    the IP header first, its length the IHL field (byte 0's low 4 bits) in 32-bit
    words. Returns the reply's payload and sets *len, or NULL. */
@@ -210,9 +209,9 @@ static const unsigned char *reply_payload(const unsigned char *pkt, size_t n, ui
     return msg + MSG_HEADER;
 }
 
-/* Send the request and wait for the reply, retries + 1 times at most, each time
-   until a deadline: a packet we throw away must not restart the clock. Writes
-   the reply's payload to stdout. Returns 0, or 1 after printing why not. */
+// ANCHOR: receive
+/* Send and wait for the reply, retries + 1 times, each time until a deadline (a
+   packet we throw away must not restart the clock). Returns 0, or 1 after saying why. */
 static int exchange(int fd, const unsigned char *request, size_t len, uint16_t id,
                     const struct sockaddr_in *server, const char *name, double timeout,
                     long long retries)
@@ -225,8 +224,7 @@ static int exchange(int fd, const unsigned char *request, size_t len, uint16_t i
         deadline += timeout;
         int ready;
         while ((ready = wait_readable(fd, deadline)) == 1) {
-            /* Our own request lands here too (on loopback), other clients' packets,
-               anything anybody sends: we want a reply FROM the server, with our id. */
+            /* Our own request lands here too, and anyone's: we want the server's reply. */
             struct sockaddr_in from;
             socklen_t from_len = sizeof from;
             ssize_t n = recvfrom(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&from, &from_len);
