@@ -18,6 +18,7 @@ PROTOCOLS = {socket.IPPROTO_TCP: "tcp"}
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     print(f"lookup: {message}", file=sys.stderr)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -31,7 +32,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg != "--host":
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         host = next(args, None)
         if host is None:
             usage_error(f"{arg} needs a value")
@@ -47,6 +49,12 @@ def fail(message):
 
 def main():
     host = parse_args(sys.argv[1:])
+    # Started with stdout closed (`>&-`), the resolver's own sockets would get
+    # descriptor 1, and our lines would go into one: find out first.
+    try:
+        os.fstat(1)
+    except OSError as e:
+        fail(f"stdout: {e.strerror}")
 
     # ANCHOR: resolve
     # getaddrinfo() turns a name ("localhost") or a numeric literal ("::1") into
@@ -61,11 +69,11 @@ def main():
     except OSError as e:
         # socket.gaierror (a subclass of OSError) carries getaddrinfo()'s own
         # message, e.g. "Name or service not known".
-        fail(f"{host}: {e.strerror or e}")
+        fail(f"resolve {host}: {e.strerror or e}")
     except UnicodeError as e:
         # Python encodes a name with the IDNA codec before it reaches the
         # resolver; a name it cannot encode ("a..b") fails here.
-        fail(f"{host}: {e}")
+        fail(f"resolve {host}: {e}")
     # ANCHOR_END: resolve
 
     # ANCHOR: print
@@ -93,8 +101,6 @@ def main():
         ]))
     # ANCHOR_END: print
 
-    if sys.stdout is None:  # started with fd 1 closed
-        fail("stdout is closed")
     try:
         # If whoever reads stdout has gone away, this raises BrokenPipeError.
         sys.stdout.write("".join(line + "\n" for line in lines))

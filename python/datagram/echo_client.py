@@ -20,6 +20,7 @@ BUFSIZE = 65536  # bigger than any datagram, so a reply is never cut short
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     print(f"echo_client: {message}", file=sys.stderr)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -30,11 +31,21 @@ def is_port(text):
     return text.isascii() and text.isdigit() and len(text) <= 5 and int(text) <= 65535
 
 
-def parse_timeout(text):
-    """Seconds, a decimal number greater than 0 ("1", "0.2", ".5"), or None.
+def whole_number(text):
+    """A decimal number of ASCII digits, or None (isdigit() alone would accept "٣")."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python will convert (over 4,300)
+        return None
 
-    float() alone would also take "1e3", "inf", "nan" and " 1 "."""
-    if not re.fullmatch(r"[0-9]+\.?[0-9]*|\.[0-9]+", text, re.ASCII):
+
+def parse_timeout(text):
+    """Seconds: digits, then optionally "." and more digits ("1", "0.2"), over 0; else None.
+
+    float() alone would also take ".5", "5.", "1e3", "inf", "nan" and " 1 "."""
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
         return None
     seconds = float(text)
     return seconds if seconds > 0 else None
@@ -48,7 +59,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg not in ("--host", "--port", "--timeout", "--retries"):
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -63,9 +75,9 @@ def parse_args(argv):
             if timeout is None:
                 usage_error(f"bad timeout: {value}")
         else:
-            if not (value.isascii() and value.isdigit()):
+            retries = whole_number(value)
+            if retries is None:
                 usage_error(f"bad retries: {value}")
-            retries = int(value)
     if port is None:
         usage_error("--port is required")
     return host, port, timeout, retries
@@ -88,6 +100,8 @@ def step(what):
         yield
     except OSError as e:
         raise Failure(f"{what}: {e.strerror or e}") from None
+    except UnicodeError as e:  # a host name Python cannot encode for DNS ("a..b")
+        raise Failure(f"{what}: {e}") from None
 
 
 # ANCHOR: connect
@@ -104,14 +118,8 @@ def connect(host, port):
         sock = None
         try:
             sock = socket.socket(family, type_, proto)
-            # connect() on a UDP socket sends nothing -- there is no handshake,
-            # and it cannot tell whether anyone is listening. It only records the
-            # peer in the kernel: send() now goes there without an address, the
-            # kernel delivers to us only datagrams FROM there and drops any other
-            # sender's, and an ICMP "port unreachable" coming back is reported to
-            # us as ConnectionRefusedError. (An unconnected socket using sendto()
-            # gets no such news: it would simply time out.) It fails only when
-            # there is no route to the address at all.
+            # connect() sends nothing; it records the peer, so that send() needs
+            # no address, and an ICMP error comes back as ConnectionRefusedError.
             sock.connect(address)
             return sock
         except OSError as e:
@@ -156,10 +164,8 @@ def echo(sock, payload, timeout, retries):
     # non-blocking and waits with poll(). (The C way is the SO_RCVTIMEO option.)
     # min(): a time_t cannot hold a number of seconds as big as 1e300.
     sock.settimeout(min(timeout, 1e9))
-    # UDP never resends for us: a lost request or a lost reply looks the same
-    # from here -- silence. So the retry loop is ours: send, wait, and on a
-    # timeout send again. A late reply to an earlier attempt is just as good:
-    # an echo is the same every time.
+    # The retry loop is ours: UDP resends nothing. A late reply to an earlier
+    # attempt is just as good: an echo is the same every time.
     for _ in range(retries + 1):
         send_payload(sock, payload, name)
         try:
@@ -172,7 +178,8 @@ def echo(sock, payload, timeout, retries):
             # ConnectionRefusedError here means an ICMP "port unreachable" came
             # back: nothing is bound to that port, and waiting won't change it.
             raise Failure(f"receive from {name}: {e.strerror}") from None
-    raise Failure(f"no reply from {name} after {retries + 1} attempts")
+    attempts = "1 attempt" if retries == 0 else f"{retries + 1} attempts"
+    raise Failure(f"no reply from {name} after {attempts}")
 # ANCHOR_END: receive
 
 
@@ -182,8 +189,12 @@ def main():
     # rather than raise KeyboardInterrupt in whichever line we happen to be.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        if sys.stdin is None or sys.stdout is None:  # started with fd 0 or 1 closed
-            raise Failure("stdin and stdout must be open")
+        # Started with stdout (or stdin) closed, `>&-`, the first socket we
+        # open would get that free descriptor: find out before opening one.
+        with step("stdout"):
+            os.fstat(1)
+        with step("stdin"):
+            os.fstat(0)
         payload = read_payload()
         with connect(host, port) as sock:
             reply = echo(sock, payload, timeout, retries)

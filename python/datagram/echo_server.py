@@ -4,6 +4,7 @@
 # `READY <address>` on stdout once it is bound, logs to stderr, and stops on
 # SIGTERM or SIGINT (Ctrl-C).
 
+import os
 import signal
 import socket
 import sys
@@ -23,6 +24,7 @@ def log(message):
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     log(message)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -41,7 +43,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg not in ("--host", "--port"):
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -74,19 +77,16 @@ def bind_to(host, port):
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM,
                                    flags=socket.AI_PASSIVE)
-    except socket.gaierror as e:
+    except OSError as e:  # socket.gaierror: getaddrinfo()'s own error text
         raise StartError(f"resolve {host}: {e.strerror}") from None
+    except UnicodeError as e:  # a name Python cannot encode for DNS ("a..b")
+        raise StartError(f"resolve {host}: {e}") from None
 
     error = None
     for family, type_, proto, _, address in infos:
         sock = None
         try:
-            # A datagram socket carries messages, not a byte stream: each send is
-            # one datagram and each receive takes exactly one, so message
-            # boundaries are kept. And there is no connection: no handshake, no
-            # listen() or accept(); one socket talks with everybody. What UDP
-            # does NOT give is TCP's care: a datagram may be lost, duplicated or
-            # overtaken by a later one, and nobody tells the sender.
+            # SOCK_DGRAM: one socket for every client, no listen() or accept().
             sock = socket.socket(family, type_, proto)
             # bind() gives the socket its local address. Port 0 means "any free
             # port": the kernel picks one, and getsockname() tells us which. No
@@ -114,18 +114,19 @@ def serve(host, port):
 
         # ANCHOR: echo
         while True:
-            # The classic call is recvfrom(BUFSIZE): it takes ONE datagram off the
-            # queue and returns (payload, sender's address) -- with no
-            # connection, the address is the only way to know whom to answer.
-            # recvmsg() returns the same two and, between them, the ancillary
-            # data (none here) and msg_flags: what happened to the datagram.
-            data, _, flags, peer = sock.recvmsg(BUFSIZE)
+            # recvmsg() takes ONE datagram off the queue and returns its payload,
+            # the ancillary data (none here), msg_flags and the sender's address
+            # -- the one way to know whom to answer. (recvfrom() gives only the
+            # payload and the address.)
+            try:
+                data, _, flags, peer = sock.recvmsg(BUFSIZE)
+            except OSError as e:
+                log(f"recvmsg: {e.strerror}")  # nothing lost but this datagram
+                continue
             name = format_address(peer)
-            # A datagram bigger than the buffer is truncated: the rest is thrown
-            # away, silently, and we get only what fit. MSG_TRUNC in the flags is
-            # the one sign of it (recvfrom() cannot tell you). Our 64 KiB holds any
-            # datagram, so this should never happen -- but echoing a cut-off
-            # datagram would be wrong, so we check.
+            # MSG_TRUNC: the datagram did not fit and the kernel cut it short.
+            # Our 64 KiB holds any UDP datagram, but echoing a cut-off one would
+            # be wrong, so we check.
             if flags & socket.MSG_TRUNC:
                 log(f"{name}: datagram longer than {BUFSIZE} bytes, dropped")
                 continue
@@ -133,9 +134,8 @@ def serve(host, port):
             # a datagram socket never ends.
             log(f"{len(data)} bytes from {name}")
             try:
-                # sendto() sends one datagram to the given address, all of it or
-                # nothing: no partial sends, so no sendall() here. If it fails,
-                # that datagram goes unanswered; log it and serve the next one.
+                # sendto() sends one datagram to that address, all of it or
+                # nothing, so no sendall(). A failure loses this reply only.
                 sock.sendto(data, peer)
             except OSError as e:
                 log(f"{name}: {e.strerror}")
@@ -160,6 +160,11 @@ def stop(signum, frame):
 
 def main():
     host, port = parse_args(sys.argv[1:])
+    try:
+        os.fstat(1)  # READY goes to stdout: fail now if we were started without one
+    except OSError as e:
+        log(f"stdout: {e.strerror}")
+        return 1
     # Install the handlers before binding, so they are in place by the time
     # anyone has seen the READY line. SIGINT is what Ctrl-C sends.
     signal.signal(signal.SIGTERM, stop)
@@ -172,10 +177,8 @@ def main():
     except StartError as e:
         log(e)
         return 1
-    # recvmsg() itself failed, or stdout did: give up. Nothing a peer sends can
-    # make recvmsg() fail: an unconnected socket is not told of ICMP errors.
-    except OSError as e:
-        log(f"giving up: {e.strerror}")
+    except OSError as e:  # the loop logs every other failure: this is printing READY
+        log(f"write stdout: {e.strerror}")
         return 1
 # ANCHOR_END: stop
 

@@ -36,6 +36,7 @@ BUFSIZE = 65536  # bigger than any IPv4 packet, so nothing is ever cut short
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     print(f"ping: {message}", file=sys.stderr)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -52,10 +53,10 @@ def whole_number(text):
 
 
 def parse_timeout(text):
-    """Seconds, a decimal number greater than 0 ("1", "0.2", ".5"), or None.
+    """Seconds: digits, then optionally "." and more digits ("1", "0.2"), over 0; else None.
 
-    float() alone would also take "1e3", "inf", "nan" and " 1 "."""
-    if not re.fullmatch(r"[0-9]+\.?[0-9]*|\.[0-9]+", text, re.ASCII):
+    float() alone would also take ".5", "5.", "1e3", "inf", "nan" and " 1 "."""
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
         return None
     seconds = float(text)
     return seconds if seconds > 0 else None
@@ -72,7 +73,8 @@ def parse_args(argv):
             dgram = True
             continue
         if arg not in ("--host", "--count", "--timeout"):
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -102,6 +104,8 @@ def step(what):
         yield
     except OSError as e:
         raise Failure(f"{what}: {e.strerror or e}") from None
+    except UnicodeError as e:  # a host name Python cannot encode for DNS ("a..b")
+        raise Failure(f"{what}: {e}") from None
 
 
 def resolve(host):
@@ -131,12 +135,8 @@ def open_socket(family, dgram):
     """Open the ICMP socket for `family`: a raw one, or with `dgram` a ping socket."""
     proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
     if not dgram:
-        # SOCK_RAW with protocol IPPROTO_ICMP (1): no TCP or UDP between us and
-        # IP. We send ICMP messages we built byte by byte, and the kernel hands
-        # us a copy of EVERY ICMP packet that arrives on the host -- replies to
-        # other programs, our own requests seen on loopback, errors. Since that
-        # would let any user read and forge traffic, the kernel allows it only
-        # to processes with CAP_NET_RAW: root.
+        # SOCK_RAW: we send ICMP messages we built byte by byte, and receive a
+        # copy of every ICMP packet the host gets. Only with CAP_NET_RAW.
         try:
             return socket.socket(family, socket.SOCK_RAW, proto)
         except PermissionError as e:
@@ -144,15 +144,9 @@ def open_socket(family, dgram):
                           f"{e.strerror}") from None
         except OSError as e:
             raise Failure(f"socket: {e.strerror}") from None
-    # SOCK_DGRAM with IPPROTO_ICMP: Linux's "ping socket" (since 3.0), made so
-    # that ping need not run as root. It is a safe, narrow kind of raw socket:
-    # it sends only echo requests, the kernel writes the identifier (the
-    # socket's own "port") and the checksum over ours, and it delivers only the
-    # replies to THIS socket's requests, without the IP header. Who may open
-    # one is a sysctl, net.ipv4.ping_group_range ("lowest highest" group id,
-    # which also rules the IPv6 ping socket): the caller must be in a group in
-    # that range. Its default, "1 0", is an empty range -- nobody, not even
-    # root -- and distributions that want a capability-free ping widen it.
+    # SOCK_DGRAM: Linux's ping socket. The kernel fills in the identifier and
+    # checksum and hands us only our own replies, without the IP header. Only
+    # for a group in the sysctl net.ipv4.ping_group_range ("1 0": nobody).
     try:
         return socket.socket(family, socket.SOCK_DGRAM, proto)
     except PermissionError as e:
@@ -163,22 +157,15 @@ def open_socket(family, dgram):
 
 
 def drop_privileges():
-    """If we are root, become user nobody for good."""
-    # The socket is open, and an open socket keeps working whoever we are
-    # afterwards: the kernel checks the privilege when the socket is created,
-    # not when it is used. So we give root up at once, before we touch a
-    # packet or print a line: a mistake in the code that parses what strangers
-    # send us can then do no more harm than user nobody can.
+    """If we are root, become user nobody for good, before we touch a packet."""
     if os.geteuid() != 0:
         return
     try:
         nobody = pwd.getpwnam("nobody")
     except KeyError:
         raise Failure("drop privileges: there is no user named nobody") from None
-    # In this order: the supplementary groups and the group first, since once
-    # setuid() has made us nobody we no longer have the right to change them.
-    # setuid() as root sets the real, effective and saved user ids alike, so
-    # there is no way back.
+    # setuid() as root sets the real, effective and saved user ids alike: there
+    # is no way back. The groups go first; once we are nobody, we cannot.
     with step("drop privileges"):
         os.setgroups([])
         os.setgid(nobody.pw_gid)
@@ -255,14 +242,10 @@ def send_request(sock, message, address):
 
 # ANCHOR: receive
 def parse_reply(family, dgram, packet):
-    """The ICMP message in a packet from a raw socket, or None if it cannot be one."""
+    """The ICMP message in a packet from our socket, or None if it cannot be one."""
     if family == socket.AF_INET6 or dgram:
-        # A raw ICMPv6 socket and a ping socket hand us the ICMP message alone.
-        return packet
-    # A raw IPv4 socket hands us the whole IP packet, header included. The
-    # header's length varies (it may carry options): the low 4 bits of its
-    # first byte, IHL, give it in 32-bit words, so the ICMP message starts
-    # IHL * 4 bytes in -- 20 bytes, usually. (The high 4 bits are the version.)
+        return packet  # a raw ICMPv6 socket and a ping socket give the message alone
+    # A raw IPv4 socket gives the whole packet: skip its header, IHL * 4 bytes.
     if len(packet) < 20 or packet[0] >> 4 != 4:
         return None
     header_length = (packet[0] & 0x0F) * 4
@@ -274,46 +257,30 @@ def parse_reply(family, dgram, packet):
 def wait_for_reply(sock, family, dgram, ident, seq, timeout):
     """Receive until the echo reply to `seq` arrives; return (source, message) or None."""
     reply_type = ICMP_ECHO_REPLY if family == socket.AF_INET else ICMPV6_ECHO_REPLY
-    # The timeout is for the whole wait, however many other packets come in
-    # meanwhile: on loopback the first thing we read is our own request.
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        # settimeout() limits each blocking call on the socket; recvfrom()
-        # raises TimeoutError when that long has passed with nothing to read.
-        # (Underneath, Python waits with poll(); in C this is SO_RCVTIMEO.)
+    deadline = time.monotonic() + timeout  # for the whole wait, whatever else comes
+    while (remaining := deadline - time.monotonic()) > 0:
+        # settimeout(): recvfrom() raises TimeoutError after that long with nothing.
         sock.settimeout(min(remaining, 1e9))
         try:
-            # recvfrom() takes one packet and the address it came from.
             packet, source = sock.recvfrom(BUFSIZE)
         except TimeoutError:
             return None
         message = parse_reply(family, dgram, packet)
         if message is None or len(message) < ECHO_HEADER.size + SEND_TIME.size:
             continue
-        # A raw ICMP socket sees every ICMP packet the host receives: our own
-        # requests going through loopback, other programs' pings and their
-        # replies, errors about anything. Keep only an echo reply with OUR
-        # identifier and the sequence number we are waiting for; a late reply
-        # to an earlier request lands here too, and is dropped.
         kind, code, _, their_ident, their_seq = ECHO_HEADER.unpack_from(message)
         if kind != reply_type or code != 0 or their_seq != seq:
             continue
-        # A ping socket gets only its own replies, whose identifier the kernel
-        # chose, not us: there is nothing to compare.
+        # A ping socket's identifier is the kernel's choice: nothing to compare.
         if not dgram and their_ident != ident:
             continue
-        # Check the checksum over the whole reply, its checksum field included:
-        # an intact message sums to 0. The kernel does not check it for a raw
-        # socket (it makes its copy for us first). For ICMPv6 the kernel has
-        # already checked it against the pseudo-header and dropped bad ones.
+        # An intact message sums to 0. (The kernel has checked ICMPv6's already.)
         if family == socket.AF_INET and internet_checksum(message) != 0:
             print(f"ping: reply from {source[0]}: seq={seq}: bad checksum, dropped",
                   file=sys.stderr, flush=True)
             continue
         return source[0], message
+    return None
 # ANCHOR_END: receive
 
 
@@ -364,8 +331,10 @@ def main():
     # than raise KeyboardInterrupt in whichever line we happen to be.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        if sys.stdout is None:  # started with fd 1 closed
-            raise Failure("stdout must be open")
+        # Started with stdout closed, `>&-`, our socket would get descriptor 1,
+        # and our lines would go into it: find out before opening it.
+        with step("stdout"):
+            os.fstat(1)
         return 0 if ping(host, count, timeout, dgram) else 1
     except Failure as f:
         print(f"ping: {f}", file=sys.stderr, flush=True)

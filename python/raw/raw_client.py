@@ -35,16 +35,17 @@ BUFSIZE = 65536  # bigger than any IPv4 packet, so nothing is ever cut short
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     print(f"raw_client: {message}", file=sys.stderr)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
 
 
 def parse_timeout(text):
-    """Seconds, a decimal number greater than 0 ("1", "0.2", ".5"), or None.
+    """Seconds: digits, then optionally "." and more digits ("1", "0.2"), over 0; else None.
 
-    float() alone would also take "1e3", "inf", "nan" and " 1 "."""
-    if not re.fullmatch(r"[0-9]+\.?[0-9]*|\.[0-9]+", text, re.ASCII):
+    float() alone would also take ".5", "5.", "1e3", "inf", "nan" and " 1 "."""
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
         return None
     seconds = float(text)
     return seconds if seconds > 0 else None
@@ -79,7 +80,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg not in ("--host", "--timeout", "--retries"):
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -87,7 +89,7 @@ def parse_args(argv):
             # Protocol 253 travels here over IPv4, to an address, not a name:
             # there is nothing to look up.
             if not is_ipv4(value):
-                usage_error(f"bad host (not a numeric IPv4 address): {value}")
+                usage_error(f"bad host: {value}")
             host = value
         elif arg == "--timeout":
             timeout = parse_timeout(value)
@@ -119,10 +121,8 @@ def step(what):
 def open_socket():
     """A raw socket for protocol 253."""
     # SOCK_RAW with protocol 253: what we send goes out as the payload of an
-    # IPv4 packet with protocol 253, and the kernel gives us a copy of EVERY
-    # protocol-253 packet the host receives -- there are no ports to sort them
-    # by, as UDP has. Reading and forging raw traffic is not for every user:
-    # the kernel allows it only to processes with CAP_NET_RAW.
+    # IPv4 packet of protocol 253, and we get a copy of EVERY protocol-253
+    # packet the host receives (no ports sort them). Only with CAP_NET_RAW.
     try:
         return socket.socket(socket.AF_INET, socket.SOCK_RAW, PROTOCOL)
     except PermissionError as e:
@@ -133,22 +133,15 @@ def open_socket():
 
 
 def drop_privileges():
-    """If we are root, become user nobody for good."""
-    # The socket is open, and an open socket keeps working whoever we are
-    # afterwards: the kernel checks the privilege when the socket is created,
-    # not when it is used. So we give root up at once, before we read stdin
-    # or touch a packet: a mistake in the code that parses what strangers
-    # send us can then do no more harm than user nobody can.
+    """If we are root, become user nobody for good, before we read stdin or a packet."""
     if os.geteuid() != 0:
         return
     try:
         nobody = pwd.getpwnam("nobody")
     except KeyError:
         raise Failure("drop privileges: there is no user named nobody") from None
-    # In this order: the supplementary groups and the group first, since once
-    # setuid() has made us nobody we no longer have the right to change them.
-    # setuid() as root sets the real, effective and saved user ids alike, so
-    # there is no way back.
+    # setuid() as root sets the real, effective and saved user ids alike: there
+    # is no way back. The groups go first; once we are nobody, we cannot.
     with step("drop privileges"):
         os.setgroups([])
         os.setgid(nobody.pw_gid)
@@ -183,49 +176,34 @@ def send_request(sock, request, address):
 # ANCHOR: receive
 def parse_reply(packet, address, ident):
     """The payload of a reply from `address` with our identifier, else None."""
-    # A raw IPv4 socket receives the IP header too. Its length varies (it may
-    # carry options): the low 4 bits of the first byte, IHL, give it in 32-bit
-    # words, so our message starts IHL * 4 bytes in -- 20, usually.
+    # A raw IPv4 socket receives the IP header too: skip it, IHL * 4 bytes.
     if len(packet) < 20 or packet[0] >> 4 != 4:
         return None
     header_length = (packet[0] & 0x0F) * 4
-    if not 20 <= header_length <= len(packet):
-        return None
     # Bytes 12-15 are the source address: only the server we asked counts.
-    if packet[12:16] != socket.inet_pton(socket.AF_INET, address):
+    if header_length < 20 or packet[12:16] != socket.inet_pton(socket.AF_INET, address):
         return None
     message = packet[header_length:]
-    if len(message) < HEADER.size:
-        return None
-    kind, zero, their_ident = HEADER.unpack_from(message)
-    if kind != REPLY or zero != 0 or their_ident != ident:
+    # Type 2 (a reply), a zero byte, and our identifier.
+    if len(message) < HEADER.size or HEADER.unpack_from(message) != (REPLY, 0, ident):
         return None
     return message[HEADER.size:]
 
 
 def exchange(sock, payload, address, timeout, retries):
     """Send the request until its reply comes, at most retries + 1 times; return the payload."""
-    # A random identifier, so that our reply can be told from the replies to
-    # other clients: with no ports, this is all that tells them apart.
+    # A random identifier: with no ports, it is all that tells our reply apart.
     ident = random.getrandbits(16)
     request = HEADER.pack(REQUEST, 0, ident) + payload
     for _ in range(retries + 1):
         send_request(sock, request, address)
-        # The timeout is for the whole wait, however many other packets come
-        # in meanwhile: the socket is bound to nothing, so it gets every
-        # protocol-253 packet on the host -- on loopback the first is our own
-        # request, and other clients' requests and replies come too. We keep
-        # only a reply from the server we asked, with our identifier. A late
-        # reply to an earlier attempt is just as good: it is the same reply.
+        # The timeout is for the whole wait, however many other packets come.
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
-            # settimeout() limits each blocking call on the socket; recvfrom()
-            # raises TimeoutError when that long has passed with nothing to
-            # read. (Underneath, Python waits with poll(); in C, SO_RCVTIMEO.)
+            # settimeout(): recvfrom() raises TimeoutError after that long with nothing.
             sock.settimeout(min(remaining, 1e9))
             try:
-                # recvfrom() takes one packet, IP header and all.
-                packet, _ = sock.recvfrom(BUFSIZE)
+                packet, _ = sock.recvfrom(BUFSIZE)  # one packet, IP header and all
             except TimeoutError:
                 break
             except OSError as e:
@@ -233,9 +211,8 @@ def exchange(sock, payload, address, timeout, retries):
             reply = parse_reply(packet, address, ident)
             if reply is not None:
                 return reply
-        # Nothing from the server this time: raw IP, like UDP, never resends
-        # for us, so we send the request again.
-    raise Failure(f"no reply from {address} after {retries + 1} attempts")
+    attempts = "1 attempt" if retries == 0 else f"{retries + 1} attempts"
+    raise Failure(f"no reply from {address} after {attempts}")
 # ANCHOR_END: receive
 
 
@@ -245,8 +222,12 @@ def main():
     # rather than raise KeyboardInterrupt in whichever line we happen to be.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        if sys.stdin is None or sys.stdout is None:  # started with fd 0 or 1 closed
-            raise Failure("stdin and stdout must be open")
+        # Started with stdout (or stdin) closed, `>&-`, our socket would get
+        # that free descriptor: find out before opening it.
+        with step("stdout"):
+            os.fstat(1)
+        with step("stdin"):
+            os.fstat(0)
         with open_socket() as sock:
             drop_privileges()
             payload = read_payload()

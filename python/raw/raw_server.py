@@ -32,6 +32,7 @@ def log(message):
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     log(message)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -56,14 +57,15 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg != "--host":
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         host = next(args, None)
         if host is None:
             usage_error(f"{arg} needs a value")
         # Protocol 253 travels here over IPv4, to an address, not a name:
         # there is nothing to look up.
         if not is_ipv4(host):
-            usage_error(f"bad host (not a numeric IPv4 address): {host}")
+            usage_error(f"bad host: {host}")
     return host
 
 
@@ -74,11 +76,9 @@ class StartError(Exception):
 # ANCHOR: open
 def open_socket(address):
     """A raw socket for protocol 253, bound to `address`."""
-    # SOCK_RAW with protocol 253: the kernel delivers to this socket every
-    # IPv4 packet whose protocol field is 253 -- there are no ports to sort
-    # them by, as UDP has -- and sends what we give it as the payload of an IP
-    # packet with protocol 253. Reading and forging raw traffic is not for
-    # every user: the kernel allows it only to processes with CAP_NET_RAW.
+    # SOCK_RAW with protocol 253: the kernel gives us every IPv4 packet of
+    # protocol 253 (no ports sort them, as UDP's do), and sends what we give
+    # it as the payload of one. Only with CAP_NET_RAW.
     try:
         sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, PROTOCOL)
     except PermissionError as e:
@@ -87,11 +87,8 @@ def open_socket(address):
     except OSError as e:
         raise StartError(f"socket: {e.strerror}") from None
     try:
-        # bind() on a raw socket sets only an address -- the port in the tuple
-        # means nothing. From now on the kernel delivers to us only packets
-        # addressed TO it, and our replies go out FROM it. (The tests run
-        # servers on 127.53.x.y side by side, all of them on loopback; each
-        # one sees only its own requests.)
+        # bind() sets only an address (the port in the tuple means nothing):
+        # we receive only packets addressed to it, and reply from it.
         sock.bind((address, 0))
     except OSError as e:
         sock.close()
@@ -100,22 +97,15 @@ def open_socket(address):
 
 
 def drop_privileges():
-    """If we are root, become user nobody for good."""
-    # The socket is open and bound, and an open socket keeps working whoever
-    # we are afterwards: the kernel checks the privilege when the socket is
-    # created, not when it is used. So we give root up at once, before we
-    # touch a packet: a mistake in the code that parses what strangers send us
-    # can then do no more harm than user nobody can.
+    """If we are root, become user nobody for good, before we touch a packet."""
     if os.geteuid() != 0:
         return
     try:
         nobody = pwd.getpwnam("nobody")
     except KeyError:
         raise StartError("drop privileges: there is no user named nobody") from None
-    # In this order: the supplementary groups and the group first, since once
-    # setuid() has made us nobody we no longer have the right to change them.
-    # setuid() as root sets the real, effective and saved user ids alike, so
-    # there is no way back.
+    # setuid() as root sets the real, effective and saved user ids alike: there
+    # is no way back. The groups go first; once we are nobody, we cannot.
     try:
         os.setgroups([])
         os.setgid(nobody.pw_gid)
@@ -128,27 +118,21 @@ def drop_privileges():
 # ANCHOR: serve
 def parse_request(packet, address):
     """(identifier, payload) of a well-formed request to `address`, else None."""
-    # A raw IPv4 socket receives the IP header too. Its length varies (it may
-    # carry options): the low 4 bits of the first byte, IHL, give it in 32-bit
-    # words, so our message starts IHL * 4 bytes in -- 20, usually.
+    # A raw IPv4 socket receives the IP header too: skip it, IHL * 4 bytes.
     if len(packet) < 20 or packet[0] >> 4 != 4:
         return None
     header_length = (packet[0] & 0x0F) * 4
     if not 20 <= header_length <= len(packet):
         return None
-    # Bytes 16-19 are the destination address. bind() sees to it that only
-    # packets to our address come in -- but the socket existed for a moment
-    # before bind(), and anything that arrived then is waiting in its queue.
+    # Bytes 16-19, the destination: a packet that came in before bind() did
+    # may be for another address.
     if packet[16:20] != socket.inet_pton(socket.AF_INET, address):
         return None
     message = packet[header_length:]
-    # Anything else with protocol 253 comes in here too, replies included: on
-    # loopback, our own replies are packets like any other. Only a request
-    # that follows the rules gets an answer.
     if len(message) < HEADER.size or len(message) - HEADER.size > MAX_PAYLOAD:
         return None
     kind, zero, ident = HEADER.unpack_from(message)
-    if kind != REQUEST or zero != 0:
+    if kind != REQUEST or zero != 0:  # replies land here too, our own included
         return None
     return ident, message[HEADER.size:]
 
@@ -156,22 +140,22 @@ def parse_request(packet, address):
 def answer_requests(sock, address):
     """Answer every well-formed request that comes in, forever."""
     while True:
-        # recvfrom() takes one packet -- IP header and all -- and the address
-        # it came from (the header's source address, bytes 12-15).
-        packet, (source, _) = sock.recvfrom(BUFSIZE)
+        try:
+            # recvfrom() takes one packet, IP header and all, and its source.
+            packet, (source, _) = sock.recvfrom(BUFSIZE)
+        except OSError as e:
+            log(f"recvfrom: {e.strerror}")  # nothing lost but this packet
+            continue
         request = parse_request(packet, address)
         if request is None:
             continue
         ident, payload = request
         log(f"{len(payload)} bytes from {source}")
         try:
-            # sendto() without the IP_HDRINCL option: we give it our message,
-            # and the kernel puts the IP header in front -- protocol 253 (the
-            # socket's), source address ours, as bound. A failure loses this
-            # reply only: log it and go on.
+            # The kernel puts the IP header in front: protocol 253, our address.
             sock.sendto(HEADER.pack(REPLY, 0, ident) + payload, (source, 0))
         except OSError as e:
-            log(f"{source}: {e.strerror}")
+            log(f"{source}: {e.strerror}")  # this reply is lost, nothing more
 # ANCHOR_END: serve
 
 
@@ -209,6 +193,11 @@ def stop(signum, frame):
 
 def main():
     address = parse_args(sys.argv[1:])
+    try:
+        os.fstat(1)  # READY goes to stdout: fail now if we were started without one
+    except OSError as e:
+        log(f"stdout: {e.strerror}")
+        return 1
     # Install the handlers before opening the socket, so they are in place by
     # the time anyone has seen the READY line. SIGINT is what Ctrl-C sends.
     signal.signal(signal.SIGTERM, stop)
@@ -221,9 +210,8 @@ def main():
     except StartError as e:
         log(e)
         return 1
-    # recvfrom() itself failed, or stdout did: give up.
-    except OSError as e:
-        log(f"giving up: {e.strerror}")
+    except OSError as e:  # the loop logs every other failure: this is printing READY
+        log(f"write stdout: {e.strerror}")
         return 1
 # ANCHOR_END: stop
 

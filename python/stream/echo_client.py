@@ -16,6 +16,7 @@ CHUNK = 64 * 1024  # read up to 64 KiB at a time: big enough to move 16 MiB quic
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     print(f"echo_client: {message}", file=sys.stderr)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -34,7 +35,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg not in ("--host", "--port"):
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -66,6 +68,8 @@ def step(what):
         yield
     except OSError as e:
         raise Failure(f"{what}: {e.strerror or e}") from None
+    except UnicodeError as e:  # a host name Python cannot encode for DNS ("a..b")
+        raise Failure(f"{what}: {e}") from None
 
 
 # ANCHOR: connect
@@ -98,19 +102,13 @@ def connect(host, port):
 
 # ANCHOR: send
 class Sender(threading.Thread):
-    """Copies stdin to the socket, then half-closes it; runs beside the receiver.
+    """Copies stdin to the socket, then half-closes it, while the main thread receives."""
 
-    Why a second thread? The server echoes as it receives. If we wrote all of
-    stdin before reading anything, the echoed bytes would pile up until both
-    directions' socket buffers were full -- and then we would block in send()
-    while the server blocked in its own send(), forever.
-    """
-
-    def __init__(self, sock):
+    def __init__(self, sock, name):
         # A daemon thread does not keep the program alive if the main thread
         # has to give up while this one is still blocked reading stdin.
         super().__init__(daemon=True)
-        self.sock = sock
+        self.sock, self.name = sock, name
         self.failure = None
 
     def run(self):
@@ -121,12 +119,12 @@ class Sender(threading.Thread):
                     chunk = sys.stdin.buffer.read1(CHUNK)
                 if not chunk:
                     break
-                with step("send"):
+                with step(f"send to {self.name}"):
                     self.sock.sendall(chunk)
             # shutdown(SHUT_WR) is a half-close: it sends FIN, which the server
             # reads as end-of-file, while our receiving side stays open for the
             # rest of the echo. close() would end both directions at once.
-            with step("shutdown"):
+            with step(f"shutdown {self.name}"):
                 self.sock.shutdown(socket.SHUT_WR)
         except Failure as f:
             self.failure = f
@@ -138,7 +136,7 @@ class Sender(threading.Thread):
 
 
 # ANCHOR: receive
-def receive(sock):
+def receive(sock, name):
     """Copy everything the server sends to stdout, until it closes the connection."""
     # Our own buffered binary writer on stdout: its write() writes every byte.
     # (Not sys.stdout.buffer: under `python3 -u` or PYTHONUNBUFFERED that is a
@@ -146,7 +144,7 @@ def receive(sock):
     with step("open stdout"):
         out = open(sys.stdout.fileno(), "wb", closefd=False)
     while True:
-        with step("receive"):
+        with step(f"receive from {name}"):
             # recv() returns whatever has arrived, up to CHUNK bytes; b"" means
             # the server has closed its side: the echo is complete.
             data = sock.recv(CHUNK)
@@ -168,12 +166,17 @@ def main():
     # rather than raise KeyboardInterrupt in whichever line we happen to be.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        if sys.stdin is None or sys.stdout is None:  # started with fd 0 or 1 closed
-            raise Failure("stdin and stdout must be open")
+        # Started with stdout (or stdin) closed, `>&-`, the first socket we
+        # open would get that free descriptor: find out before opening one.
+        with step("stdout"):
+            os.fstat(1)
+        with step("stdin"):
+            os.fstat(0)
         with connect(host, port) as sock:
-            sender = Sender(sock)
+            name = format_address(sock.getpeername())
+            sender = Sender(sock, name)
             sender.start()
-            receive(sock)
+            receive(sock, name)
             # End-of-file alone is not success: a server that closes early
             # would look just like one that echoed everything. So we wait for
             # the sender to finish, however long that takes, and report its

@@ -4,6 +4,7 @@
 # `READY <address>` on stdout once it is listening, logs to stderr, and stops on
 # SIGTERM or SIGINT (Ctrl-C).
 
+import os
 import signal
 import socket
 import sys
@@ -17,6 +18,7 @@ def log(message):
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     log(message)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -35,7 +37,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg not in ("--host", "--port"):
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -68,8 +71,10 @@ def listen_on(host, port):
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                    flags=socket.AI_PASSIVE)
-    except socket.gaierror as e:
+    except OSError as e:  # socket.gaierror: getaddrinfo()'s own error text
         raise StartError(f"resolve {host}: {e.strerror}") from None
+    except UnicodeError as e:  # a name Python cannot encode for DNS ("a..b")
+        raise StartError(f"resolve {host}: {e}") from None
 
     error = None
     for family, type_, proto, _, address in infos:
@@ -131,7 +136,13 @@ def serve(host, port):
             # on listening. We serve one client at a time: the next one waits in
             # the listen queue until this one is done (a deliberate
             # simplification -- a client that stalls holds everyone up).
-            conn, peer = listener.accept()
+            try:
+                conn, peer = listener.accept()
+            except OSError as e:
+                # A failed accept() (too many open files, say) loses this one
+                # connection, not the server: log it and wait for the next.
+                log(f"accept: {e.strerror}")
+                continue
             log(f"connection from {format_address(peer)}")
             # `with conn:` closes the connection however echo() ends; close()
             # sends whatever is still buffered, then FIN.
@@ -141,11 +152,10 @@ def serve(host, port):
                     log(f"{format_address(peer)}: closed, {total} bytes echoed")
                 except OSError as e:
                     # A client that resets the connection or vanishes makes
-                    # recv() or sendall() fail (ECONNRESET, EPIPE). That is
-                    # this client's problem, not the server's: log it, go on.
-                    # (Writing to a closed connection raises the SIGPIPE signal,
-                    # which kills a process by default; Python ignores SIGPIPE
-                    # at startup, so we get a BrokenPipeError here instead.)
+                    # recv() or sendall() fail (ECONNRESET, EPIPE): log it and
+                    # go on. Python ignores SIGPIPE, which would kill a C
+                    # program here, so a write to a closed connection raises
+                    # BrokenPipeError instead.
                     log(f"{format_address(peer)}: {e.strerror}")
         # ANCHOR_END: accept
 
@@ -168,6 +178,11 @@ def stop(signum, frame):
 
 def main():
     host, port = parse_args(sys.argv[1:])
+    try:
+        os.fstat(1)  # READY goes to stdout: fail now if we were started without one
+    except OSError as e:
+        log(f"stdout: {e.strerror}")
+        return 1
     # Install the handlers before listening, so they are in place by the time
     # anyone has seen the READY line. SIGINT is what Ctrl-C sends.
     signal.signal(signal.SIGTERM, stop)
@@ -180,8 +195,8 @@ def main():
     except StartError as e:
         log(e)
         return 1
-    except OSError as e:  # accept() itself failed, or stdout did: give up
-        log(f"giving up: {e.strerror}")
+    except OSError as e:  # the loop logs every other failure: this is printing READY
+        log(f"write stdout: {e.strerror}")
         return 1
 # ANCHOR_END: stop
 

@@ -19,6 +19,7 @@ MAX_PATH = 107
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     print(f"cred_client: {message}", file=sys.stderr)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -42,7 +43,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg != "--path":
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -95,7 +97,7 @@ def connect(path):
 
 
 # ANCHOR: receive
-def receive(sock):
+def receive(sock, path):
     """Copy everything the server sends to stdout, until it closes the connection."""
     # We send nothing: connect() itself is what the server asks the kernel
     # about. Our own buffered binary writer on stdout: its write() writes
@@ -103,7 +105,7 @@ def receive(sock):
     with step("open stdout"):
         out = open(sys.stdout.fileno(), "wb", closefd=False)
     while True:
-        with step("receive"):
+        with step(f"receive from {path}"):
             # recv() returns whatever has arrived; b"" means the server has
             # closed the connection: the line is complete.
             data = sock.recv(CHUNK)
@@ -122,10 +124,12 @@ def main():
     # rather than raise KeyboardInterrupt in whichever line we happen to be.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        if sys.stdout is None:  # started with fd 1 closed
-            raise Failure("stdout must be open")
+        # Started with stdout closed, `>&-`, the first socket we open would
+        # get descriptor 1: find out before opening one.
+        with step("stdout"):
+            os.fstat(1)
         with connect(path) as sock:
-            receive(sock)
+            receive(sock, path)
     except Failure as f:
         print(f"cred_client: {f}", file=sys.stderr, flush=True)
         # os._exit() skips Python's clean-up, which would try again to flush

@@ -26,6 +26,7 @@ MAX_PATH = 107
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     print(f"dgram_client: {message}", file=sys.stderr)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -42,10 +43,10 @@ def check_path(path):
 
 
 def parse_timeout(text):
-    """Seconds, a decimal number greater than 0 ("1", "0.2", ".5"), or None.
+    """Seconds: digits, then optionally "." and more digits ("1", "0.2"), over 0; else None.
 
-    float() alone would also take "1e3", "inf", "nan" and " 1 "."""
-    if not re.fullmatch(r"[0-9]+\.?[0-9]*|\.[0-9]+", text, re.ASCII):
+    float() alone would also take ".5", "5.", "1e3", "inf", "nan" and " 1 "."""
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
         return None
     seconds = float(text)
     return seconds if seconds > 0 else None
@@ -59,7 +60,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg not in ("--path", "--timeout"):
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -226,8 +228,12 @@ def main():
     signal.signal(signal.SIGTERM, interrupted)
     signal.signal(signal.SIGINT, interrupted)
     try:
-        if sys.stdin is None or sys.stdout is None:  # started with fd 0 or 1 closed
-            raise Failure("stdin and stdout must be open")
+        # Started with stdout (or stdin) closed, `>&-`, the first socket we
+        # open would get that free descriptor: find out before opening one.
+        with step("stdout"):
+            os.fstat(1)
+        with step("stdin"):
+            os.fstat(0)
         payload = read_payload()
         reply = echo(payload, path, timeout)
         # Our own binary writer on stdout: its write() writes every byte.

@@ -32,6 +32,7 @@ def log(message):
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     log(message)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -56,7 +57,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg not in ("--path", "--mode"):
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -66,7 +68,7 @@ def parse_args(argv):
         elif re.fullmatch(r"[0-7]{3}", value):
             mode = int(value, 8)
         else:
-            usage_error(f"bad mode: {value} (three octal digits, like 600)")
+            usage_error(f"bad mode: {value}")
     if path is None:
         usage_error("--path is required")
     return path, mode
@@ -88,23 +90,29 @@ class StartError(Exception):
     """The server could not start; the message is the one line to print."""
 
 
+@contextlib.contextmanager
+def step(what):
+    """Turn an OSError inside the block into a StartError saying what we were doing."""
+    try:
+        yield
+    except OSError as e:
+        raise StartError(f"{what}: {e.strerror}") from None
+
+
 # ANCHOR: bind
 def kernel_address(path):
     """The address to give bind() or connect() for --path."""
     if path.startswith("@"):
-        # An abstract name: sun_path starts with a NUL byte, and the address
-        # length counts exactly the bytes after it -- no trailing NUL, no padding
-        # ("\0demo" and "\0demo\0\0..." are different names). Python passes an
-        # address that starts with NUL with exactly its own length.
+        # An abstract name: a NUL byte, then the name. Python passes an
+        # address that starts with NUL with exactly its own length: no
+        # trailing NUL, no padding ("\0demo" and "\0demo\0\0..." differ).
         return b"\0" + os.fsencode(path[1:])
     return path
 
 
 def bind_private(sock, address):
-    # bind() on a filesystem path creates the socket file, with permissions
-    # 0777 less the umask. With the umask at 077 the file is born owner-only:
-    # there is no moment at which another user could send to it. Sending to
-    # it needs write permission on the file, which chmod() grants afterwards.
+    # bind() creates the socket file with mode 0777 less the umask: with the
+    # umask at 077 it is born owner-only, and chmod() opens it up later.
     old_umask = os.umask(0o077)
     try:
         sock.bind(address)
@@ -112,66 +120,43 @@ def bind_private(sock, address):
         os.umask(old_umask)
 
 
-def is_stale(path):
-    """Is the socket file at `path` a leftover that nobody is bound to any more?"""
-    # A socket file outlives its socket: a server that crashed leaves it behind,
-    # and bind() then fails with EADDRINUSE. Only connect() can tell a leftover
-    # from a live server: a fresh socket of the same type is refused
-    # (ECONNREFUSED) when nobody is bound to the file. Connected, or any other
-    # error (EPROTOTYPE: a live socket of another type; EACCES), means hands off.
-    # (connect() on a datagram socket sends nothing; it only checks and records.)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(path)
-        except ConnectionRefusedError:
-            return True
-        except OSError:
-            return False
-    return False
+def remove_if_stale(path):
+    """bind() failed with EADDRINUSE: remove a stale socket file, or refuse to start."""
+    # An abstract name is held only by a live socket; a file may be a leftover.
+    if not path.startswith("@"):
+        # lstat(), not stat(): a symbolic link is not a socket, wherever it points.
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            raise StartError(f"{path}: exists and is not a socket")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.connect(path)
+            except ConnectionRefusedError:  # nobody is bound there: the file is stale
+                log(f"{path}: removing stale socket file")
+                os.unlink(path)
+                return
+            except OSError:  # EPROTOTYPE (a live socket of another type), EACCES
+                pass
+    raise StartError(f"{path}: another server is listening there")
 
 
 def bind_to(path, mode):
-    """Return a datagram socket bound to --path, replacing a stale socket file."""
-    # AF_UNIX with SOCK_DGRAM: datagrams between processes on this machine.
-    # As with UDP, each send is one message and each receive takes exactly one,
-    # and there is no connection: one socket hears from everybody. Unlike UDP,
-    # nothing is ever lost, duplicated or reordered: the kernel puts each
-    # datagram straight into the receiver's queue -- or makes the sender wait.
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    """Return a socket bound to --path, replacing a stale socket file."""
+    with step("socket"):
+        # AF_UNIX with SOCK_DGRAM: datagrams that never leave the kernel, so they
+        # are never lost -- but a full receiver makes the sender wait.
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
-        address = kernel_address(path)
-        try:
-            bind_private(sock, address)
-        except OSError as e:
-            if e.errno != errno.EADDRINUSE:
-                raise StartError(f"bind {path}: {e.strerror}") from None
-            # An abstract name is in use only while a socket holds it: live.
-            if path.startswith("@"):
-                raise StartError(f"{path}: another server is listening there") from None
-            # lstat(), not stat(): look at the file itself, not where a
-            # symbolic link points. Never remove what is not a socket.
+        with step(f"bind {path}"):
             try:
-                is_socket = stat.S_ISSOCK(os.lstat(path).st_mode)
-            except OSError as e2:
-                raise StartError(f"{path}: {e2.strerror}") from None
-            if not is_socket:
-                raise StartError(f"{path}: exists and is not a socket") from None
-            if not is_stale(path):
-                raise StartError(f"{path}: another server is listening there") from None
-            log(f"{path}: removing stale socket file")
-            try:
-                # unlink() removes the name; bind() can then create it afresh.
-                os.unlink(path)
-                bind_private(sock, address)
-            except OSError as e2:
-                raise StartError(f"bind {path}: {e2.strerror}") from None
-        if not path.startswith("@"):
-            # chmod() sets who may send to us; an abstract name has no file
-            # and no permissions: anyone who knows it may send.
-            try:
-                os.chmod(path, mode)
+                bind_private(sock, kernel_address(path))
             except OSError as e:
-                raise StartError(f"chmod {path}: {e.strerror}") from None
+                if e.errno != errno.EADDRINUSE:
+                    raise
+                remove_if_stale(path)
+                bind_private(sock, kernel_address(path))
+        if not path.startswith("@"):  # an abstract name has no file to chmod
+            with step(f"chmod {path}"):
+                os.chmod(path, mode)
         # No listen(): a datagram socket can receive as soon as it is bound.
         return sock
     except BaseException:
@@ -189,7 +174,8 @@ def serve(path, mode):
             # to: the path as we gave it, or the abstract name (printed as
             # @name). The client (or test harness) waits for this line, so
             # flush it at once.
-            print(f"READY {format_address(sock.getsockname())}", flush=True)
+            with step("write stdout"):
+                print(f"READY {format_address(sock.getsockname())}", flush=True)
             # ANCHOR_END: ready
 
             # ANCHOR: echo
@@ -197,11 +183,14 @@ def serve(path, mode):
                 # recvmsg() takes ONE datagram off the queue and returns its
                 # payload, the ancillary data (none here), msg_flags, and the
                 # sender's address: the only way to know whom to answer.
-                data, _, flags, peer = sock.recvmsg(BUFSIZE)
+                try:
+                    data, _, flags, peer = sock.recvmsg(BUFSIZE)
+                except OSError as e:
+                    log(f"recvmsg: {e.strerror}")  # nothing lost but this datagram
+                    continue
                 name = format_address(peer)
-                # A datagram longer than the buffer is cut short; MSG_TRUNC in
-                # the flags is the one sign of it. Echoing part of it would be
-                # wrong: drop it.
+                # MSG_TRUNC: the datagram was longer than the buffer, and the
+                # kernel cut it short. Echoing part of it would be wrong: drop it.
                 if flags & socket.MSG_TRUNC:
                     log(f"{name}: datagram longer than {BUFSIZE} bytes, dropped")
                     continue
@@ -212,14 +201,11 @@ def serve(path, mode):
                     continue
                 log(f"{len(data)} bytes from {name}")
                 try:
-                    # sendto() sends one datagram to the sender's path (or
-                    # abstract name). A Unix-domain receiver whose queue is full
-                    # makes a sender WAIT, unlike UDP, which drops: a client that
-                    # never reads its replies could stall us for good. With
-                    # MSG_DONTWAIT this one send does not wait: it fails with
-                    # EAGAIN instead, and we drop that reply. A sender that has
-                    # gone fails too: ENOENT (its file is removed) or
-                    # ECONNREFUSED (its file is there, its socket closed).
+                    # sendto() to the sender's path (or abstract name). With
+                    # MSG_DONTWAIT a client whose queue is full makes this one
+                    # call fail with EAGAIN, rather than wait; a sender that has
+                    # gone fails with ENOENT or ECONNREFUSED. Either way, only
+                    # this reply is lost.
                     sock.sendto(data, socket.MSG_DONTWAIT, peer)
                 except OSError as e:
                     log(f"{name}: {e.strerror}")
@@ -234,12 +220,10 @@ class Stopped(Exception):
 
 
 def stop(signum, frame):
-    # Python runs this handler in the main thread, between two bytecodes. If it
-    # just set a flag, a blocking recvmsg() would never notice: since PEP 475
-    # Python retries a system call that a signal interrupts. Raising an
-    # exception instead unwinds out of the call and through the `with` and
-    # `finally` blocks, which close the socket and remove the socket file.
-    # Further signals are ignored while we unwind.
+    # A handler that set a flag would go unnoticed: Python retries a system
+    # call that a signal interrupts (PEP 475), so recvmsg() would go on waiting.
+    # An exception unwinds out of it, through the `with` and `finally` blocks
+    # that close the sockets and remove the file. More signals are ignored.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise Stopped(signal.Signals(signum).name)
@@ -247,11 +231,8 @@ def stop(signum, frame):
 
 def remove_socket_file(sock, path):
     """Remove the socket file, if this socket created it."""
-    # Closing a Unix-domain socket does not remove its file: that is what
-    # leaves stale files behind. So we unlink() it ourselves -- but only a file
-    # we bound: getsockname() is '' until bind() succeeds, and a server that
-    # refused to start must leave the live server's file alone. An abstract
-    # name has no file; it vanishes when its last socket closes.
+    # getsockname() is '' until bind() succeeds: a server that refused to
+    # start leaves the live server's file alone. An abstract name has no file.
     if path.startswith("@") or not sock.getsockname():
         return
     with contextlib.suppress(FileNotFoundError):
@@ -260,20 +241,18 @@ def remove_socket_file(sock, path):
 
 def main():
     path, mode = parse_args(sys.argv[1:])
-    # Install the handlers before binding, so they are in place by the time
-    # anyone has seen the READY line. SIGINT is what Ctrl-C sends.
+    # Handlers first, so that they are in place once anyone has seen READY.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
+        with step("stdout"):
+            os.fstat(1)  # READY goes there: fail now if we were started without one
         serve(path, mode)
     except Stopped as s:
         log(f"stopping on {s}")
         return 0
     except StartError as e:
         log(e)
-        return 1
-    except OSError as e:  # recvmsg() itself failed, or stdout did: give up
-        log(f"giving up: {e.strerror}")
         return 1
 # ANCHOR_END: stop
 

@@ -21,6 +21,7 @@ MAX_PATH = 107
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     print(f"fd_client: {message}", file=sys.stderr)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -44,7 +45,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg != "--path":
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -97,7 +99,7 @@ def connect(path):
 
 
 # ANCHOR: recv_fd
-def receive_fd(sock):
+def receive_fd(sock, path):
     """Receive the one descriptor the server sends and return it."""
     fds = array.array("i")  # C ints: a descriptor is an int
     # recvmsg(bufsize, ancbufsize) receives ordinary data and, beside it,
@@ -106,7 +108,7 @@ def receive_fd(sock):
     # one descriptor (the kernel closes any that do not fit, and sets
     # MSG_CTRUNC). The one byte of data means nothing: we do not look at it.
     # (socket.recv_fds() wraps this call.)
-    with step("receive"):
+    with step(f"receive from {path}"):
         _, ancdata, _, _ = sock.recvmsg(1, socket.CMSG_LEN(fds.itemsize))
     # Each control message is (level, type, data). SOL_SOCKET/SCM_RIGHTS data
     # is an array of ints: descriptors the kernel has already installed in
@@ -154,10 +156,12 @@ def main():
     # rather than raise KeyboardInterrupt in whichever line we happen to be.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        if sys.stdout is None:  # started with fd 1 closed
-            raise Failure("stdout must be open")
+        # Started with stdout closed, `>&-`, the first socket we open would
+        # get descriptor 1: find out before opening one.
+        with step("stdout"):
+            os.fstat(1)
         with connect(path) as sock:
-            fd = receive_fd(sock)
+            fd = receive_fd(sock, path)
         # The connection is closed; the descriptor lives on without it.
         copy_to_stdout(fd)
     except Failure as f:

@@ -28,6 +28,7 @@ def log(message):
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     log(message)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -52,7 +53,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg not in ("--path", "--file", "--mode"):
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -64,7 +66,7 @@ def parse_args(argv):
         elif re.fullmatch(r"[0-7]{3}", value):
             mode = int(value, 8)
         else:
-            usage_error(f"bad mode: {value} (three octal digits, like 600)")
+            usage_error(f"bad mode: {value}")
     if path is None:
         usage_error("--path is required")
     if file is None:
@@ -88,23 +90,29 @@ class StartError(Exception):
     """The server could not start; the message is the one line to print."""
 
 
+@contextlib.contextmanager
+def step(what):
+    """Turn an OSError inside the block into a StartError saying what we were doing."""
+    try:
+        yield
+    except OSError as e:
+        raise StartError(f"{what}: {e.strerror}") from None
+
+
 # ANCHOR: bind
 def kernel_address(path):
     """The address to give bind() or connect() for --path."""
     if path.startswith("@"):
-        # An abstract name: sun_path starts with a NUL byte, and the address
-        # length counts exactly the bytes after it -- no trailing NUL, no padding
-        # ("\0demo" and "\0demo\0\0..." are different names). Python passes an
-        # address that starts with NUL with exactly its own length.
+        # An abstract name: a NUL byte, then the name. Python passes an
+        # address that starts with NUL with exactly its own length: no
+        # trailing NUL, no padding ("\0demo" and "\0demo\0\0..." differ).
         return b"\0" + os.fsencode(path[1:])
     return path
 
 
 def bind_private(sock, address):
-    # bind() on a filesystem path creates the socket file, with permissions
-    # 0777 less the umask. With the umask at 077 the file is born owner-only:
-    # there is no moment at which another user could connect. Connecting needs
-    # write permission on the file, which chmod() grants afterwards.
+    # bind() creates the socket file with mode 0777 less the umask: with the
+    # umask at 077 it is born owner-only, and chmod() opens it up later.
     old_umask = os.umask(0o077)
     try:
         sock.bind(address)
@@ -112,68 +120,45 @@ def bind_private(sock, address):
         os.umask(old_umask)
 
 
-def is_stale(path):
-    """Is the socket file at `path` a leftover that nobody listens on any more?"""
-    # A socket file outlives its socket: a server that crashed leaves it behind,
-    # and bind() then fails with EADDRINUSE. Only connect() can tell a leftover
-    # from a live server: a fresh socket of the same type is refused
-    # (ECONNREFUSED) when nobody is bound to the file. Connected, or any other
-    # error (EPROTOTYPE: a live socket of another type; EACCES), means hands off.
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1)  # a live server with a full backlog must not hang us
-        try:
-            probe.connect(path)
-        except ConnectionRefusedError:
-            return True
-        except OSError:
-            return False
-    return False
+def remove_if_stale(path):
+    """bind() failed with EADDRINUSE: remove a stale socket file, or refuse to start."""
+    # An abstract name is held only by a live socket; a file may be a leftover.
+    if not path.startswith("@"):
+        # lstat(), not stat(): a symbolic link is not a socket, wherever it points.
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            raise StartError(f"{path}: exists and is not a socket")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(1)  # a live server with a full backlog must not hang us
+            try:
+                probe.connect(path)
+            except ConnectionRefusedError:  # nobody listens: the file is stale
+                log(f"{path}: removing stale socket file")
+                os.unlink(path)
+                return
+            except OSError:  # EPROTOTYPE (a live socket of another type), EACCES
+                pass
+    raise StartError(f"{path}: another server is listening there")
 
 
 def listen_on(path, mode):
     """Return a socket bound to --path and listening, replacing a stale socket file."""
-    # AF_UNIX: the Unix domain, sockets between processes on this one machine,
-    # named by a path instead of a host and port. SOCK_STREAM is a byte stream,
-    # exactly as with TCP, but with no network underneath: the kernel copies
-    # the bytes from one process's buffer to the other's.
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with step("socket"):
+        # AF_UNIX: only a Unix-domain socket can carry descriptors.
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        address = kernel_address(path)
-        try:
-            bind_private(sock, address)
-        except OSError as e:
-            if e.errno != errno.EADDRINUSE:
-                raise StartError(f"bind {path}: {e.strerror}") from None
-            # An abstract name is in use only while a socket holds it: live.
-            if path.startswith("@"):
-                raise StartError(f"{path}: another server is listening there") from None
-            # lstat(), not stat(): look at the file itself, not where a
-            # symbolic link points. Never remove what is not a socket.
+        with step(f"bind {path}"):
             try:
-                is_socket = stat.S_ISSOCK(os.lstat(path).st_mode)
-            except OSError as e2:
-                raise StartError(f"{path}: {e2.strerror}") from None
-            if not is_socket:
-                raise StartError(f"{path}: exists and is not a socket") from None
-            if not is_stale(path):
-                raise StartError(f"{path}: another server is listening there") from None
-            log(f"{path}: removing stale socket file")
-            try:
-                # unlink() removes the name; bind() can then create it afresh.
-                os.unlink(path)
-                bind_private(sock, address)
-            except OSError as e2:
-                raise StartError(f"bind {path}: {e2.strerror}") from None
-        try:
-            if not path.startswith("@"):
-                # chmod() sets who may connect; an abstract name has no file
-                # and no permissions: anyone who knows it may connect.
+                bind_private(sock, kernel_address(path))
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE:
+                    raise
+                remove_if_stale(path)
+                bind_private(sock, kernel_address(path))
+        if not path.startswith("@"):  # an abstract name has no file to chmod
+            with step(f"chmod {path}"):
                 os.chmod(path, mode)
-            # listen() makes it a listening socket, as with TCP: the kernel
-            # queues connecting clients until we accept() them.
+        with step(f"listen on {path}"):
             sock.listen()
-        except OSError as e:
-            raise StartError(f"listen on {path}: {e.strerror}") from None
         return sock
     except BaseException:
         remove_socket_file(sock, path)  # if we bound it before failing
@@ -206,11 +191,9 @@ def send_fd(conn, file):
 
 def check_file(file):
     """Fail at start-up, not at the first client, if `file` cannot be read."""
-    try:
+    with step(f"open {file}"):
         with open(file, "rb"):
             pass
-    except OSError as e:
-        raise StartError(f"{file}: {e.strerror}") from None
 
 
 def serve(path, file, mode):
@@ -221,7 +204,8 @@ def serve(path, file, mode):
             # to: the path as we gave it, or the abstract name (printed as
             # @name). The client (or test harness) waits for this line, so
             # flush it at once.
-            print(f"READY {format_address(listener.getsockname())}", flush=True)
+            with step("write stdout"):
+                print(f"READY {format_address(listener.getsockname())}", flush=True)
             # ANCHOR_END: ready
 
             # ANCHOR: accept
@@ -229,7 +213,11 @@ def serve(path, file, mode):
                 # accept() waits for a client and returns a new socket for that
                 # one connection, and the client's address -- usually "unnamed":
                 # a client need not bind() before connect().
-                conn, peer = listener.accept()
+                try:
+                    conn, peer = listener.accept()
+                except OSError as e:  # this connection is lost, not the server
+                    log(f"accept: {e.strerror}")
+                    continue
                 name = format_address(peer)
                 # `with conn:` closes the connection once the descriptor is on
                 # its way: what was sent stays queued for the client to read.
@@ -241,7 +229,7 @@ def serve(path, file, mode):
                         # The file has gone since start-up (then open() names
                         # it in e.filename), or the client has (EPIPE,
                         # ECONNRESET): log it, go on with the next one.
-                        what = f"{e.filename}: " if e.filename else ""
+                        what = f"open {e.filename}: " if e.filename else ""
                         log(f"{name}: {what}{e.strerror}")
             # ANCHOR_END: accept
         finally:
@@ -254,12 +242,10 @@ class Stopped(Exception):
 
 
 def stop(signum, frame):
-    # Python runs this handler in the main thread, between two bytecodes. If it
-    # just set a flag, a blocking accept() would never notice: since PEP 475
-    # Python retries a system call that a signal interrupts. Raising an
-    # exception instead unwinds out of the call and through the `with` and
-    # `finally` blocks, which close the sockets and remove the socket file.
-    # Further signals are ignored while we unwind.
+    # A handler that set a flag would go unnoticed: Python retries a system
+    # call that a signal interrupts (PEP 475), so accept() would go on waiting.
+    # An exception unwinds out of it, through the `with` and `finally` blocks
+    # that close the sockets and remove the file. More signals are ignored.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise Stopped(signal.Signals(signum).name)
@@ -267,11 +253,8 @@ def stop(signum, frame):
 
 def remove_socket_file(sock, path):
     """Remove the socket file, if this socket created it."""
-    # Closing a Unix-domain socket does not remove its file: that is what
-    # leaves stale files behind. So we unlink() it ourselves -- but only a file
-    # we bound: getsockname() is '' until bind() succeeds, and a server that
-    # refused to start must leave the live server's file alone. An abstract
-    # name has no file; it vanishes when its last socket closes.
+    # getsockname() is '' until bind() succeeds: a server that refused to
+    # start leaves the live server's file alone. An abstract name has no file.
     if path.startswith("@") or not sock.getsockname():
         return
     with contextlib.suppress(FileNotFoundError):
@@ -280,11 +263,12 @@ def remove_socket_file(sock, path):
 
 def main():
     path, file, mode = parse_args(sys.argv[1:])
-    # Install the handlers before binding, so they are in place by the time
-    # anyone has seen the READY line. SIGINT is what Ctrl-C sends.
+    # Handlers first, so that they are in place once anyone has seen READY.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
+        with step("stdout"):
+            os.fstat(1)  # READY goes there: fail now if we were started without one
         check_file(file)
         serve(path, file, mode)
     except Stopped as s:
@@ -292,9 +276,6 @@ def main():
         return 0
     except StartError as e:
         log(e)
-        return 1
-    except OSError as e:  # accept() itself failed, or stdout did: give up
-        log(f"giving up: {e.strerror}")
         return 1
 # ANCHOR_END: stop
 

@@ -23,6 +23,7 @@ MAX_PATH = 107
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     print(f"seqpacket_client: {message}", file=sys.stderr)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -46,7 +47,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg != "--path":
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -119,18 +121,18 @@ def read_payload():
     return payload
 
 
-def send_payload(sock, payload):
+def send_payload(sock, payload, path):
     # send() on a message socket is all or nothing: one call, one message,
     # never a partial send, so no sendall().
-    with step("send"):
+    with step(f"send to {path}"):
         sock.send(payload)
 # ANCHOR_END: send
 
 
 # ANCHOR: receive
-def receive(sock):
+def receive(sock, path):
     """Receive the one message the server sends back."""
-    with step("receive"):
+    with step(f"receive from {path}"):
         # recvmsg() takes exactly one message, whole, and tells us in
         # msg_flags if it did not fit in our buffer (MSG_TRUNC).
         reply, _, flags, _ = sock.recvmsg(BUFSIZE)
@@ -150,12 +152,16 @@ def main():
     # rather than raise KeyboardInterrupt in whichever line we happen to be.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        if sys.stdin is None or sys.stdout is None:  # started with fd 0 or 1 closed
-            raise Failure("stdin and stdout must be open")
+        # Started with stdout (or stdin) closed, `>&-`, the first socket we
+        # open would get that free descriptor: find out before opening one.
+        with step("stdout"):
+            os.fstat(1)
+        with step("stdin"):
+            os.fstat(0)
         payload = read_payload()
         with connect(path) as sock:
-            send_payload(sock, payload)
-            reply = receive(sock)
+            send_payload(sock, payload, path)
+            reply = receive(sock, path)
         # Our own binary writer on stdout: its write() writes every byte.
         # (Not sys.stdout.buffer: under `python3 -u` that is a raw file, whose
         # write() may write only part of what it is given.)

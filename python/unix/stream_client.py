@@ -20,6 +20,7 @@ MAX_PATH = 107
 
 
 def usage_error(message):
+    """A bad command line: what is wrong, then the usage, on stderr; exit 2."""
     print(f"stream_client: {message}", file=sys.stderr)
     print(USAGE, file=sys.stderr)
     sys.exit(2)
@@ -43,7 +44,8 @@ def parse_args(argv):
             print(USAGE)
             sys.exit(0)
         if arg != "--path":
-            usage_error(f"unexpected argument: {arg}")
+            usage_error(f"unknown option: {arg}" if arg.startswith("-")
+                        else f"unexpected argument: {arg}")
         value = next(args, None)
         if value is None:
             usage_error(f"{arg} needs a value")
@@ -97,19 +99,13 @@ def connect(path):
 
 # ANCHOR: send
 class Sender(threading.Thread):
-    """Copies stdin to the socket, then half-closes it; runs beside the receiver.
+    """Copies stdin to the socket, then half-closes it, while the main thread receives."""
 
-    Why a second thread? The server echoes as it receives. If we wrote all of
-    stdin before reading anything, the echoed bytes would pile up until both
-    directions' socket buffers were full -- and then we would block in send()
-    while the server blocked in its own send(), forever.
-    """
-
-    def __init__(self, sock):
+    def __init__(self, sock, path):
         # A daemon thread does not keep the program alive if the main thread
         # has to give up while this one is still blocked reading stdin.
         super().__init__(daemon=True)
-        self.sock = sock
+        self.sock, self.path = sock, path
         self.failure = None
 
     def run(self):
@@ -120,12 +116,12 @@ class Sender(threading.Thread):
                     chunk = sys.stdin.buffer.read1(CHUNK)
                 if not chunk:
                     break
-                with step("send"):
+                with step(f"send to {self.path}"):
                     self.sock.sendall(chunk)
             # shutdown(SHUT_WR) is a half-close, on a Unix-domain stream just as
             # on TCP: the server reads end-of-file, while our receiving side
             # stays open for the rest of the echo.
-            with step("shutdown"):
+            with step(f"shutdown {self.path}"):
                 self.sock.shutdown(socket.SHUT_WR)
         except Failure as f:
             self.failure = f
@@ -137,7 +133,7 @@ class Sender(threading.Thread):
 
 
 # ANCHOR: receive
-def receive(sock):
+def receive(sock, path):
     """Copy everything the server sends to stdout, until it closes the connection."""
     # Our own buffered binary writer on stdout: its write() writes every byte.
     # (Not sys.stdout.buffer: under `python3 -u` or PYTHONUNBUFFERED that is a
@@ -145,7 +141,7 @@ def receive(sock):
     with step("open stdout"):
         out = open(sys.stdout.fileno(), "wb", closefd=False)
     while True:
-        with step("receive"):
+        with step(f"receive from {path}"):
             # recv() returns whatever has arrived, up to CHUNK bytes; b"" means
             # the server has closed its side: the echo is complete.
             data = sock.recv(CHUNK)
@@ -166,12 +162,16 @@ def main():
     # rather than raise KeyboardInterrupt in whichever line we happen to be.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        if sys.stdin is None or sys.stdout is None:  # started with fd 0 or 1 closed
-            raise Failure("stdin and stdout must be open")
+        # Started with stdout (or stdin) closed, `>&-`, the first socket we
+        # open would get that free descriptor: find out before opening one.
+        with step("stdout"):
+            os.fstat(1)
+        with step("stdin"):
+            os.fstat(0)
         with connect(path) as sock:
-            sender = Sender(sock)
+            sender = Sender(sock, path)
             sender.start()
-            receive(sock)
+            receive(sock, path)
             # End-of-file alone is not success: a server that closes early
             # would look just like one that echoed everything. So we wait for
             # the sender to finish and report its error if it had one.

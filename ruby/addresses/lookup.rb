@@ -6,6 +6,7 @@
 # <family> <type> <protocol> <address>, e.g. "inet stream tcp 127.0.0.1".
 
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: lookup [--host H]'
 
@@ -40,7 +41,7 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--host'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       host = args.shift
     when /\A-/
       usage_error("unknown option: #{flag}")
@@ -53,10 +54,13 @@ end
 
 def main
   host = parse_args(ARGV)
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): say so before the resolver does any work.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
   # Ruby reads two host names its own way before the resolver sees them:
   # "" is INADDR_ANY (0.0.0.0) and "<broadcast>" is INADDR_BROADCAST. For C's
   # getaddrinfo() "" is no name at all, and so it is for us.
-  die 'empty host name' if host.empty?
+  die 'resolve : Name or service not known' if host.empty?
 
   # ANCHOR: resolve
   # A socket address is an address family, an address and a port (C's
@@ -74,7 +78,7 @@ def main
   addrs = begin
     Addrinfo.getaddrinfo(host, nil, :UNSPEC, :STREAM)
   rescue SocketError => e
-    die "#{host}: #{e.message.delete_prefix('getaddrinfo: ')}"
+    die "resolve #{host}: #{e.message.delete_prefix('getaddrinfo: ')}"
   end
   # ANCHOR_END: resolve
 
@@ -99,7 +103,7 @@ def main
 rescue SystemCallError => e
   # Ruby raises Errno::EPIPE instead of dying on SIGPIPE: stdout is a closed
   # pipe.
-  die "write to stdout: #{e.message.sub(/ [-@] .*\z/m, '')}"
+  die "write stdout: #{SystemCallError.new(nil, e.errno).message}"
 end
 
 main

@@ -13,6 +13,7 @@
 
 require 'io/wait'
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: echo_client [--host H] --port P [--timeout S] [--retries N]'
 
@@ -40,21 +41,21 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--host', '--port', '--timeout', '--retries'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       value = args.shift
       case flag
       when '--host'
         host = value
       when '--port'
         # A decimal number, 1-65535.
-        usage_error("bad port: #{value}") unless value.match?(/\A\d+\z/)
+        usage_error("bad port: #{value}") unless value.match?(/\A\d{1,5}\z/)
         port = value.to_i
         usage_error("bad port: #{value}") unless port.between?(1, 65_535)
       when '--timeout'
-        # Seconds, a decimal number greater than 0 ("1", "0.2", ".5"). More than
-        # a billion seconds (31 years) is taken as a billion: IO#wait_readable
-        # refuses a deadline past the end of time.
-        usage_error("bad timeout: #{value}") unless value.match?(/\A(\d+\.?\d*|\.\d+)\z/)
+        # Seconds greater than 0: digits, optionally "." and more digits ("1",
+        # "0.2"). More than a billion seconds (31 years) is taken as a billion:
+        # IO#wait_readable refuses a deadline past the end of time.
+        usage_error("bad timeout: #{value}") unless value.match?(/\A\d+(\.\d+)?\z/)
         timeout = [value.to_f, 1e9].min
         usage_error("bad timeout: #{value}") unless timeout.positive?
       else
@@ -68,7 +69,7 @@ def parse_args(argv)
       usage_error("unexpected argument: #{flag}")
     end
   end
-  usage_error('missing --port') unless port
+  usage_error('--port is required') unless port
   [host, port, timeout, retries]
 end
 
@@ -78,10 +79,11 @@ def die(message)
   exit 1
 end
 
-# Ruby adds detail to the system's message ("Connection refused - recvfrom(2)",
-# "Broken pipe @ io_write"); keep the strerror text.
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 # An Addrinfo as text: 127.0.0.1:7, or [::1]:7 for IPv6.
@@ -91,17 +93,6 @@ def show(addr)
 end
 
 # ANCHOR: connect
-# connect(2) on a datagram socket sends nothing: there is no handshake, and
-# it succeeds whether or not anything listens at that address. It does three
-# things, all inside our own kernel: it picks our local address and port,
-# makes the server's address the default destination (so we can use send
-# and recv instead of sendto and recvfrom), and makes the kernel deliver
-# only datagrams that come from that address -- a datagram from anyone else
-# is dropped before we could see it. It also lets errors come back: if
-# nothing is bound to the server's port, its kernel answers with an ICMP
-# "port unreachable" message, and on a connected socket our next recv or
-# send fails with ECONNREFUSED. An unconnected socket is never told, and
-# would just time out.
 def connect_to(host, port)
   # getaddrinfo turns a name or a literal ("localhost", "::1") into a list of
   # socket addresses; a name can have several, IPv6 and IPv4. Asking only
@@ -119,6 +110,8 @@ def connect_to(host, port)
     # socket(2) makes a datagram endpoint of the address's family.
     sock = Socket.new(addr.afamily, :DGRAM, 0)
     begin
+      # connect(2) sends nothing; it records the server, so that send and
+      # recv need no address, and an ICMP error comes back as ECONNREFUSED.
       sock.connect(addr)
       return [sock, addr]
     rescue SystemCallError => e
@@ -166,7 +159,8 @@ def exchange(sock, server, payload, timeout, retries)
     # No answer in time: our datagram or its echo is lost (or just late).
     # Go round again and resend it, as UDP will not.
   end
-  die "no reply from #{show(server)} after #{retries + 1} attempts"
+  attempts = retries.zero? ? '1 attempt' : "#{retries + 1} attempts"
+  die "no reply from #{show(server)} after #{attempts}"
 end
 # ANCHOR_END: receive
 
@@ -178,6 +172,10 @@ def main
   # Let Ctrl-C end us the way it ends a C program, instead of raising
   # Interrupt and printing a backtrace.
   Signal.trap('INT', 'SYSTEM_DEFAULT')
+
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): say so before doing any work.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
 
   # The whole of stdin is one datagram, so read it all first, and refuse
   # what no datagram can carry before sending anything.
@@ -194,7 +192,7 @@ def main
       $stdout.write(reply)
       $stdout.flush
     rescue SystemCallError, IOError => e
-      die "write to stdout: #{reason(e)}"
+      die "write stdout: #{reason(e)}"
     end
   ensure
     sock.close

@@ -16,6 +16,7 @@
 # echo_client.rb).
 
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: echo_server [--host H] [--port P]'
 
@@ -44,13 +45,13 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--host', '--port'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       value = args.shift
       if flag == '--host'
         host = value
       else
         # A decimal number, 0-65535 (0: let the kernel choose).
-        usage_error("bad port: #{value}") unless value.match?(/\A\d+\z/)
+        usage_error("bad port: #{value}") unless value.match?(/\A\d{1,5}\z/)
         port = value.to_i
         usage_error("bad port: #{value}") unless port <= 65_535
       end
@@ -69,10 +70,11 @@ def die(message)
   exit 1
 end
 
-# Ruby adds detail to the system's message ("Message too long @ ...",
-# "Address already in use - bind(2) for ..."); keep the strerror text.
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 # An Addrinfo as text: 127.0.0.1:40123, or [::1]:40123 for IPv6.
@@ -118,28 +120,20 @@ end
 # ANCHOR: echo
 # Receive a datagram, send it back to whoever sent it, forever.
 #
-# recvmsg(2) waits for the next datagram and returns its bytes, the sender's
-# address (an Addrinfo), the flags the kernel set, and any ancillary data
-# (we ask for none). If a datagram is longer than the buffer, the kernel puts
-# in what fits, throws the rest away -- a datagram is never split across two
-# receives -- and sets MSG_TRUNC in the flags. (recvfrom, Ruby's
-# Socket#recvfrom, would return the same truncated bytes and no way to tell.)
-# With a 64 KiB buffer no UDP datagram can be too long; checking costs one
-# line and says what to do if the buffer ever is too small: drop the
-# datagram, never echo a piece of it.
-#
-# send with a destination address is sendto(2): one call sends one datagram,
-# here to the sender. It sends all of it or fails (EMSGSIZE if it is too
-# long); UDP never sends part of a datagram. An empty datagram is a datagram
-# too, and gets an empty answer.
-#
-# Any problem with one datagram is logged and the loop goes on: nothing a
-# peer sends can stop the server. (Linux does not report ICMP errors, such as
-# "port unreachable" for a client that has gone, on a socket that is not
-# connected, so a vanished client cannot make recvmsg fail either.)
+# recvmsg(2) returns the datagram's bytes, the sender's address (an
+# Addrinfo) and the flags the kernel set: MSG_TRUNC if the datagram did not
+# fit and was cut short (Socket#recvfrom could not tell us). No UDP datagram
+# is too long for 64 KiB, but we would drop one, never echo a piece of it.
+# send with a destination address is sendto(2): all of the datagram or
+# nothing. Whatever goes wrong is logged, and the loop goes on.
 def echo_loop(sock)
   loop do
-    data, peer, flags = sock.recvmsg(BUFFER_SIZE)
+    data, peer, flags = begin
+      sock.recvmsg(BUFFER_SIZE)
+    rescue SystemCallError => e
+      warn "echo_server: recvmsg: #{reason(e)}"
+      next
+    end
     if flags & Socket::MSG_TRUNC != 0
       warn "echo_server: #{show(peer)}: datagram longer than #{BUFFER_SIZE} bytes, dropped"
       next
@@ -148,7 +142,7 @@ def echo_loop(sock)
     begin
       sock.send(data, 0, peer)
     rescue SystemCallError => e
-      warn "echo_server: #{show(peer)}: send: #{reason(e)}"
+      warn "echo_server: #{show(peer)}: #{reason(e)}"
     end
   end
 end
@@ -173,6 +167,9 @@ end
 
 def main
   host, port = parse_args(ARGV)
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): READY would never arrive. Say so now.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
   # Before the socket exists, so that a signal always finds our handlers.
   trap_stop_signals
   sock = bind_to(host, port)
@@ -192,7 +189,8 @@ def main
 rescue Stop => e
   warn "echo_server: stopping on #{e.message}"
 rescue SystemCallError, IOError => e
-  die reason(e)
+  # The loop logs every other failure and goes on: this is printing READY.
+  die "write stdout: #{reason(e)}"
 end
 
 main

@@ -22,6 +22,7 @@
 require 'etc'
 require 'io/wait'
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: ping --host H [--count N] [--timeout S]'
 
@@ -60,21 +61,23 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--host', '--count', '--timeout'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       value = args.shift
       case flag
       when '--host'
-        usage_error("bad host: #{value} (this ping takes a numeric IPv4 address; IPv6 is in the C and Python examples)") unless ipv4?(value)
+        # IPv4 only, so an IPv6 address is a bad host too, and we say why.
+        usage_error("bad host: #{value} (this ping does IPv4 only, not IPv6)") if value.include?(':')
+        usage_error("bad host: #{value}") unless ipv4?(value)
         host = value
       when '--count'
         # A whole number, 1 or more.
         usage_error("bad count: #{value}") unless value.match?(/\A\d+\z/) && value.to_i >= 1
         count = value.to_i
       else
-        # Seconds, a decimal number greater than 0 ("1", "0.2", ".5"). More than
-        # a billion seconds (31 years) is taken as a billion: IO#wait_readable
-        # refuses a deadline past the end of time.
-        usage_error("bad timeout: #{value}") unless value.match?(/\A(\d+\.?\d*|\.\d+)\z/)
+        # Seconds greater than 0: digits, optionally "." and more digits ("1",
+        # "0.2"). More than a billion seconds (31 years) is taken as a billion:
+        # IO#wait_readable refuses a deadline past the end of time.
+        usage_error("bad timeout: #{value}") unless value.match?(/\A\d+(\.\d+)?\z/)
         timeout = [value.to_f, 1e9].min
         usage_error("bad timeout: #{value}") unless timeout.positive?
       end
@@ -84,7 +87,7 @@ def parse_args(argv)
       usage_error("unexpected argument: #{flag}")
     end
   end
-  usage_error('missing --host') unless host
+  usage_error('--host is required') unless host
   [host, count, timeout]
 end
 
@@ -94,10 +97,11 @@ def die(message)
   exit 1
 end
 
-# Ruby adds detail to the system's message ("Operation not permitted -
-# socket(2)"); keep the strerror text.
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 # A monotonic clock in nanoseconds: it never jumps when someone sets the
@@ -120,21 +124,14 @@ rescue SystemCallError => e
   die "socket: #{reason(e)}"
 end
 
-# The privilege was needed to open the socket, and an open raw socket keeps
-# working whoever we are afterwards. So, running as root, become user
-# nobody now, before reading a single packet: a mistake in the code that
-# parses what strangers send us can then do no more than nobody can do.
-# The order matters. setgroups(2) (Process.groups=) empties the list of
-# supplementary groups and setgid(2) changes the group, both of which need
-# root; setuid(2) gives root up, so it comes last. Process::GID and
-# Process::UID.change_privilege set the real, effective and saved IDs all
-# at once (setresgid, setresuid), so there is no way back to root.
+# Running as root, become user nobody for good, before reading a packet.
+# Process::GID and Process::UID.change_privilege set the real, effective and
+# saved IDs all at once (setresgid, setresuid): there is no way back.
 def drop_privileges
   return unless Process.euid.zero?
 
-  # getpwnam(3): look the user up by name in the password database.
-  nobody = Etc.getpwnam('nobody')
-  Process.groups = []
+  nobody = Etc.getpwnam('nobody') # getpwnam(3)
+  Process.groups = [] # setgroups(2): first, while we still may
   Process::GID.change_privilege(nobody.gid)
   Process::UID.change_privilege(nobody.uid)
 rescue ArgumentError
@@ -248,6 +245,10 @@ def main
   # Interrupt and printing a backtrace.
   Signal.trap('INT', 'SYSTEM_DEFAULT')
 
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): say so before doing any work.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
+
   sock = open_socket
   drop_privileges
   # The identifier: the low 16 bits of our process id, the field's size.
@@ -274,9 +275,9 @@ def main
   end
   exit(received == count ? 0 : 1)
 rescue Errno::EPIPE, Errno::EBADF, IOError => e
-  die "write to stdout: #{reason(e)}"
+  die "write stdout: #{reason(e)}"
 rescue SystemCallError => e
-  die "receive: #{reason(e)}"
+  die "receive from #{host}: #{reason(e)}"
 end
 
 main

@@ -15,6 +15,7 @@
 require 'etc'
 require 'io/wait'
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: raw_client --host A [--timeout S] [--retries N]'
 
@@ -55,17 +56,17 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--host', '--timeout', '--retries'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       value = args.shift
       case flag
       when '--host'
-        usage_error("bad host: #{value} (a numeric IPv4 address)") unless ipv4?(value)
+        usage_error("bad host: #{value}") unless ipv4?(value)
         host = value
       when '--timeout'
-        # Seconds, a decimal number greater than 0 ("1", "0.2", ".5"). More than
-        # a billion seconds (31 years) is taken as a billion: IO#wait_readable
-        # refuses a deadline past the end of time.
-        usage_error("bad timeout: #{value}") unless value.match?(/\A(\d+\.?\d*|\.\d+)\z/)
+        # Seconds greater than 0: digits, optionally "." and more digits ("1",
+        # "0.2"). More than a billion seconds (31 years) is taken as a billion:
+        # IO#wait_readable refuses a deadline past the end of time.
+        usage_error("bad timeout: #{value}") unless value.match?(/\A\d+(\.\d+)?\z/)
         timeout = [value.to_f, 1e9].min
         usage_error("bad timeout: #{value}") unless timeout.positive?
       else
@@ -79,7 +80,7 @@ def parse_args(argv)
       usage_error("unexpected argument: #{flag}")
     end
   end
-  usage_error('missing --host') unless host
+  usage_error('--host is required') unless host
   [host, timeout, retries]
 end
 
@@ -89,10 +90,11 @@ def die(message)
   exit 1
 end
 
-# Ruby adds detail to the system's message ("Operation not permitted -
-# socket(2)", "Broken pipe @ io_write"); keep the strerror text.
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 def now
@@ -113,21 +115,14 @@ rescue SystemCallError => e
   die "socket: #{reason(e)}"
 end
 
-# The privilege was needed to open the socket, and an open raw socket keeps
-# working whoever we are afterwards. So, running as root, become user
-# nobody now, before reading any input or a single packet: a mistake in the
-# code that handles them can then do no more than nobody can do.
-# The order matters. setgroups(2) (Process.groups=) empties the list of
-# supplementary groups and setgid(2) changes the group, both of which need
-# root; setuid(2) gives root up, so it comes last. Process::GID and
-# Process::UID.change_privilege set the real, effective and saved IDs all
-# at once (setresgid, setresuid), so there is no way back to root.
+# Running as root, become user nobody for good, before reading a packet.
+# Process::GID and Process::UID.change_privilege set the real, effective and
+# saved IDs all at once (setresgid, setresuid): there is no way back.
 def drop_privileges
   return unless Process.euid.zero?
 
-  # getpwnam(3): look the user up by name in the password database.
-  nobody = Etc.getpwnam('nobody')
-  Process.groups = []
+  nobody = Etc.getpwnam('nobody') # getpwnam(3)
+  Process.groups = [] # setgroups(2): first, while we still may
   Process::GID.change_privilege(nobody.gid)
   Process::UID.change_privilege(nobody.uid)
 rescue ArgumentError
@@ -153,35 +148,24 @@ end
 # ANCHOR_END: send
 
 # ANCHOR: receive
-# Return the payload if `packet`, sent by `from`, is the reply we wait for.
-#
-# Our socket is not bound and not connected, so it receives every
-# protocol-253 packet on the host: other clients' requests and replies, and
-# on loopback our own request too, since it arrives at this very host. So
-# we accept only a reply (type 2, second byte 0) from the address we asked
-# (recvfrom's address; the IP header holds the same, in bytes 12..15) with
-# our identifier. On an IPv4 raw socket the packet starts with its IP
-# header, whose length is the low 4 bits of its first byte (IHL) times 4.
+# Return the payload if `packet`, sent by `from`, is the reply we wait for:
+# from the address we asked, type 2, a zero byte and our identifier. Our
+# socket is bound to nothing, so every protocol-253 packet on the host comes
+# here, our own request included. The IP header comes too: IHL * 4 bytes.
 def reply_payload(packet, from, host, ident)
   return nil unless from.ip_address == host
 
   header_length = (packet.getbyte(0) & 0x0f) * 4
   message = packet.byteslice(header_length..)
-  return nil if message.nil? || message.bytesize < 4
-
-  type, zero, id = message.unpack('CCn')
-  return nil unless type == REPLY && zero.zero? && id == ident
+  return nil if message.nil? || message.bytesize < 4 || message.unpack('CCn') != [REPLY, 0, ident]
 
   message.byteslice(4..)
 end
 
 # Send the request and wait for the reply, up to retries + 1 times, and
-# return the reply's payload.
-#
-# IO#wait_readable (poll(2) underneath) waits until a packet is there or the
-# time left runs out. Since packets that are not ours wake us up too, each
-# attempt has a deadline, and we go on reading until it passes. recvfrom
-# returns one whole IP packet and the sender's address as an Addrinfo.
+# return the reply's payload. IO#wait_readable (poll(2) underneath) waits
+# until a packet is there or the time left runs out; since packets that are
+# not ours wake us too, each attempt has a deadline.
 def exchange(sock, host, ident, payload, timeout, retries)
   (retries + 1).times do
     send_request(sock, host, ident, payload)
@@ -193,15 +177,14 @@ def exchange(sock, host, ident, payload, timeout, retries)
       packet, from = begin
         sock.recvfrom(BUFFER_SIZE)
       rescue SystemCallError => e
-        die "receive: #{reason(e)}"
+        die "receive from #{host}: #{reason(e)}"
       end
       reply = reply_payload(packet, from, host, ident)
       return reply if reply
     end
-    # No reply in time: our request or its reply is lost (or just late).
-    # IP resends nothing, so we do.
   end
-  die "no reply from #{host} after #{retries + 1} attempts"
+  attempts = retries.zero? ? '1 attempt' : "#{retries + 1} attempts"
+  die "no reply from #{host} after #{attempts}"
 end
 # ANCHOR_END: receive
 
@@ -210,6 +193,10 @@ def main
   # Let Ctrl-C end us the way it ends a C program, instead of raising
   # Interrupt and printing a backtrace.
   Signal.trap('INT', 'SYSTEM_DEFAULT')
+
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): say so before doing any work.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
 
   sock = open_socket
   begin
@@ -238,7 +225,7 @@ def main
       $stdout.write(reply)
       $stdout.flush
     rescue SystemCallError, IOError => e
-      die "write to stdout: #{reason(e)}"
+      die "write stdout: #{reason(e)}"
     end
   ensure
     sock.close

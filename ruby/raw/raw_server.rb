@@ -20,6 +20,7 @@
 
 require 'etc'
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: raw_server [--host A]'
 
@@ -56,9 +57,9 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--host'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       host = args.shift
-      usage_error("bad host: #{host} (a numeric IPv4 address)") unless ipv4?(host)
+      usage_error("bad host: #{host}") unless ipv4?(host)
     when /\A-/
       usage_error("unknown option: #{flag}")
     else
@@ -74,25 +75,19 @@ def die(message)
   exit 1
 end
 
-# Ruby adds detail to the system's message ("Operation not permitted -
-# socket(2)", "Cannot assign requested address - bind(2) for ..."); keep
-# the strerror text.
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 # ANCHOR: open
-# socket(2) with SOCK_RAW (:RAW) and protocol 253: the kernel hands this
-# socket a copy of every IPv4 packet of protocol 253 that reaches the host,
-# and lets us send packets of protocol 253 whose payload we write ourselves.
-# Without CAP_NET_RAW the kernel refuses with EPERM.
-#
-# bind(2) to --host narrows what we receive to packets addressed to it, and
-# makes it the source address of our replies. A raw socket has no port, so
-# the port in the sockaddr_in (Socket.sockaddr_in packs one) is 0 and means
-# nothing. All of 127.0.0.0/8 is this host, so 127.53.0.1 works as well as
-# 127.0.0.1, and servers on different loopback addresses do not see each
-# other's traffic.
+# socket(2) with SOCK_RAW (:RAW) and protocol 253: the kernel gives this
+# socket every IPv4 packet of protocol 253, and sends what we write as the
+# payload of one. Without CAP_NET_RAW it refuses with EPERM. bind(2) to
+# --host (a sockaddr_in whose port means nothing) narrows what we receive
+# to packets addressed there, and makes it our replies' source.
 def open_socket(host)
   sock = begin
     Socket.new(:INET, :RAW, PROTOCOL)
@@ -110,21 +105,14 @@ def open_socket(host)
   sock
 end
 
-# The privilege was needed to open the socket, and an open raw socket keeps
-# working whoever we are afterwards. So, running as root, become user
-# nobody now, before reading a single packet: a mistake in the code that
-# parses what strangers send us can then do no more than nobody can do.
-# The order matters. setgroups(2) (Process.groups=) empties the list of
-# supplementary groups and setgid(2) changes the group, both of which need
-# root; setuid(2) gives root up, so it comes last. Process::GID and
-# Process::UID.change_privilege set the real, effective and saved IDs all
-# at once (setresgid, setresuid), so there is no way back to root.
+# Running as root, become user nobody for good, before reading a packet.
+# Process::GID and Process::UID.change_privilege set the real, effective and
+# saved IDs all at once (setresgid, setresuid): there is no way back.
 def drop_privileges
   return unless Process.euid.zero?
 
-  # getpwnam(3): look the user up by name in the password database.
-  nobody = Etc.getpwnam('nobody')
-  Process.groups = []
+  nobody = Etc.getpwnam('nobody') # getpwnam(3)
+  Process.groups = [] # setgroups(2): first, while we still may
   Process::GID.change_privilege(nobody.gid)
   Process::UID.change_privilege(nobody.uid)
 rescue ArgumentError
@@ -135,16 +123,9 @@ end
 # ANCHOR_END: open
 
 # ANCHOR: serve
-# Take a received IP packet apart; return [identifier, payload] for a
-# well-formed request, nil for anything else.
-#
-# On an IPv4 raw socket every packet starts with its IP header, whose
-# length varies: the low 4 bits of its first byte, IHL, count it in 32-bit
-# words, so our message starts IHL * 4 bytes in (20 without IP options).
-# Anyone on the host can send us anything, so nothing is taken on trust:
-# too short, a type that is not a request (replies land here too,
-# including our own when a client sits on our address), a second byte that
-# is not 0, or a payload over 1,400 bytes, and the packet is ignored.
+# Take a received IP packet apart: [identifier, payload] for a well-formed
+# request, nil for anything else (replies land here too, our own included).
+# A raw IPv4 socket receives the IP header too: skip it, IHL * 4 bytes.
 def parse_request(packet)
   header_length = (packet.getbyte(0) & 0x0f) * 4
   message = packet.byteslice(header_length..)
@@ -154,34 +135,30 @@ def parse_request(packet)
   return nil unless type == REQUEST && zero.zero?
 
   payload = message.byteslice(4..)
-  return nil if payload.bytesize > MAX_PAYLOAD
-
-  [ident, payload]
+  payload.bytesize > MAX_PAYLOAD ? nil : [ident, payload]
 end
 
-# Receive a packet, answer it if it is a request, forever.
-#
-# recvfrom returns one whole IP packet and the sender's address as an
-# Addrinfo. (The IP header holds the same source address, in bytes 12..15.)
-# send with a destination is sendto(2): the reply goes back to the source
-# address, its port again 0. Without the IP_HDRINCL option the kernel writes
-# the IP header -- protocol 253, our bound address as the source -- in
-# front of our message. A failed send is logged, and the loop goes on:
-# nothing a peer sends can stop the server.
+# Receive a packet, answer it if it is a request, forever. recvfrom returns
+# one whole IP packet and its sender (an Addrinfo); send with a destination
+# is sendto(2). Whatever fails is logged, and the loop goes on.
 def serve(sock)
   loop do
-    packet, from = sock.recvfrom(BUFFER_SIZE)
+    packet, from = begin
+      sock.recvfrom(BUFFER_SIZE)
+    rescue SystemCallError => e
+      warn "raw_server: recvfrom: #{reason(e)}"
+      next
+    end
     request = parse_request(packet)
     next unless request
 
     ident, payload = request
     source = from.ip_address
     warn "raw_server: #{payload.bytesize} bytes from #{source}"
-    reply = [REPLY, 0, ident].pack('CCn') + payload
     begin
-      sock.send(reply, 0, Socket.sockaddr_in(0, source))
+      sock.send([REPLY, 0, ident].pack('CCn') + payload, 0, Socket.sockaddr_in(0, source))
     rescue SystemCallError => e
-      warn "raw_server: #{source}: send: #{reason(e)}"
+      warn "raw_server: #{source}: #{reason(e)}"
     end
   end
 end
@@ -206,6 +183,9 @@ end
 
 def main
   host = parse_args(ARGV)
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): READY would never arrive. Say so now.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
   # Before the socket exists, so that a signal always finds our handlers.
   trap_stop_signals
   sock = open_socket(host)
@@ -226,7 +206,8 @@ def main
 rescue Stop => e
   warn "raw_server: stopping on #{e.message}"
 rescue SystemCallError, IOError => e
-  die reason(e)
+  # The loop logs every other failure and goes on: this is printing READY.
+  die "write stdout: #{reason(e)}"
 end
 
 main

@@ -7,6 +7,7 @@
 # closes. Any failure: one line on stderr and exit status 1.
 
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: echo_client [--host H] --port P'
 CHUNK = 65_536 # read at most 64 KiB at a time
@@ -29,13 +30,13 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--host', '--port'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       value = args.shift
       if flag == '--host'
         host = value
       else
         # A decimal number, 1-65535.
-        usage_error("bad port: #{value}") unless value.match?(/\A\d+\z/)
+        usage_error("bad port: #{value}") unless value.match?(/\A\d{1,5}\z/)
         port = value.to_i
         usage_error("bad port: #{value}") unless port.between?(1, 65_535)
       end
@@ -45,7 +46,7 @@ def parse_args(argv)
       usage_error("unexpected argument: #{flag}")
     end
   end
-  usage_error('missing --port') unless port
+  usage_error('--port is required') unless port
   [host, port]
 end
 
@@ -61,10 +62,11 @@ def die(message)
   end
 end
 
-# Ruby adds detail to the system's message ("Broken pipe @ io_write",
-# "Connection refused - connect(2) for ..."); keep the strerror text.
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 # An Addrinfo as text: 127.0.0.1:7, or [::1]:7 for IPv6.
@@ -111,38 +113,36 @@ end
 # receiving side stays open for the rest of the echo; without it the
 # server would wait for more bytes forever. (close_write does the same but
 # ignores errors; shutdown raises if the connection is already gone.)
-def start_sender(sock)
+def start_sender(sock, server)
   Thread.new do
     IO.copy_stream($stdin, sock)
     sock.shutdown(:WR)
   rescue StandardError => e
     # An exception left to escape a thread makes Ruby print a backtrace,
     # so the thread reports its own failure.
-    die "send: #{reason(e)}"
+    die "send to #{server}: #{reason(e)}"
   end
 end
 # ANCHOR_END: send
 
 # ANCHOR: receive
-# Runs in the main thread, at the same time as the sender. The server echoes
-# as it reads; if we sent everything before reading anything, the echoed
-# bytes would fill both sides' socket buffers (a few hundred KiB), the
-# server would stop reading, and both programs would wait forever.
-# readpartial returns as soon as some bytes have arrived (up to CHUNK) and
-# raises EOFError once the server has closed and we have read everything.
-def receive_all(sock)
+# Runs in the main thread, at the same time as the sender, so that neither
+# side's buffers fill up. readpartial returns as soon as some bytes have
+# arrived (up to CHUNK) and raises EOFError once the server has closed and
+# we have read everything.
+def receive_all(sock, server)
   loop do
     data = sock.readpartial(CHUNK)
     begin
       $stdout.write(data)
     rescue StandardError => e
-      die "write to stdout: #{reason(e)}"
+      die "write stdout: #{reason(e)}"
     end
   end
 rescue EOFError
   # The server closed the connection: the echo is complete.
 rescue StandardError => e
-  die "receive: #{reason(e)}"
+  die "receive from #{server}: #{reason(e)}"
 end
 # ANCHOR_END: receive
 
@@ -157,9 +157,14 @@ def main
   # Interrupt and printing a backtrace.
   Signal.trap('INT', 'SYSTEM_DEFAULT')
 
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): say so before doing any work.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
+
   sock = connect_to(host, port)
-  sender = start_sender(sock)
-  receive_all(sock)
+  server = show(sock.remote_address)
+  sender = start_sender(sock, server)
+  receive_all(sock, server)
   # The server closes only after our end-of-file, so the sender is done or
   # just finishing; wait for it, as it may still report a failure.
   sender.join

@@ -7,6 +7,7 @@
 # SIGINT stops it with exit status 0.
 
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: echo_server [--host H] [--port P]'
 CHUNK = 65_536 # read at most 64 KiB at a time
@@ -29,13 +30,13 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--host', '--port'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       value = args.shift
       if flag == '--host'
         host = value
       else
         # A decimal number, 0-65535 (0: let the kernel choose).
-        usage_error("bad port: #{value}") unless value.match?(/\A\d+\z/)
+        usage_error("bad port: #{value}") unless value.match?(/\A\d{1,5}\z/)
         port = value.to_i
         usage_error("bad port: #{value}") unless port <= 65_535
       end
@@ -54,10 +55,11 @@ def die(message)
   exit 1
 end
 
-# Ruby adds detail to the system's message ("Broken pipe @ io_write",
-# "Address already in use - bind(2) for ..."); keep the strerror text.
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 # An Addrinfo as text: 127.0.0.1:40123, or [::1]:40123 for IPv6.
@@ -127,7 +129,14 @@ def accept_loop(server)
     # accept(2) waits for the next queued connection and returns a new
     # socket for it, plus the client's address. The listening socket stays
     # open for the clients after this one.
-    conn, peer = server.accept
+    conn, peer = begin
+      server.accept
+    rescue SystemCallError => e
+      # A failed accept (too many open files, say) loses this connection,
+      # not the server: log it and wait for the next.
+      warn "echo_server: accept: #{reason(e)}"
+      next
+    end
     begin
       warn "echo_server: connection from #{show(peer)}"
       echoed = echo(conn)
@@ -164,6 +173,9 @@ end
 
 def main
   host, port = parse_args(ARGV)
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): READY would never arrive. Say so now.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
   # Before the socket exists, so that a signal always finds our handlers.
   trap_stop_signals
   server = listen_on(host, port)
@@ -183,7 +195,8 @@ def main
 rescue Stop => e
   warn "echo_server: stopping on #{e.message}"
 rescue SystemCallError, IOError => e
-  die reason(e)
+  # The loop logs every other failure and goes on: this is printing READY.
+  die "write stdout: #{reason(e)}"
 end
 
 main

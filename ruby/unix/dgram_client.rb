@@ -14,6 +14,7 @@
 
 require 'io/wait'
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: dgram_client --path P [--timeout S]'
 
@@ -32,16 +33,16 @@ def usage_error(message)
   exit 2
 end
 
-# Refuse a path the kernel could not take whole, rather than cut it short.
-# The limit is in bytes, so a UTF-8 name may have fewer characters.
+# Refuse, before any socket exists, a path the kernel could not take whole
+# (C's strncpy would silently cut it short). The limit is in bytes, after
+# any "@", so a UTF-8 name may have fewer characters than that.
 def check_path(path)
-  usage_error('the path is empty') if path.empty?
+  usage_error('--path is empty') if path.empty?
   name = path.start_with?('@') ? path.byteslice(1..) : path
-  usage_error("the abstract name is empty: #{path}") if name.empty?
+  usage_error('--path needs a name after the @') if name.empty?
   return if name.bytesize <= MAX_PATH
 
-  what = path.start_with?('@') ? 'abstract name' : 'path'
-  usage_error("the #{what} is #{name.bytesize} bytes, more than the #{MAX_PATH} a socket address can hold")
+  usage_error("--path is #{name.bytesize} bytes; a socket address holds at most #{MAX_PATH}")
 end
 
 def parse_args(argv)
@@ -55,15 +56,16 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--path', '--timeout'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       value = args.shift
       if flag == '--path'
+        check_path(value)
         path = value
       else
-        # Seconds, a decimal number greater than 0 ("1", "0.2", ".5"). More than
-        # a billion seconds (31 years) is taken as a billion: IO#wait_readable
-        # refuses a deadline past the end of time.
-        usage_error("bad timeout: #{value}") unless value.match?(/\A(\d+\.?\d*|\.\d+)\z/)
+        # Seconds greater than 0: digits, optionally "." and more digits ("1",
+        # "0.2"). More than a billion seconds (31 years) is taken as a billion:
+        # IO#wait_readable refuses a deadline past the end of time.
+        usage_error("bad timeout: #{value}") unless value.match?(/\A\d+(\.\d+)?\z/)
         timeout = [value.to_f, 1e9].min
         usage_error("bad timeout: #{value}") unless timeout.positive?
       end
@@ -73,8 +75,7 @@ def parse_args(argv)
       usage_error("unexpected argument: #{flag}")
     end
   end
-  usage_error('missing --path') unless path
-  check_path(path)
+  usage_error('--path is required') unless path
   [path, timeout]
 end
 
@@ -86,10 +87,11 @@ def die(message)
   exit 1
 end
 
-# Ruby adds detail to the system's message ("Connection refused -
-# connect(2) for ...", "Broken pipe @ io_write"); keep the strerror text.
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 # The kernel address for a path, a packed struct sockaddr_un: the family
@@ -120,7 +122,7 @@ end
 # EADDRINUSE, so we remove it first.
 def bind_own(sock, own)
   if own.bytesize > MAX_PATH
-    die "#{own}: the path is #{own.bytesize} bytes, more than the #{MAX_PATH} a socket address can hold"
+    die "bind #{own}: #{own.bytesize} bytes is more than the #{MAX_PATH} a socket address holds"
   end
   begin
     File.unlink(own)
@@ -197,6 +199,10 @@ def main
   # removes our socket file on the way.
   Signal.trap('INT') { raise SignalException, 'INT' }
 
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): say so before doing any work.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
+
   # The whole of stdin is one datagram, so read it all first, and refuse
   # what this example will not send before creating anything.
   payload = $stdin.read
@@ -219,7 +225,7 @@ def main
       $stdout.write(reply)
       $stdout.flush
     rescue SystemCallError, IOError => e
-      die "write to stdout: #{reason(e)}"
+      die "write stdout: #{reason(e)}"
     end
   ensure
     remove_own(sock, own)

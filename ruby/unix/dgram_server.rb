@@ -17,6 +17,7 @@
 # does not read, so this one sends its replies without waiting.
 
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: dgram_server --path P [--mode M]'
 
@@ -36,17 +37,16 @@ def usage_error(message)
   exit 2
 end
 
-# Refuse, before any socket exists, a path the kernel could not take whole:
-# Ruby would raise, and C's strncpy would silently cut it short. The limit
-# is in bytes, so a UTF-8 name may have fewer characters than that.
+# Refuse, before any socket exists, a path the kernel could not take whole
+# (C's strncpy would silently cut it short). The limit is in bytes, after
+# any "@", so a UTF-8 name may have fewer characters than that.
 def check_path(path)
-  usage_error('the path is empty') if path.empty?
+  usage_error('--path is empty') if path.empty?
   name = path.start_with?('@') ? path.byteslice(1..) : path
-  usage_error("the abstract name is empty: #{path}") if name.empty?
+  usage_error('--path needs a name after the @') if name.empty?
   return if name.bytesize <= MAX_PATH
 
-  what = path.start_with?('@') ? 'abstract name' : 'path'
-  usage_error("the #{what} is #{name.bytesize} bytes, more than the #{MAX_PATH} a socket address can hold")
+  usage_error("--path is #{name.bytesize} bytes; a socket address holds at most #{MAX_PATH}")
 end
 
 def parse_args(argv)
@@ -60,9 +60,10 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--path', '--mode'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       value = args.shift
       if flag == '--path'
+        check_path(value)
         path = value
       else
         # Permission bits, exactly three octal digits: 600, 660, 666.
@@ -75,8 +76,7 @@ def parse_args(argv)
       usage_error("unexpected argument: #{flag}")
     end
   end
-  usage_error('missing --path') unless path
-  check_path(path)
+  usage_error('--path is required') unless path
   [path, mode]
 end
 
@@ -86,11 +86,19 @@ def die(message)
   exit 1
 end
 
-# Ruby adds detail to the system's message ("Resource temporarily
-# unavailable - sendmsg(2) would block", "Address already in use - bind(2)
-# for ..."); keep the strerror text.
+# Run the block; a system call that fails in it ends the server with one
+# line saying what we were doing.
+def step(what)
+  yield
+rescue SystemCallError => e
+  die "#{what}: #{reason(e)}"
+end
+
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 def abstract?(path)
@@ -113,23 +121,15 @@ def show(addr)
 end
 
 # ANCHOR: bind
-# The kernel address for --path, a packed struct sockaddr_un: the family
-# AF_UNIX, then the path in sun_path. For "@name" it is an abstract address:
-# sun_path[0] is a NUL byte, then the name, and no terminating NUL. There
-# the address length says where the name ends -- every byte it covers is
-# part of the name -- so it must be exactly offsetof(sun_path) + 1 + the
-# name's length (7 bytes for "@demo"), not sizeof(struct sockaddr_un): a
-# length padded with NULs would name a different socket. Socket.sockaddr_un
-# sees the leading NUL and packs exactly that length; for a filesystem path
-# it packs the whole 110-byte structure, NUL-terminated.
+# The kernel address for --path, a packed struct sockaddr_un. For "@name"
+# sun_path is a NUL byte, then the name; Socket.sockaddr_un sees the NUL and
+# packs exactly that length, with no trailing NUL or padding.
 def unix_address(path)
   Socket.sockaddr_un(abstract?(path) ? "\0#{path.byteslice(1..)}" : path)
 end
 
-# bind(2) creates the socket file, with permissions 0777 minus the umask.
-# Setting the umask to 077 first makes it 0700 (only we may send to it)
-# from the moment it exists; chmod then opens it as far as --mode says. A
-# chmod alone would leave a moment in which anybody could send.
+# bind(2) creates the socket file with mode 0777 minus the umask: with the
+# umask at 077 it is born owner-only, and chmod opens it up afterwards.
 def bind_private(sock, addr)
   old_umask = File.umask(0o077)
   begin
@@ -139,34 +139,21 @@ def bind_private(sock, addr)
   end
 end
 
-# bind failed with EADDRINUSE: a file is already there. It may be the socket
-# of a server that crashed before it could remove it -- nothing would ever
-# answer there again -- or the socket of a server that is running. Return
-# if the file was stale (and is removed now); otherwise refuse to start.
+# bind failed with EADDRINUSE: remove a stale socket file, or refuse to start.
 def remove_stale(path)
   # lstat(2), not stat: a symlink is not a socket, whatever it points to.
-  # A regular file, a directory, ... is none of our business: leave it.
-  begin
-    die "#{path}: exists and is not a socket" unless File.lstat(path).socket?
-  rescue Errno::ENOENT
-    return # removed meanwhile: just bind again
-  end
-
-  # The probe: connect a socket of our own type. For a datagram socket
-  # connect sends nothing, but the kernel checks that a socket is bound to
-  # that file: ECONNREFUSED means none is, the file is stale. Connecting,
-  # or any other error (EPROTOTYPE: a live socket of another type), means
-  # it is in use.
-  probe = Socket.new(:UNIX, :DGRAM, 0)
+  stat = step("lstat #{path}") { File.lstat(path) }
+  die "#{path}: exists and is not a socket" unless stat.socket?
+  # The probe: a socket of our own type, refused only if nobody is bound there.
+  probe = step('socket') { Socket.new(:UNIX, :DGRAM, 0) }
   begin
     probe.connect(unix_address(path))
   rescue Errno::ECONNREFUSED
     warn "dgram_server: #{path}: removing stale socket file"
-    # unlink(2) removes the file's name; bind can then make a new one.
-    File.unlink(path)
+    step("unlink #{path}") { File.unlink(path) }
     return
   rescue SystemCallError
-    # in use: refuse, below
+    # connected, or EPROTOTYPE (a live socket of another type): in use
   ensure
     probe.close
   end
@@ -175,33 +162,28 @@ end
 
 def bind_to(path, mode)
   addr = unix_address(path)
-  # socket(2) with the family AF_UNIX (:UNIX) and the type SOCK_DGRAM:
-  # datagrams between processes on this machine.
-  sock = Socket.new(:UNIX, :DGRAM, 0)
+  # AF_UNIX (:UNIX) with SOCK_DGRAM: datagrams between processes on this machine.
+  sock = step('socket') { Socket.new(:UNIX, :DGRAM, 0) }
   removed_stale = false
   begin
     bind_private(sock, addr)
   rescue Errno::EADDRINUSE => e
-    # An abstract name in use is always held by a live socket: the kernel
-    # frees it when the last socket bound to it closes.
+    # An abstract name in use is always held by a live socket.
     die "#{path}: another server is listening there" if abstract?(path)
-    # Removed a stale file and still in use: someone else was quicker.
-    die "bind #{path}: #{reason(e)}" if removed_stale
+    die "bind #{path}: #{reason(e)}" if removed_stale # someone else was quicker
     remove_stale(path)
     removed_stale = true
     retry
   rescue SystemCallError => e
     die "bind #{path}: #{reason(e)}"
   end
-
-  # chmod(2): sending to a socket file needs write permission on it. An
-  # abstract name has no file and no permissions: --mode is ignored. No
-  # listen: a datagram socket receives as soon as it is bound.
   begin
+    # chmod(2) says who may send to us; an abstract name has no file to chmod.
     File.chmod(mode, path) unless abstract?(path)
+    # No listen: a datagram socket receives as soon as it is bound.
   rescue SystemCallError => e
-    File.unlink(path)
-    die "#{path}: #{reason(e)}"
+    File.unlink(path) unless abstract?(path)
+    die "chmod #{path}: #{reason(e)}"
   end
   sock
 end
@@ -210,26 +192,22 @@ end
 # ANCHOR: echo
 # Receive a datagram, send it back to whoever sent it, forever.
 #
-# recvmsg(2) waits for the next datagram and returns its bytes, the sender's
-# address (an Addrinfo), and the flags the kernel set: MSG_TRUNC if the
-# datagram was longer than the buffer, whose end the kernel then threw away.
-# We drop such a datagram rather than echo a piece of it.
+# recvmsg(2) returns the datagram's bytes, the sender's address (an
+# Addrinfo) and the flags the kernel set: MSG_TRUNC if the datagram did not
+# fit and was cut short. We drop such a datagram rather than echo a piece.
 #
-# The sender's address is the address its socket is bound to. A socket that
-# never bound one is "unnamed": the datagram arrives, but there is no
-# address to send an answer to.
-#
-# The reply is sendmsg(2) to the sender's address, with MSG_DONTWAIT:
-# sendmsg_nonblock sets that flag, so if the client's receive queue is full
-# (a client that sends and never reads) the call fails with EAGAIN at once
-# instead of waiting for room. (Socket#send with MSG_DONTWAIT would not do:
-# Ruby waits and retries when a send fails with EAGAIN.) A client that has
-# gone fails with ENOENT (its file was removed) or ECONNREFUSED (nobody is
-# bound to it). Each of those is logged and the datagram dropped: nothing a
-# client does can stop the server.
+# The reply is sendmsg(2) with MSG_DONTWAIT, which sendmsg_nonblock sets: a
+# client whose queue is full makes it fail with EAGAIN at once. (Socket#send
+# with MSG_DONTWAIT would not do: Ruby waits and retries after EAGAIN.) That,
+# or a client that has gone (ENOENT, ECONNREFUSED), loses this reply only.
 def echo_loop(sock)
   loop do
-    data, peer, flags = sock.recvmsg(BUFFER_SIZE)
+    data, peer, flags = begin
+      sock.recvmsg(BUFFER_SIZE)
+    rescue SystemCallError => e
+      warn "dgram_server: recvmsg: #{reason(e)}"
+      next
+    end
     if flags & Socket::MSG_TRUNC != 0
       warn "dgram_server: #{show(peer)}: datagram longer than #{BUFFER_SIZE} bytes, dropped"
       next
@@ -242,7 +220,7 @@ def echo_loop(sock)
     begin
       sock.sendmsg_nonblock(data, 0, peer)
     rescue SystemCallError => e
-      warn "dgram_server: #{show(peer)}: send: #{reason(e)}"
+      warn "dgram_server: #{show(peer)}: #{reason(e)}"
     end
   end
 end
@@ -285,6 +263,9 @@ end
 
 def main
   path, mode = parse_args(ARGV)
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): READY would never arrive. Say so now.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
   # Before the socket exists, so that a signal always finds our handlers.
   trap_stop_signals
   sock = bind_to(path, mode)
@@ -294,8 +275,10 @@ def main
     # we gave it, or "@name" for an abstract one. A datagram socket can
     # receive as soon as it is bound, so we are ready. Flush the line, or
     # it could sit in our stdout buffer.
-    puts "READY #{show(sock.local_address)}"
-    $stdout.flush
+    step('write stdout') do
+      puts "READY #{show(sock.local_address)}"
+      $stdout.flush
+    end
     # ANCHOR_END: ready
     echo_loop(sock)
   ensure
@@ -304,8 +287,6 @@ def main
   end
 rescue Stop => e
   warn "dgram_server: stopping on #{e.message}"
-rescue SystemCallError, IOError => e
-  die reason(e)
 end
 
 main

@@ -9,6 +9,7 @@
 # line on stderr and exit status 1.
 
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: fd_client --path P'
 CHUNK = 65_536 # read at most 64 KiB at a time
@@ -25,16 +26,16 @@ def usage_error(message)
   exit 2
 end
 
-# Refuse a path the kernel could not take whole, rather than cut it short.
-# The limit is in bytes, so a UTF-8 name may have fewer characters.
+# Refuse, before any socket exists, a path the kernel could not take whole
+# (C's strncpy would silently cut it short). The limit is in bytes, after
+# any "@", so a UTF-8 name may have fewer characters than that.
 def check_path(path)
-  usage_error('the path is empty') if path.empty?
+  usage_error('--path is empty') if path.empty?
   name = path.start_with?('@') ? path.byteslice(1..) : path
-  usage_error("the abstract name is empty: #{path}") if name.empty?
+  usage_error('--path needs a name after the @') if name.empty?
   return if name.bytesize <= MAX_PATH
 
-  what = path.start_with?('@') ? 'abstract name' : 'path'
-  usage_error("the #{what} is #{name.bytesize} bytes, more than the #{MAX_PATH} a socket address can hold")
+  usage_error("--path is #{name.bytesize} bytes; a socket address holds at most #{MAX_PATH}")
 end
 
 def parse_args(argv)
@@ -47,16 +48,16 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--path'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       path = args.shift
+      check_path(path)
     when /\A-/
       usage_error("unknown option: #{flag}")
     else
       usage_error("unexpected argument: #{flag}")
     end
   end
-  usage_error('missing --path') unless path
-  check_path(path)
+  usage_error('--path is required') unless path
   path
 end
 
@@ -66,10 +67,11 @@ def die(message)
   exit 1
 end
 
-# Ruby adds detail to the system's message ("Connection refused -
-# connect(2) for ...", "Broken pipe @ io_write"); keep the strerror text.
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 # ANCHOR: connect
@@ -107,7 +109,7 @@ end
 # installed them in our process, each under a new number of ours, open on
 # the same file as the sender's. A server that closes without sending
 # anything gives an empty read and no control message at all.
-def receive_fd(sock)
+def receive_fd(sock, path)
   _data, _sender, _flags, *controls = sock.recvmsg(1, 0, nil, scm_rights: true)
   rights = controls.find { |control| control.cmsg_is?(:SOCKET, :RIGHTS) }
   ios = rights ? rights.unix_rights : []
@@ -116,7 +118,7 @@ def receive_fd(sock)
   ios.drop(1).each(&:close)
   ios.first
 rescue SystemCallError => e
-  die "receive: #{reason(e)}"
+  die "receive from #{path}: #{reason(e)}"
 end
 # ANCHOR_END: recv_fd
 
@@ -132,18 +134,18 @@ def copy_to_stdout(file_io)
     rescue EOFError
       break
     rescue SystemCallError, IOError => e
-      die "read: #{reason(e)}"
+      die "read the received descriptor: #{reason(e)}"
     end
     begin
       $stdout.write(data)
     rescue SystemCallError, IOError => e
-      die "write to stdout: #{reason(e)}"
+      die "write stdout: #{reason(e)}"
     end
   end
   begin
     $stdout.flush
   rescue SystemCallError, IOError => e
-    die "write to stdout: #{reason(e)}"
+    die "write stdout: #{reason(e)}"
   end
   file_io.close
 end
@@ -157,8 +159,12 @@ def main
   # Interrupt and printing a backtrace.
   Signal.trap('INT', 'SYSTEM_DEFAULT')
 
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): say so before doing any work.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
+
   sock = connect_to(path)
-  file_io = receive_fd(sock)
+  file_io = receive_fd(sock, path)
   # The connection has done its job: the file is ours, and stays open.
   sock.close
   copy_to_stdout(file_io)

@@ -12,6 +12,7 @@
 # socket file.
 
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: fd_server --path P --file F [--mode M]'
 
@@ -27,17 +28,16 @@ def usage_error(message)
   exit 2
 end
 
-# Refuse, before any socket exists, a path the kernel could not take whole:
-# Ruby would raise, and C's strncpy would silently cut it short. The limit
-# is in bytes, so a UTF-8 name may have fewer characters than that.
+# Refuse, before any socket exists, a path the kernel could not take whole
+# (C's strncpy would silently cut it short). The limit is in bytes, after
+# any "@", so a UTF-8 name may have fewer characters than that.
 def check_path(path)
-  usage_error('the path is empty') if path.empty?
+  usage_error('--path is empty') if path.empty?
   name = path.start_with?('@') ? path.byteslice(1..) : path
-  usage_error("the abstract name is empty: #{path}") if name.empty?
+  usage_error('--path needs a name after the @') if name.empty?
   return if name.bytesize <= MAX_PATH
 
-  what = path.start_with?('@') ? 'abstract name' : 'path'
-  usage_error("the #{what} is #{name.bytesize} bytes, more than the #{MAX_PATH} a socket address can hold")
+  usage_error("--path is #{name.bytesize} bytes; a socket address holds at most #{MAX_PATH}")
 end
 
 def parse_args(argv)
@@ -52,10 +52,11 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--path', '--file', '--mode'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       value = args.shift
       case flag
       when '--path'
+        check_path(value)
         path = value
       when '--file'
         file = value
@@ -70,9 +71,8 @@ def parse_args(argv)
       usage_error("unexpected argument: #{flag}")
     end
   end
-  usage_error('missing --path') unless path
-  usage_error('missing --file') unless file
-  check_path(path)
+  usage_error('--path is required') unless path
+  usage_error('--file is required') unless file
   [path, file, mode]
 end
 
@@ -82,11 +82,19 @@ def die(message)
   exit 1
 end
 
-# Ruby adds detail to the system's message ("No such file or directory @
-# rb_sysopen - F", "Address already in use - bind(2) for ..."); keep the
-# strerror text.
+# Run the block; a system call that fails in it ends the server with one
+# line saying what we were doing.
+def step(what)
+  yield
+rescue SystemCallError => e
+  die "#{what}: #{reason(e)}"
+end
+
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 def abstract?(path)
@@ -108,23 +116,15 @@ def show(addr)
 end
 
 # ANCHOR: bind
-# The kernel address for --path, a packed struct sockaddr_un: the family
-# AF_UNIX, then the path in sun_path. For "@name" it is an abstract address:
-# sun_path[0] is a NUL byte, then the name, and no terminating NUL. There
-# the address length says where the name ends -- every byte it covers is
-# part of the name -- so it must be exactly offsetof(sun_path) + 1 + the
-# name's length (7 bytes for "@demo"), not sizeof(struct sockaddr_un): a
-# length padded with NULs would name a different socket. Socket.sockaddr_un
-# sees the leading NUL and packs exactly that length; for a filesystem path
-# it packs the whole 110-byte structure, NUL-terminated.
+# The kernel address for --path, a packed struct sockaddr_un. For "@name"
+# sun_path is a NUL byte, then the name; Socket.sockaddr_un sees the NUL and
+# packs exactly that length, with no trailing NUL or padding.
 def unix_address(path)
   Socket.sockaddr_un(abstract?(path) ? "\0#{path.byteslice(1..)}" : path)
 end
 
-# bind(2) creates the socket file, with permissions 0777 minus the umask.
-# Setting the umask to 077 first makes it 0700 (only we may connect) from
-# the moment it exists; chmod then opens it as far as --mode says. A
-# chmod alone would leave a moment in which anybody could connect.
+# bind(2) creates the socket file with mode 0777 minus the umask: with the
+# umask at 077 it is born owner-only, and chmod opens it up afterwards.
 def bind_private(sock, addr)
   old_umask = File.umask(0o077)
   begin
@@ -134,33 +134,21 @@ def bind_private(sock, addr)
   end
 end
 
-# bind failed with EADDRINUSE: a file is already there. It may be the socket
-# of a server that crashed before it could remove it -- nothing would ever
-# answer there again -- or the socket of a server that is running. Return
-# if the file was stale (and is removed now); otherwise refuse to start.
+# bind failed with EADDRINUSE: remove a stale socket file, or refuse to start.
 def remove_stale(path)
   # lstat(2), not stat: a symlink is not a socket, whatever it points to.
-  # A regular file, a directory, ... is none of our business: leave it.
-  begin
-    die "#{path}: exists and is not a socket" unless File.lstat(path).socket?
-  rescue Errno::ENOENT
-    return # removed meanwhile: just bind again
-  end
-
-  # The probe: connect a socket of our own type. ECONNREFUSED means nobody
-  # is listening on that file any more: it is stale. Connecting, or any
-  # other error (EPROTOTYPE: a live socket of another type), means it is in
-  # use.
-  probe = Socket.new(:UNIX, :STREAM, 0)
+  stat = step("lstat #{path}") { File.lstat(path) }
+  die "#{path}: exists and is not a socket" unless stat.socket?
+  # The probe: a socket of our own type, refused only if nobody listens.
+  probe = step('socket') { Socket.new(:UNIX, :STREAM, 0) }
   begin
     probe.connect(unix_address(path))
   rescue Errno::ECONNREFUSED
     warn "fd_server: #{path}: removing stale socket file"
-    # unlink(2) removes the file's name; bind can then make a new one.
-    File.unlink(path)
+    step("unlink #{path}") { File.unlink(path) }
     return
   rescue SystemCallError
-    # in use: refuse, below
+    # connected, or EPROTOTYPE (a live socket of another type): in use
   ensure
     probe.close
   end
@@ -169,36 +157,31 @@ end
 
 def listen_on(path, mode)
   addr = unix_address(path)
-  # socket(2) with the family AF_UNIX (:UNIX): only a Unix-domain socket
-  # can carry descriptors, because both ends are on the same machine.
-  server = Socket.new(:UNIX, :STREAM, 0)
+  # AF_UNIX (:UNIX): only a Unix-domain socket can carry descriptors.
+  sock = step('socket') { Socket.new(:UNIX, :STREAM, 0) }
   removed_stale = false
   begin
-    bind_private(server, addr)
+    bind_private(sock, addr)
   rescue Errno::EADDRINUSE => e
-    # An abstract name in use is always held by a live socket: the kernel
-    # frees it when the last socket bound to it closes.
+    # An abstract name in use is always held by a live socket.
     die "#{path}: another server is listening there" if abstract?(path)
-    # Removed a stale file and still in use: someone else was quicker.
-    die "bind #{path}: #{reason(e)}" if removed_stale
+    die "bind #{path}: #{reason(e)}" if removed_stale # someone else was quicker
     remove_stale(path)
     removed_stale = true
     retry
   rescue SystemCallError => e
     die "bind #{path}: #{reason(e)}"
   end
-
   begin
-    # chmod(2): connecting to a socket file needs write permission on it.
-    # An abstract name has no file and no permissions: --mode is ignored.
+    # chmod(2) says who may connect; an abstract name has no file to chmod.
     File.chmod(mode, path) unless abstract?(path)
-    # listen(2) makes it a passive socket that queues connections.
-    server.listen(Socket::SOMAXCONN)
+    # listen(2): as for TCP, the kernel queues connections for accept.
+    sock.listen(Socket::SOMAXCONN)
   rescue SystemCallError => e
     File.unlink(path) unless abstract?(path)
-    die "#{path}: #{reason(e)}"
+    die "listen on #{path}: #{reason(e)}"
   end
-  server
+  sock
 end
 # ANCHOR_END: bind
 
@@ -221,7 +204,12 @@ def accept_loop(server, file)
   loop do
     # accept(2) waits for the next connection and returns a new socket for
     # it, plus the client's address (usually "unnamed").
-    conn, peer = server.accept
+    conn, peer = begin
+      server.accept
+    rescue SystemCallError => e
+      warn "fd_server: accept: #{reason(e)}" # this connection is lost, not the server
+      next
+    end
     begin
       # Open the file afresh for this client, so that each client gets its
       # own file offset and reads from the start. It may have gone since we
@@ -237,7 +225,7 @@ def accept_loop(server, file)
       rescue SystemCallError, IOError => e
         # A client that has gone (EPIPE; Ruby ignores SIGPIPE) is this
         # client's problem only: log it and serve the next.
-        warn "fd_server: #{show(peer)}: send: #{reason(e)}"
+        warn "fd_server: #{show(peer)}: #{reason(e)}"
         next
       ensure
         # Our copy of the descriptor: the client has its own now.
@@ -288,6 +276,9 @@ end
 
 def main
   path, file, mode = parse_args(ARGV)
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): READY would never arrive. Say so now.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
   # Before the socket exists, so that a signal always finds our handlers.
   trap_stop_signals
   # Check once, at start-up, that we can open the file at all: better to
@@ -295,7 +286,7 @@ def main
   begin
     File.open(file, 'rb').close
   rescue SystemCallError => e
-    die "#{file}: #{reason(e)}"
+    die "open #{file}: #{reason(e)}"
   end
   server = listen_on(path, mode)
   begin
@@ -304,8 +295,10 @@ def main
     # we gave it, or "@name" for an abstract one. The READY line tells
     # whoever started us that clients can connect now; flush it, or it
     # could sit in our stdout buffer.
-    puts "READY #{show(server.local_address)}"
-    $stdout.flush
+    step('write stdout') do
+      puts "READY #{show(server.local_address)}"
+      $stdout.flush
+    end
     # ANCHOR_END: ready
     accept_loop(server, file)
   ensure
@@ -314,8 +307,6 @@ def main
   end
 rescue Stop => e
   warn "fd_server: stopping on #{e.message}"
-rescue SystemCallError, IOError => e
-  die reason(e)
 end
 
 main

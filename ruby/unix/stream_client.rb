@@ -9,6 +9,7 @@
 # failure: one line on stderr and exit status 1.
 
 require 'socket'
+require_relative '../lib/libc'
 
 USAGE = 'usage: stream_client --path P'
 CHUNK = 65_536 # read at most 64 KiB at a time
@@ -25,16 +26,16 @@ def usage_error(message)
   exit 2
 end
 
-# Refuse a path the kernel could not take whole, rather than cut it short.
-# The limit is in bytes, so a UTF-8 name may have fewer characters.
+# Refuse, before any socket exists, a path the kernel could not take whole
+# (C's strncpy would silently cut it short). The limit is in bytes, after
+# any "@", so a UTF-8 name may have fewer characters than that.
 def check_path(path)
-  usage_error('the path is empty') if path.empty?
+  usage_error('--path is empty') if path.empty?
   name = path.start_with?('@') ? path.byteslice(1..) : path
-  usage_error("the abstract name is empty: #{path}") if name.empty?
+  usage_error('--path needs a name after the @') if name.empty?
   return if name.bytesize <= MAX_PATH
 
-  what = path.start_with?('@') ? 'abstract name' : 'path'
-  usage_error("the #{what} is #{name.bytesize} bytes, more than the #{MAX_PATH} a socket address can hold")
+  usage_error("--path is #{name.bytesize} bytes; a socket address holds at most #{MAX_PATH}")
 end
 
 def parse_args(argv)
@@ -47,16 +48,16 @@ def parse_args(argv)
       puts USAGE
       exit 0
     when '--path'
-      usage_error("option #{flag} needs a value") if args.empty?
+      usage_error("#{flag} needs a value") if args.empty?
       path = args.shift
+      check_path(path)
     when /\A-/
       usage_error("unknown option: #{flag}")
     else
       usage_error("unexpected argument: #{flag}")
     end
   end
-  usage_error('missing --path') unless path
-  check_path(path)
+  usage_error('--path is required') unless path
   path
 end
 
@@ -72,10 +73,11 @@ def die(message)
   end
 end
 
-# Ruby adds detail to the system's message ("Broken pipe @ io_write",
-# "Connection refused - connect(2) for ..."); keep the strerror text.
+# The C library's text for an error, as strerror(3) spells it ("Connection
+# refused"). Ruby's own message adds where it happened ("Connection refused -
+# connect(2) for ..."); SystemCallError.new with just the errno gives the text.
 def reason(error)
-  error.message.sub(/ [-@] .*\z/m, '')
+  error.is_a?(SystemCallError) ? SystemCallError.new(nil, error.errno).message : error.message
 end
 
 # ANCHOR: connect
@@ -114,38 +116,36 @@ end
 # returns end-of-file) while our receiving side stays open for the rest of
 # the echo. (close_write does the same but ignores errors; shutdown raises
 # if the connection is already gone.)
-def start_sender(sock)
+def start_sender(sock, path)
   Thread.new do
     IO.copy_stream($stdin, sock)
     sock.shutdown(:WR)
   rescue StandardError => e
     # An exception left to escape a thread makes Ruby print a backtrace,
     # so the thread reports its own failure.
-    die "send: #{reason(e)}"
+    die "send to #{path}: #{reason(e)}"
   end
 end
 # ANCHOR_END: send
 
 # ANCHOR: receive
-# Runs in the main thread, at the same time as the sender: if we sent
-# everything before reading anything, the echoed bytes would fill both
-# sides' socket buffers, the server would stop reading, and both programs
-# would wait forever. readpartial returns as soon as some bytes have arrived
-# (up to CHUNK) and raises EOFError once the server has closed and we have
-# read everything.
-def receive_all(sock)
+# Runs in the main thread, at the same time as the sender, so that neither
+# side's buffers fill up. readpartial returns as soon as some bytes have
+# arrived (up to CHUNK) and raises EOFError once the server has closed and
+# we have read everything.
+def receive_all(sock, path)
   loop do
     data = sock.readpartial(CHUNK)
     begin
       $stdout.write(data)
     rescue StandardError => e
-      die "write to stdout: #{reason(e)}"
+      die "write stdout: #{reason(e)}"
     end
   end
 rescue EOFError
   # The server closed the connection: the echo is complete.
 rescue StandardError => e
-  die "receive: #{reason(e)}"
+  die "receive from #{path}: #{reason(e)}"
 end
 # ANCHOR_END: receive
 
@@ -160,9 +160,13 @@ def main
   # Interrupt and printing a backtrace.
   Signal.trap('INT', 'SYSTEM_DEFAULT')
 
+  # Started with stdout closed (`>&-`), Ruby gives descriptor 1 a pipe that
+  # nobody reads (ruby/lib/libc.rb): say so before doing any work.
+  die 'stdout: Bad file descriptor' if Libc.nobody_reads?($stdout)
+
   sock = connect_to(path)
-  sender = start_sender(sock)
-  receive_all(sock)
+  sender = start_sender(sock, path)
+  receive_all(sock, path)
   # The server closes only after our end-of-file, so the sender is done or
   # just finishing; wait for it, as it may still report a failure.
   sender.join
