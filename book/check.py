@@ -4,6 +4,9 @@
   - a listing whose text differs from its source region;
   - a chapter (a numbered chapter's page) with no listing;
   - a tab group that does not have all six languages;
+  - a listing longer than 40 lines, unless book/long-listings.txt names it
+    (with no more lines than it has there); an entry there that is no longer
+    needed is a problem too, so the list can only shrink;
 
 and in a one-language edition (--edition LANG), on:
 
@@ -157,6 +160,41 @@ def listing_problems(pages, root):
     return problems
 
 
+MAX_LISTING_LINES = 40
+LONG_LISTINGS = Path(__file__).resolve().parent / "long-listings.txt"
+
+
+def read_long_listings(path=LONG_LISTINGS):
+    """{(file, region): lines} of the listings still allowed past the limit."""
+    allowed = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                file, region, lines = line.split()
+                allowed[(file, region)] = int(lines)
+    return allowed
+
+
+def length_problems(pages, allowed):
+    """Listings past MAX_LISTING_LINES that `allowed` does not name (or that
+    grew), and entries of `allowed` no page needs any more."""
+    problems, seen = [], set()
+    for name, page in pages.items():
+        for file, region, shown in listings(page):
+            lines = len(shown.rstrip("\n").splitlines())
+            if lines <= MAX_LISTING_LINES:
+                continue
+            seen.add((file, region))
+            limit = allowed.get((file, region))
+            if limit is None or lines > limit:
+                problems.append(f"{name}: listing {file} [{region}] is {lines} lines, more than "
+                                f"{limit or MAX_LISTING_LINES}: split the region by idea")
+    problems += [f"{LONG_LISTINGS.name}: {file} [{region}] is no longer over "
+                 f"{MAX_LISTING_LINES} lines: remove it" for file, region in allowed
+                 if (file, region) not in seen]
+    return problems
+
+
 def chapter_problems(pages):
     """A numbered chapter's page (main data-page="chapter") must show a listing."""
     problems = []
@@ -225,6 +263,8 @@ def check(html_dir, root=ROOT, pages=None, edition=None):
         return [f"{html_dir}: no pages: run make book"]
     problems = (link_problems(pages, html_dir) + listing_problems(pages, root) +
                 chapter_problems(pages) + tab_problems(pages))
+    if not edition:  # an edition shows a subset of the same listings
+        problems += length_problems(pages, read_long_listings())
     return problems + (edition_problems(pages, edition) if edition else [])
 
 

@@ -128,6 +128,28 @@ class FrontMatter(unittest.TestCase):
             self.read("---\nchapter: two\n---\n")
 
 
+class Lengths(unittest.TestCase):
+    @staticmethod
+    def page(lines):
+        code = "\n".join(f"line {i}" for i in range(lines))
+        html = (f'<div class="listing" data-file="c/x.c" data-region="r"><pre><code>{code}'
+                '</code></pre></div>')
+        return {"x.html": check.Page(Path("x.html"), check.parse_html(html))}
+
+    def test_forty_lines_pass_and_forty_one_fail(self):
+        self.assertEqual(check.length_problems(self.page(40), {}), [])
+        self.assertIn("is 41 lines", check.length_problems(self.page(41), {})[0])
+
+    def test_a_named_long_listing_may_not_grow(self):
+        allowed = {("c/x.c", "r"): 50}
+        self.assertEqual(check.length_problems(self.page(50), allowed), [])
+        self.assertIn("more than 50", check.length_problems(self.page(51), allowed)[0])
+
+    def test_an_entry_no_longer_needed_is_a_problem(self):
+        problems = check.length_problems(self.page(12), {("c/x.c", "r"): 50})
+        self.assertIn("no longer over 40 lines", problems[0])
+
+
 class Grid(unittest.TestCase):
     RESULTS = [
         {"kind": "tcp", "type": "pair", "server": "c", "client": "ruby", "name": "line", "status": "pass"},
