@@ -117,19 +117,7 @@ static int wait_for(int fd, short events)
     return -1;
 }
 
-// ANCHOR: bind
-/* bind() creates the socket file with mode 0777 & ~umask. With the umask at 077
-   the file is born owner-only: nobody can connect before the chmod() below. */
-static int bind_private(int fd, const struct sockaddr_un *addr, socklen_t len)
-{
-    mode_t old_mask = umask(077); /* umask() cannot fail; it returns the old mask */
-    int rc = bind(fd, (const struct sockaddr *)addr, len);
-    int saved_errno = errno;
-    umask(old_mask);
-    errno = saved_errno;
-    return rc;
-}
-
+// ANCHOR: probe
 /* bind() said EADDRINUSE: a file is at the path. If it is a stale socket file,
    left by a server that crashed, remove it and return 0; otherwise print why
    not and return -1. Nothing in the file says whether anyone has it open. */
@@ -166,6 +154,20 @@ static int remove_stale_file(const char *path, const struct sockaddr_un *addr, s
     }
     return 0;
 }
+// ANCHOR_END: probe
+
+// ANCHOR: bind
+/* bind() creates the socket file with mode 0777 & ~umask. With the umask at 077
+   the file is born owner-only: nobody can connect before the chmod() below. */
+static int bind_private(int fd, const struct sockaddr_un *addr, socklen_t len)
+{
+    mode_t old_mask = umask(077); /* umask() cannot fail; it returns the old mask */
+    int rc = bind(fd, (const struct sockaddr *)addr, len);
+    int saved_errno = errno;
+    umask(old_mask);
+    errno = saved_errno;
+    return rc;
+}
 
 /* socket(), bind() with the stale-file probe, chmod() and listen(). Returns
    the listening socket, or -1 after printing why not. */
@@ -194,6 +196,8 @@ static int open_listener(const char *path, mode_t mode)
         fprintf(stderr, "stream_server: bind %s: %s\n", path, strerror(errno));
         goto error;
     }
+    // ANCHOR_END: bind
+    // ANCHOR: listen
     made_file = !abstract;
     /* The mode is the access control: connecting needs write permission on the
        file. chmod() the path; fchmod() on the socket would not touch the file. */
@@ -212,7 +216,7 @@ error:
         unlink(path); /* Best effort: we created it, so we don't leave it behind. */
     return -1;
 }
-// ANCHOR_END: bind
+// ANCHOR_END: listen
 
 // ANCHOR: echo
 /* Loop until send() has taken all of it. MSG_NOSIGNAL: a peer that has gone

@@ -77,7 +77,9 @@ open path =
     bracket (setFileCreationMask 0o077) setFileCreationMask $ \_ ->
       bindUnix Stream sock path
     return sock
+-- ANCHOR_END: bind
 
+-- ANCHOR: probe
 -- | bind, and the probe on EADDRINUSE.  This bind is Network.Socket.Address's,
 -- bind(2) alone: Network.Socket's (network 3.1.2.7) probes by itself, and
 -- removes whatever is in the way, even a file that is not a socket.
@@ -100,14 +102,16 @@ bindUnix kind sock path = bind sock (pathAddr path) `catch` inUse
               removeLink name `catch` failAs ("unlink " ++ name)
               bind sock (pathAddr path) `catch` failAs ("bind " ++ name)
             _ -> refuse
+-- ANCHOR_END: probe
 
+-- ANCHOR: listen
 -- | chmod (setFileMode) to --mode, unless the name is abstract; then listen.
 listenOn :: UnixPath -> FileMode -> Socket -> IO ()
 listenOn path mode sock = do
   unless (pathAbstract path) $
     setFileMode (pathName path) mode `catch` failAs ("chmod " ++ pathName path)
   listen sock 128 `catch` failAs ("listen on " ++ pathName path)
--- ANCHOR_END: bind
+-- ANCHOR_END: listen
 
 -- | Print the READY line.
 announce :: Socket -> IO ()

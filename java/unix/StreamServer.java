@@ -160,6 +160,8 @@ public class StreamServer {
             } finally {
                 Libc.C.umask(oldMask);
             }
+            // ANCHOR_END: bind
+            // ANCHOR: listen
             if (!addr.isAbstract()) { // an abstract name has no file to chmod
                 boundFile = addr.cPath();
                 step = "chmod";
@@ -177,7 +179,9 @@ public class StreamServer {
             return null;
         }
     }
+    // ANCHOR_END: listen
 
+    // ANCHOR: probe
     // The name is taken (EADDRINUSE). Return if it is a stale socket file, for the
     // caller to remove; end the program with one line if it is anything else.
     static void probe(String path, Libc.SockaddrUn addr) {
@@ -202,7 +206,7 @@ public class StreamServer {
         }
         fail(path + ": another server is listening there");
     }
-    // ANCHOR_END: bind
+    // ANCHOR_END: probe
 
     // ANCHOR: echo
     // Send back every byte the client sends until it half-closes its side, and

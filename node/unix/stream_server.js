@@ -86,7 +86,7 @@ const server = net.createServer({ allowHalfOpen: true }, (conn) => {
 });
 // ANCHOR_END: accept
 
-// ANCHOR: bind
+// ANCHOR: probe
 // The stale-file probe, never waiting (SOCK_NONBLOCK): refused means stale.
 function isStale(addr, len) {
   const probe = libc.socket(libc.AF_UNIX, libc.SOCK_STREAM | libc.SOCK_NONBLOCK, 0);
@@ -99,7 +99,9 @@ function isStale(addr, len) {
     libc.close(probe);
   }
 }
+// ANCHOR_END: probe
 
+// ANCHOR: bind
 // socket(), bind(), chmod() and listen(), through koffi, removing nothing
 // that is not ours. Returns the descriptor or throws (main() then exits).
 function listenOn(path, mode) {
@@ -123,11 +125,13 @@ function listenOn(path, mode) {
       libc.unlink(path);
     }
   }
+  // ANCHOR_END: bind
+  // ANCHOR: listen
   if (!abstract) fs.chmodSync(path, mode); // 600 unless --mode says more
   libc.listen(fd, 511); // queue up to 511 connections not yet accepted
   return fd;
 }
-// ANCHOR_END: bind
+// ANCHOR_END: listen
 
 async function main() {
   let opts;

@@ -95,7 +95,6 @@ def step(what):
         raise StartError(f"{what}: {e.strerror}") from None
 
 
-# ANCHOR: bind
 # ANCHOR: address
 def kernel_address(path):
     """The address to give bind() or connect() for --path."""
@@ -108,16 +107,7 @@ def kernel_address(path):
 # ANCHOR_END: address
 
 
-def bind_private(sock, address):
-    # bind() creates the socket file with mode 0777 less the umask: with the
-    # umask at 077 it is born owner-only, and chmod() opens it up later.
-    old_umask = os.umask(0o077)
-    try:
-        sock.bind(address)
-    finally:
-        os.umask(old_umask)
-
-
+# ANCHOR: probe
 def remove_if_stale(path):
     """bind() failed with EADDRINUSE: remove a stale socket file, or refuse to start."""
     # An abstract name is held only by a live socket; a file may be a leftover.
@@ -136,6 +126,18 @@ def remove_if_stale(path):
             except OSError:  # EPROTOTYPE (a live socket of another type), EACCES
                 pass
     raise StartError(f"{path}: another server is listening there")
+# ANCHOR_END: probe
+
+
+# ANCHOR: bind
+def bind_private(sock, address):
+    # bind() creates the socket file with mode 0777 less the umask: with the
+    # umask at 077 it is born owner-only, and chmod() opens it up later.
+    old_umask = os.umask(0o077)
+    try:
+        sock.bind(address)
+    finally:
+        os.umask(old_umask)
 
 
 def listen_on(path, mode):
@@ -152,6 +154,8 @@ def listen_on(path, mode):
                     raise
                 remove_if_stale(path)
                 bind_private(sock, kernel_address(path))
+        # ANCHOR_END: bind
+        # ANCHOR: listen
         if not path.startswith("@"):  # an abstract name has no file to chmod
             with step(f"chmod {path}"):
                 os.chmod(path, mode)
@@ -162,7 +166,7 @@ def listen_on(path, mode):
         remove_socket_file(sock, path)  # if we bound it before failing
         sock.close()
         raise
-# ANCHOR_END: bind
+# ANCHOR_END: listen
 
 
 # ANCHOR: echo

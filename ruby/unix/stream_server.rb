@@ -110,25 +110,7 @@ def show(addr)
   path.force_encoding(Encoding::UTF_8)
 end
 
-# ANCHOR: bind
-# The kernel address for --path, a packed struct sockaddr_un. For "@name"
-# sun_path is a NUL byte, then the name; Socket.sockaddr_un sees the NUL and
-# packs exactly that length, with no trailing NUL or padding.
-def unix_address(path)
-  Socket.sockaddr_un(abstract?(path) ? "\0#{path.byteslice(1..)}" : path)
-end
-
-# bind(2) creates the socket file with mode 0777 minus the umask: with the
-# umask at 077 it is born owner-only, and chmod opens it up afterwards.
-def bind_private(sock, addr)
-  old_umask = File.umask(0o077)
-  begin
-    sock.bind(addr)
-  ensure
-    File.umask(old_umask)
-  end
-end
-
+# ANCHOR: probe
 # bind failed with EADDRINUSE: remove a stale socket file, or refuse to start.
 def remove_stale(path)
   # lstat(2), not stat: a symlink is not a socket, whatever it points to.
@@ -149,6 +131,26 @@ def remove_stale(path)
   end
   die "#{path}: another server is listening there"
 end
+# ANCHOR_END: probe
+
+# ANCHOR: bind
+# The kernel address for --path, a packed struct sockaddr_un. For "@name"
+# sun_path is a NUL byte, then the name; Socket.sockaddr_un sees the NUL and
+# packs exactly that length, with no trailing NUL or padding.
+def unix_address(path)
+  Socket.sockaddr_un(abstract?(path) ? "\0#{path.byteslice(1..)}" : path)
+end
+
+# bind(2) creates the socket file with mode 0777 minus the umask: with the
+# umask at 077 it is born owner-only, and chmod opens it up afterwards.
+def bind_private(sock, addr)
+  old_umask = File.umask(0o077)
+  begin
+    sock.bind(addr)
+  ensure
+    File.umask(old_umask)
+  end
+end
 
 def listen_on(path, mode)
   addr = unix_address(path)
@@ -167,6 +169,8 @@ def listen_on(path, mode)
   rescue SystemCallError => e
     die "bind #{path}: #{reason(e)}"
   end
+  # ANCHOR_END: bind
+  # ANCHOR: listen
   begin
     # chmod(2) says who may connect; an abstract name has no file to chmod.
     File.chmod(mode, path) unless abstract?(path)
@@ -178,7 +182,7 @@ def listen_on(path, mode)
   end
   sock
 end
-# ANCHOR_END: bind
+# ANCHOR_END: listen
 
 # ANCHOR: echo
 # Serve one client: read whatever has arrived and write it straight back.
