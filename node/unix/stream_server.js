@@ -127,8 +127,14 @@ function listenOn(path, mode) {
   }
   // ANCHOR_END: bind
   // ANCHOR: listen
-  if (!abstract) fs.chmodSync(path, mode); // 600 unless --mode says more
-  libc.listen(fd, 511); // queue up to 511 connections not yet accepted
+  try {
+    if (!abstract) fs.chmodSync(path, mode); // 600 unless --mode says more
+    libc.listen(fd, 511); // queue up to 511 connections not yet accepted
+  } catch (err) {
+    if (!abstract) fs.rmSync(path, { force: true }); // the file our bind() made
+    libc.close(fd);
+    throw err;
+  }
   return fd;
 }
 // ANCHOR_END: listen
