@@ -228,15 +228,38 @@ EXPANDERS = {"listing": listing_md, "run": run_md, "include": include_md,
              "diagram": diagram_md}
 
 
+# Prose for one kind of book only: `::: {.all-languages}` is left out of the
+# one-language editions, `::: {.one-language}` out of the six-language book.
+EDITION_ONLY = {True: "::: {.one-language}", False: "::: {.all-languages}"}
+
+
+def skip_div(lines, i, where):
+    """The index after the `:::` that closes the fenced div opened at lines[i]."""
+    depth = 0
+    for j in range(i, len(lines)):
+        text = lines[j].strip()
+        if text.startswith("::: {") or text.startswith(":::{"):
+            depth += 1
+        elif text == ":::":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+    raise BookError(f"{where}: {lines[i].strip()} has no closing ':::'")
+
+
 def expand(chapter, ctx):
     """The chapter's Markdown with every directive replaced by what it names.
     Errors name the chapter file and the directive's line."""
     lines = chapter.body.splitlines()
     out, i, in_fence = [], 0, False
+    left_out = EDITION_ONLY[ctx.lang is None]
     while i < len(lines):
         line, where = lines[i], f"{chapter.name}:{i + 1}"
         if line.startswith(("```", "~~~")):
             in_fence = not in_fence
+        if not in_fence and line.strip() == left_out:
+            i = skip_div(lines, i, where)
+            continue
         directive = None if in_fence else parse_directive(line, where)
         if directive is None:
             out.append(line)

@@ -105,6 +105,24 @@ class Directives(unittest.TestCase):
         chapter = build.Chapter(Path(build.ROOT, "chapters/99-x/README.md"), {}, body)
         self.assertIn("c/none.c", build.expand(chapter, build.Context()))
 
+    def test_prose_for_one_kind_of_book_only(self):
+        body = ("a\n::: {.all-languages}\nsix tabs\n:::\n"
+                "::: {.one-language}\none listing\n:::\nb\n")
+        chapter = build.Chapter(Path(build.ROOT, "chapters/99-x/README.md"), {}, body)
+        six = build.expand(chapter, build.Context())
+        self.assertIn("six tabs", six)
+        self.assertNotIn("one listing", six)
+        one = build.expand(chapter, build.Context().edition("c"))
+        self.assertIn("one listing", one)
+        self.assertNotIn("six tabs", one)
+        self.assertIn("b", one)
+
+    def test_an_unclosed_edition_div_names_its_line(self):
+        chapter = build.Chapter(Path(build.ROOT, "chapters/99-x/README.md"), {},
+                                "::: {.one-language}\ntext\n")
+        with self.assertRaisesRegex(BookError, r"README\.md:1: ::: \{\.one-language\} has no closing"):
+            build.expand(chapter, build.Context())
+
     def test_fence_outlasts_backticks_in_the_code(self):
         self.assertTrue(build.fence("a ```` b", ".c").startswith("`````{.c}"))
 
