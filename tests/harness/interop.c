@@ -88,6 +88,24 @@ static void outside_impl(struct impl *i, const char *kind, const char *role, con
     snprintf(i->command, sizeof i->command, "%s", command);
 }
 
+/* Whether a language of the comma-separated list is in no row of the table
+ * (a typo in LANGS), saying which in err. */
+static bool unknown_lang(const struct table *t, const char *langs, char *err, size_t errlen)
+{
+    char list[256], *save = NULL;
+    snprintf(list, sizeof list, "%s", langs);
+    for (char *lang = strtok_r(list, ",", &save); lang; lang = strtok_r(NULL, ",", &save)) {
+        bool found = false;
+        for (size_t i = 0; i < t->len && !found; i++)
+            found = !strcmp(t->rows[i].lang, lang);
+        if (!found && strcmp(lang, env_or("INTEROP_LABEL", OUTSIDE_LANG))) {
+            snprintf(err, errlen, "unknown language \"%s\" in LANGS (the table has none)", lang);
+            return true;
+        }
+    }
+    return false;
+}
+
 static int select_impls(struct selection *sel, char *err, size_t errlen)
 {
     *sel = (struct selection){0};
@@ -109,6 +127,8 @@ static int select_impls(struct selection *sel, char *err, size_t errlen)
         snprintf(err, errlen, "unknown KIND \"%s\"", sel->only_kind);
         return -1;
     }
+    if (sel->only_langs && unknown_lang(&sel->table, sel->only_langs, err, errlen))
+        return -1;
     if (sel->has_outside_server)
         outside_impl(&sel->outside_server, sel->only_kind, "server", server);
     if (sel->has_outside_client)
@@ -237,7 +257,7 @@ static struct pair_param *make_pair_params(size_t *count)
     free(servers);
     free(clients);
     table_free(&sel.table);
-    if (n == 0 && !any_cases) { /* nothing to pair up: no tests, and that is fine */
+    if (n == 0 && (!any_cases || sel.only_langs)) { /* nothing to pair up, and that is fine */
         *count = 0;
         return cr_malloc(1);
     }
@@ -677,6 +697,11 @@ out:
         free(params);
         return error_params(sizeof(struct check_param), offsetof(struct check_param, error),
                             "harness: out of memory for the checks", count);
+    }
+    if (n == 0 && sel.only_langs) { /* LANGS named real languages that have none of this KIND */
+        free(params);
+        *count = 0;
+        return cr_malloc(1);
     }
     if (n == 0) {
         free(params);
