@@ -11,8 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-int start_program(struct started *p, const char *command, const char *const args[],
-                  const void *input, size_t len, char *why, size_t whylen)
+/* start_program, or with stdout_closed the program starts with descriptor 1 closed. */
+static int start(struct started *p, const char *command, const char *const args[],
+                 const void *input, size_t len, bool stdout_closed, char *why, size_t whylen)
 {
     char in[320], words[1024], *argv[MAX_ARGS];
     *p = (struct started){.r = {.proc = {.pid = -1, .pidfd = -1}}};
@@ -29,10 +30,11 @@ int start_program(struct started *p, const char *command, const char *const args
         return -1;
     }
     int fds[3] = {open(in, O_RDONLY | O_CLOEXEC),
-                  open(p->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600),
+                  stdout_closed ? STDIO_CLOSED
+                                : open(p->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600),
                   open(p->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
     int rc = -1;
-    if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) /* never a quiet /dev/null */
+    if (fds[0] < 0 || fds[1] == -1 || fds[2] < 0) /* never a quiet /dev/null */
         snprintf(why, whylen, "harness: cannot open %s's stdin, stdout or stderr in %s", command,
                  p->tmp.dir);
     else
@@ -41,11 +43,17 @@ int start_program(struct started *p, const char *command, const char *const args
         if (fds[i] >= 0)
             close(fds[i]);
     if (rc < 0) {
-        if (fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0)
+        if (fds[0] >= 0 && fds[1] != -1 && fds[2] >= 0)
             snprintf(why, whylen, "cannot start %s", command);
         started_cleanup(p);
     }
     return rc;
+}
+
+int start_program(struct started *p, const char *command, const char *const args[],
+                  const void *input, size_t len, char *why, size_t whylen)
+{
+    return start(p, command, args, input, len, false, why, whylen);
 }
 
 bool finish_program(struct started *p, int ms)
@@ -284,46 +292,28 @@ int expect_error_reason(const char *command, struct ran *r, const char *reason,
 
 int check_stdout_closed(const void *context, const char *command, char *why, size_t whylen)
 {
-    const char *const *args = context;
     struct usage u;
-    struct scratch tmp;
-    char err[320], words[1024], *argv[MAX_ARGS], status[96], want[128];
-    if (usage_of(command, &u, why, whylen) < 0)
-        return -1;
-    if (scratch_create(&tmp) < 0 || build_argv(command, args, words, sizeof words, argv) <= 0) {
-        snprintf(why, whylen, "harness: cannot prepare %s", command);
-        return -1;
-    }
+    struct started p;
+    char status[96], want[128];
     /* A line on stdin, so that no client stops first at an empty input. */
-    char in[320];
-    int in_fd = write_file(scratch_path(&tmp, "stdin", in, sizeof in), "hello\n", 6) < 0
-                    ? -1 : open(in, O_RDONLY | O_CLOEXEC);
-    int fd = open(scratch_path(&tmp, "stderr", err, sizeof err), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    struct child c = {.pid = -1, .pidfd = -1};
-    int rc = -1;
-    if (fd < 0 || in_fd < 0 || child_start(&c, argv, (struct stdio_fds){in_fd, STDIO_CLOSED, fd}) < 0)
-        snprintf(why, whylen, "harness: cannot start %s", command);
-    else if (!child_wait(&c, 20000))
-        snprintf(why, whylen, "with stdout closed: still running after 20 s (a hang)");
-    else
-        rc = 0;
-    if (fd >= 0)
-        close(fd);
-    if (in_fd >= 0)
-        close(in_fd);
-    unsigned char *log = NULL;
-    size_t len = 0;
+    if (usage_of(command, &u, why, whylen) < 0 ||
+        start(&p, command, context, "hello\n", 6, true, why, whylen) < 0)
+        return -1;
+    int rc = 0;
     snprintf(want, sizeof want, "%s: stdout: Bad file descriptor\n", u.prog);
-    if (rc == 0 && (read_file(err, 1 << 16, &log, &len) < 0 || !child_exited_with(&c, 1) ||
-                    len != strlen(want) || memcmp(log, want, len))) {
+    if (!finish_program(&p, 20000)) {
+        snprintf(why, whylen, "with stdout closed: still running after 20 s (a hang)");
+        rc = -1;
+    } else if (!child_exited_with(&p.r.proc, 1) || p.r.errlen != strlen(want) ||
+               memcmp(p.r.err, want, p.r.errlen)) {
         snprintf(why, whylen, "with stdout closed: %s and \"%.*s\" on stderr; want exit 1 and "
-                 "exactly \"%.*s\" (CONTRACT.md 3.2)", child_describe(&c, status, sizeof status),
-                 (int)(len > 200 ? 200 : len), log ? (const char *)log : "", (int)strlen(want) - 1, want);
+                 "exactly \"%.*s\" (CONTRACT.md 3.2)", child_describe(&p.r.proc, status, sizeof status),
+                 (int)(p.r.errlen > 200 ? 200 : p.r.errlen), p.r.err ? (const char *)p.r.err : "",
+                 (int)strlen(want) - 1, want);
         rc = -1;
     }
-    free(log);
-    child_cleanup(&c);
-    scratch_remove(&tmp);
+    started_cleanup(&p);
+    ran_free(&p.r);
     return rc;
 }
 
