@@ -83,7 +83,7 @@ static int drop_privileges(void)
 }
 // ANCHOR_END: open
 
-// ANCHOR: send
+// ANCHOR: payload
 /* Read all of stdin into msg + MSG_HEADER (room for MAX_PAYLOAD bytes). Returns its
    length, which may be more than MAX_PAYLOAD -- then only the first MAX_PAYLOAD
    bytes were kept -- or -1 after printing why not. A packet is sent whole or not
@@ -106,7 +106,9 @@ static long long read_payload(unsigned char *msg)
             len += n; /* counting on, so that the error can say how much */
     }
 }
+// ANCHOR_END: payload
 
+// ANCHOR: send
 /* Fill in the 4-byte header in front of the payload. The identifier is how we
    will know our reply among all the protocol-253 packets we see: a random one
    (getrandom(), from the kernel's generator) is unlikely to be anybody else's. */

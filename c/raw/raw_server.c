@@ -110,7 +110,9 @@ static int open_socket(const struct sockaddr_in *addr)
     }
     return fd;
 }
+// ANCHOR_END: open
 
+// ANCHOR: drop
 /* Become user "nobody" for good, if we are root, before we read the first byte
    anybody sent us: the socket keeps working, since the kernel checked CAP_NET_RAW
    when it was created. setgroups() and setgid() need root, so setuid() is last. */
@@ -133,7 +135,7 @@ static int drop_privileges(void)
         fprintf(stderr, "raw_server: %s: %s\n", failed, strerror(errno));
     return failed != NULL ? -1 : 0;
 }
-// ANCHOR_END: open
+// ANCHOR_END: drop
 
 /* A usage error: one line saying what is wrong, then the usage line, both on
    stderr; exit 2. The format and what follows it work as for printf(). */

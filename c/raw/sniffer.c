@@ -76,7 +76,7 @@ static int wait_for(int fd, short events)
     return -1;
 }
 
-// ANCHOR: open
+// ANCHOR: drop
 /* Become user "nobody" for good, if we are root: the packet socket was the one
    thing we needed root for, and it keeps working. setgroups() and setgid() need
    root, so setuid() comes last; as root it sets all three user ids. */
@@ -99,7 +99,9 @@ static int drop_privileges(void)
         fprintf(stderr, "sniffer: %s: %s\n", failed, strerror(errno));
     return failed != NULL ? -1 : 0;
 }
+// ANCHOR_END: drop
 
+// ANCHOR: open
 /* A packet socket (AF_PACKET) sits below IP, at the network device: it gets
    a copy of the frames a device receives and sends, whatever their protocol
    and whoever they are for. With SOCK_RAW it would get the whole frame,
@@ -124,6 +126,8 @@ static int open_socket(const char *interface)
             fprintf(stderr, "sniffer: socket: %s\n", strerror(errno));
         return -1;
     }
+    // ANCHOR_END: open
+    // ANCHOR: bind
     /* A packet socket is bound to an interface by its index, the kernel's
        number for it; if_nametoindex() looks the name up. */
     unsigned index = if_nametoindex(interface);
@@ -154,14 +158,14 @@ static int open_socket(const char *interface)
     }
     return fd;
 }
-// ANCHOR_END: open
+// ANCHOR_END: bind
 
-// ANCHOR: print
 static uint16_t get16(const uint8_t *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+// ANCHOR: header
 /* One line for an IPv4 packet, then its first 64 bytes in hex. Returns 0, or
    -1 if the packet is not a well-formed IPv4 packet (nothing is printed).
    The IPv4 header (RFC 791), the fields we use:
@@ -188,7 +192,9 @@ static int print_packet(const uint8_t *pkt, size_t n)
         fail("inet_ntop", "", errno);
     int proto = pkt[9];
     printf("%s -> %s proto=%d len=%zu", src, dst, proto, total);
+    // ANCHOR_END: header
 
+    // ANCHOR: print
     const uint8_t *body = pkt + ihl; /* the protocol's own message */
     size_t len = n - ihl;
     size_t offset = (size_t)(get16(pkt + 6) & 0x1fff) * 8;
@@ -210,7 +216,9 @@ static int print_packet(const uint8_t *pkt, size_t n)
         printf(" (too short for a header)");
     }
     putchar('\n');
+    // ANCHOR_END: print
 
+    // ANCHOR: dump
     /* The hex dump: 16 bytes a line after the offset, then the same bytes as
        text, a dot for each one that is not printable ASCII. */
     size_t shown = n < DUMP_LEN ? n : DUMP_LEN;
@@ -233,7 +241,7 @@ static int print_packet(const uint8_t *pkt, size_t n)
         fail("stdout", "", errno);
     return 0;
 }
-// ANCHOR_END: print
+// ANCHOR_END: dump
 
 /* A whole decimal number from min to max (a count: 1 to INT_MAX, plenty; a
    protocol number: 0 to 255). Returns it, or -1 for anything else. */

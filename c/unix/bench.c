@@ -89,7 +89,7 @@ static _Noreturn void send_bytes(int fd, unsigned long long total)
 }
 // ANCHOR_END: send
 
-// ANCHOR: measure
+// ANCHOR: clock
 /* The time now, in seconds, from CLOCK_MONOTONIC: a clock that only ever goes
    forward at a steady rate, unlike the time of day (CLOCK_REALTIME), which an
    NTP correction or an administrator may set back or forth mid-measurement. */
@@ -103,7 +103,9 @@ static int now(double *seconds)
     *seconds = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     return 0;
 }
+// ANCHOR_END: clock
 
+// ANCHOR: fork
 /* Send total bytes from a child process to us through the connected pair fds,
    and time it: from just before fork() until we read end-of-file. fds[1] is
    the child's end, fds[0] ours; both are closed on return. Returns 0 with the
@@ -133,6 +135,8 @@ static int measure(const char *label, int fds[2], unsigned long long total, doub
         close(fds[0]); /* only the parent reads */
         send_bytes(fds[1], total);
     }
+    // ANCHOR_END: fork
+    // ANCHOR: collect
     /* The parent: close the child's end. Our copy would keep the connection's
        write side open, and we would never see end-of-file. */
     close(fds[1]);
@@ -155,7 +159,9 @@ static int measure(const char *label, int fds[2], unsigned long long total, doub
     if (status == 0 && now(&end) == -1)
         status = -1;
     close(fds[0]);
+    // ANCHOR_END: collect
 
+    // ANCHOR: wait
     /* waitpid() collects the child's exit status, so no zombie is left behind. */
     int child_status;
     while (waitpid(child, &child_status, 0) == -1) {
@@ -188,7 +194,7 @@ static int measure(const char *label, int fds[2], unsigned long long total, doub
         *elapsed = 1e-9; /* a clock too coarse to see it: say 1 ns, not divide by 0 */
     return 0;
 }
-// ANCHOR_END: measure
+// ANCHOR_END: wait
 
 /* --bytes: a whole decimal number from 1 that fits an unsigned long long.
    Returns it, or 0 for anything else ("0", "-1", "1e9", "12abc", too big). */
