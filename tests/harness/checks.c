@@ -2,7 +2,13 @@
 #define _GNU_SOURCE
 #include "checks.h"
 #include "cases.h"
+#include "hosts.h"
+#include "net.h"
 #include "run.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -364,19 +370,19 @@ int start_server(struct server *s, const char *command, struct scratch *tmp,
     return 0;
 }
 
-/* Appends the server's stderr to why, for a failure. */
-static void add_server_log(struct server *s, char *why, size_t whylen)
+/* Appends the end of a server's stderr (the file at err_path) to why, for a failure. */
+static void add_server_log(const char *err_path, char *why, size_t whylen)
 {
     char log[600];
     size_t used = strlen(why);
-    snprintf(why + used, whylen - used, " | server stderr: %s", file_tail(s->err_path, log, sizeof log));
+    snprintf(why + used, whylen - used, " | server stderr: %s", file_tail(err_path, log, sizeof log));
 }
 
 /* Cleans up after a server check, adding the server's log to a failure. */
 int release_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen)
 {
     if (rc < 0 && s->err_path[0])
-        add_server_log(s, why, whylen);
+        add_server_log(s->err_path, why, whylen);
     server_cleanup(s);
     scratch_remove(tmp);
     return rc;
@@ -446,4 +452,97 @@ bool log_shows(const char *path, const char *want, int timeout_ms)
         /* a server logs after it answers: look again shortly */
         nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
     }
+}
+
+/* The name check_every_address makes up, and the hosts file that gives it two
+ * addresses (both IPv4, so that no runtime's preference for one family
+ * reorders them). */
+#define TWO_ADDRESS_NAME "socketbook-two"
+static const char TWO_ADDRESS_HOSTS[] = "127.0.0.1 localhost\n::1 localhost\n"
+                                        "127.0.0.1 " TWO_ADDRESS_NAME "\n"
+                                        "127.0.0.2 " TWO_ADDRESS_NAME "\n";
+
+/* What getaddrinfo gives a server for name: its first two addresses, in the
+ * order it gives them (which a server must follow). Returns 0, or -1 with why. */
+static int first_two_addresses(const char *name, int type, char first[64], char second[64],
+                               char *why, size_t whylen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = type, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res;
+    int err = getaddrinfo(name, NULL, &hints, &res);
+    if (err != 0) {
+        snprintf(why, whylen, "harness: getaddrinfo(%s): %s", name, gai_strerror(err));
+        return -1;
+    }
+    char *out[2] = {first, second};
+    int n = 0;
+    for (struct addrinfo *ai = res; ai && n < 2; ai = ai->ai_next)
+        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, out[n], 64, NULL, 0, NI_NUMERICHOST) == 0 &&
+            (n == 0 || strcmp(first, out[n]) != 0))
+            n++;
+    freeaddrinfo(res);
+    if (n < 2)
+        snprintf(why, whylen, "harness: %s resolves to fewer than two addresses", name);
+    return n == 2 ? 0 : -1;
+}
+
+/* A socket of `type` bound to host (and listening, for a stream), the port
+ * chosen by the kernel. Returns a descriptor, or -1. */
+static int occupy(const char *host, int type, int *port)
+{
+    return type == SOCK_STREAM ? tcp_bind(host, port, 1) : udp_bind(host, port);
+}
+
+/* Starts the server with --host a name whose first address is taken, and
+ * checks its READY line: the second address, as its socket says. */
+static int ready_on_second(const char *command, const char *first, const char *second, int port,
+                           const struct scratch *tmp, char *why, size_t whylen)
+{
+    char portstr[8], err[320];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    struct server s;
+    if (server_start(&s, command, ARGS("--host", TWO_ADDRESS_NAME, "--port", portstr),
+                     scratch_path(tmp, "server.stderr", err, sizeof err), READY_TIMEOUT_MS, why,
+                     whylen) < 0) {
+        add_server_log(err, why, whylen);
+        return -1;
+    }
+    int rc = 0;
+    if (strcmp(s.addr.host, second) != 0 || s.addr.port != port) {
+        snprintf(why, whylen, "--host %s (%s, then %s) with %s:%d taken: READY says \"%s\", "
+                 "want %s:%d (the next address, as getsockname gives it)", TWO_ADDRESS_NAME,
+                 first, second, first, port, s.ready_line, second, port);
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = server_stop(&s, SIGTERM, STOP_TIMEOUT_MS, why, whylen);
+    if (rc < 0)
+        add_server_log(s.err_path, why, whylen);
+    server_cleanup(&s);
+    return rc;
+}
+
+int check_every_address(const void *context, const char *command, char *why, size_t whylen)
+{
+    int type = *(const int *)context;
+    struct scratch tmp;
+    if (scratch_create(&tmp) < 0) {
+        snprintf(why, whylen, "harness: cannot create a scratch directory");
+        return -1;
+    }
+    char first[64], second[64];
+    int port = 0, held = -1;
+    int rc = private_hosts(TWO_ADDRESS_HOSTS, &tmp, why, whylen);
+    if (rc == 0)
+        rc = first_two_addresses(TWO_ADDRESS_NAME, type, first, second, why, whylen);
+    if (rc == 0 && (held = occupy(first, type, &port)) < 0) {
+        snprintf(why, whylen, "harness: cannot take a port on %s", first);
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = ready_on_second(command, first, second, port, &tmp, why, whylen);
+    if (held >= 0)
+        close(held);
+    scratch_remove(&tmp);
+    return rc;
 }

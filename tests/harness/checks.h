@@ -123,6 +123,11 @@ int release_server(struct server *s, struct scratch *tmp, int rc, char *why, siz
  * nothing more); then releases it. Returns 0 or -1. */
 int finish_server(struct server *s, struct scratch *tmp, int rc, char *why, size_t whylen);
 
+/* CONTRACT.md 3.3: started with --host a name whose first address is taken
+ * (a private /etc/hosts), a server binds the next one, and its READY line says
+ * so, from getsockname. context: the socket type (a const int *). */
+int check_every_address(const void *context, const char *command, char *why, size_t whylen);
+
 /* SIGINT stops a server with exit 0 within a second. */
 int check_sigint(const void *context, const char *command, char *why, size_t whylen);
 

@@ -7,7 +7,10 @@
 #include "net.h"
 #include "run.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -120,6 +123,144 @@ static int check_survives_vanish(const void *context, const char *command, char 
     return survives(command, vanish_mid_transfer, "after a vanished client\n", why, whylen);
 }
 
+/* What process pid has open: the number of its sockets, and the lowest
+ * descriptor number it does not use (below 4096, else -1). Returns 0 or -1. */
+static int open_files(pid_t pid, int *sockets, int *lowest_free)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return -1;
+    bool used[4096] = {false};
+    *sockets = 0;
+    for (struct dirent *e; (e = readdir(dir));) {
+        char *end, link[320], target[64];
+        long n = strtol(e->d_name, &end, 10);
+        if (e->d_name[0] == '.' || *end != '\0' || n < 0)
+            continue;
+        if (n < 4096)
+            used[n] = true;
+        snprintf(link, sizeof link, "%s/%s", path, e->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        *sockets += len > 7 && strncmp(target, "socket:", 7) == 0;
+    }
+    closedir(dir);
+    *lowest_free = -1;
+    for (int fd = 0; fd < 4096 && *lowest_free < 0; fd++)
+        if (!used[fd])
+            *lowest_free = fd;
+    return 0;
+}
+
+/* Waits until process pid has at most `sockets` sockets open (a connection it
+ * has finished with is closed: some runtimes close asynchronously), up to
+ * timeout_ms. Returns the lowest descriptor number it does not use then, or -1. */
+static int settled_lowest_free(pid_t pid, int sockets, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int now, lowest;
+        if (open_files(pid, &now, &lowest) < 0)
+            return -1;
+        if (now <= sockets || now_ms() >= deadline)
+            return now <= sockets ? lowest : -1;
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+}
+
+/* With a client pending (fd) and the server out of descriptors, the server
+ * must log its failed accept -- or close that connection unserved, which is
+ * what Node's libuv does, without telling the program -- and keep running. A
+ * server whose accept was already waiting when the limit fell (it holds its
+ * descriptor) serves the client first, and fails its next accept. Returns 0,
+ * or -1 with why. */
+static int accept_failure_seen(int fd, struct server *s, int timeout_ms, char *why, size_t whylen)
+{
+    long long deadline = now_ms() + timeout_ms;
+    bool served = false;
+    for (;;) {
+        if (child_wait(&s->proc, 0)) {
+            char status[64];
+            snprintf(why, whylen, "out of descriptors, the server ended (%s)",
+                     child_describe(&s->proc, status, sizeof status));
+            return -1;
+        }
+        if (log_shows(s->err_path, "accept: Too many open files", 0))
+            return 0;
+        unsigned char buf[64];
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        served |= n > 0;
+        if (!served && (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)))
+            return 0;
+        if (now_ms() >= deadline) {
+            snprintf(why, whylen, "out of descriptors, the server neither logged \"accept: Too "
+                     "many open files\" nor closed the pending connection in %d s",
+                     timeout_ms / 1000);
+            return -1;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+}
+
+/* Sets pid's soft limit on open files (its hard limit stays); *old gets the limits before. */
+static int limit_files(pid_t pid, rlim_t soft, struct rlimit *old)
+{
+    if (prlimit(pid, RLIMIT_NOFILE, NULL, old) < 0)
+        return -1;
+    return prlimit(pid, RLIMIT_NOFILE, &(struct rlimit){soft, old->rlim_max}, NULL);
+}
+
+/* Out of descriptors, a server cannot accept: it logs that and goes on, and
+ * serves the next client once it has descriptors again (CONTRACT.md 3.3). It
+ * has served one client first, as a server that has been up a while has. */
+static int check_survives_emfile(const void *context, const char *command, char *why, size_t whylen)
+{
+    struct server s;
+    struct scratch tmp;
+    if (start_server(&s, command, &tmp, why, whylen) < 0)
+        return -1;
+    int sockets, lowest;
+    int rc = open_files(s.proc.pid, &sockets, &lowest);
+    if (rc < 0)
+        snprintf(why, whylen, "harness: cannot read the server's /proc/PID/fd");
+    if (rc == 0)
+        rc = echo_exchange(s.addr.host, s.addr.port, "before\n", why, whylen);
+    /* The limit is the lowest free descriptor number: every new one fails. */
+    if (rc == 0 && (lowest = settled_lowest_free(s.proc.pid, sockets, 20000)) < 0) {
+        snprintf(why, whylen, "the server still holds the socket of a finished connection after 20 s");
+        rc = -1;
+    }
+    struct rlimit old;
+    bool lowered = rc == 0 && limit_files(s.proc.pid, (rlim_t)lowest, &old) == 0;
+    if (rc == 0 && !lowered) {
+        snprintf(why, whylen, "harness: cannot lower the server's limit on open files: %s",
+                 strerror(errno));
+        rc = -1;
+    }
+    int fd = rc == 0 ? tcp_connect(s.addr.host, s.addr.port) : -1;
+    if (rc == 0 && fd < 0) {
+        snprintf(why, whylen, "cannot connect while the server is out of descriptors");
+        rc = -1;
+    }
+    if (rc == 0 && (send_all(fd, "pending\n", 8, 5000) < 0 || shutdown(fd, SHUT_WR) < 0)) {
+        snprintf(why, whylen, "cannot send while the server is out of descriptors");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = accept_failure_seen(fd, &s, 20000, why, whylen);
+    if (lowered && prlimit(s.proc.pid, RLIMIT_NOFILE, &old, NULL) < 0 && rc == 0) {
+        snprintf(why, whylen, "harness: cannot restore the server's limit: %s", strerror(errno));
+        rc = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (rc == 0)
+        rc = echo_exchange(s.addr.host, s.addr.port, "after running out of descriptors\n", why,
+                           whylen);
+    return finish_server(&s, &tmp, rc, why, whylen);
+}
+
 static int check_refused(const void *context, const char *command, char *why, size_t whylen)
 {
     int port = 0;
@@ -228,6 +369,8 @@ static const struct single_check STREAM_CHECKS[] = {
     {"stop_while_serving", "server", check_stop_while_serving, NULL},
     {"survives_reset", "server", check_survives_reset, NULL},
     {"survives_vanish", "server", check_survives_vanish, NULL},
+    {"every_address", "server", check_every_address, &(const int){SOCK_STREAM}},
+    {"survives_emfile", "server", check_survives_emfile, NULL},
     {"refused", "client", check_refused, NULL},
     {"reset", "client", check_reset, NULL},
     {"early_close", "client", check_early_close, NULL},

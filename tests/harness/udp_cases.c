@@ -239,6 +239,7 @@ static const struct single_check UDP_CHECKS[] = {
     {"sigint", "server", check_sigint, NULL},
     {"logs", "server", check_logs, NULL},
     {"survives_garbage", "server", check_survives_garbage, NULL},
+    {"every_address", "server", check_every_address, &(const int){SOCK_DGRAM}},
     {"bad_timing", "client", check_bad_timing, NULL},
     {"oversize", "client", check_oversize, NULL},
     {"refused", "client", check_refused, NULL},

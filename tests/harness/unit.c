@@ -807,3 +807,66 @@ Test(rawnet, the_root_only_checkout_locks_out_absolute_paths_after_setuid)
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
               "want: absolute path refused to nobody, relative path allowed (status %d)", status);
 }
+
+/* ---- every address: a server must try each (CONTRACT.md 3.3) ------------- */
+
+static const int STREAM = SOCK_STREAM;
+
+Test(every_address, a_server_that_tries_each_address_passes)
+{
+    char why[512] = "";
+    int rc = check_every_address(&STREAM, "build/c/stream/echo_server", why, sizeof why);
+    if (rc == CHECK_SKIPPED)
+        cr_skip_test("%s", why);
+    cr_assert_eq(rc, 0, "%s", why);
+}
+
+Test(every_address, a_server_that_binds_only_the_first_address_fails)
+{
+    char why[512] = "";
+    int rc = check_every_address(&STREAM, "python3 " MUTANTS "binds_first_only.py", why, sizeof why);
+    if (rc == CHECK_SKIPPED)
+        cr_skip_test("%s", why);
+    cr_assert_eq(rc, -1);
+    cr_assert(strstr(why, "Address already in use"), "%s", why);
+}
+
+Test(every_address, a_ready_line_that_echoes_the_host_fails)
+{
+    char why[512] = "";
+    int rc = check_every_address(&STREAM, "python3 " MUTANTS "binds_first_only.py --ready-says-host",
+                                 why, sizeof why);
+    if (rc == CHECK_SKIPPED)
+        cr_skip_test("%s", why);
+    cr_assert_eq(rc, -1);
+    cr_assert(strstr(why, "READY says \"READY socketbook-two:"), "%s", why);
+}
+
+/* ---- out of descriptors: a failed accept is not fatal (CONTRACT.md 3.3) --- */
+
+/* The check called name of kind's checks. */
+static const struct single_check *kind_check(const char *kind, const char *name)
+{
+    const struct kind_spec *spec = kind_spec_find(kind);
+    cr_assert(spec, "no kind %s", kind);
+    for (size_t i = 0; i < spec->nchecks; i++)
+        if (strcmp(spec->checks[i].name, name) == 0)
+            return &spec->checks[i];
+    cr_assert_fail("kind %s has no check %s", kind, name);
+    return NULL;
+}
+
+Test(survives_emfile, a_server_that_logs_and_goes_on_passes)
+{
+    char why[512] = "";
+    const struct single_check *c = kind_check("tcp", "survives_emfile");
+    cr_assert_eq(c->run(c->context, "build/c/stream/echo_server", why, sizeof why), 0, "%s", why);
+}
+
+Test(survives_emfile, a_server_that_ends_on_a_failed_accept_fails)
+{
+    char why[512] = "";
+    const struct single_check *c = kind_check("tcp", "survives_emfile");
+    cr_assert_eq(c->run(c->context, "python3 " MUTANTS "dies_on_accept_error.py", why, sizeof why), -1);
+    cr_assert(strstr(why, "the server ended (exit 1)"), "%s", why);
+}
