@@ -69,6 +69,12 @@ struct kind_spec {
     const char *const *demo_args;
     enum addressing addressing;
     enum expected_output output;
+    /* A kind that speaks another kind's protocol: its servers are also paired
+     * with that kind's clients, and that kind's servers with its clients (the
+     * simple pair and chapter 6's servers speak `tcp`). NULL: none. */
+    const char *peer_kind;
+    /* Its servers have no signal handling: stopped, they die of the signal. */
+    bool server_dies_of_signal;
 };
 
 /* For a kind_spec's designated initialisers: an array and its length. */

@@ -85,6 +85,7 @@ static void outside_impl(struct impl *i, const char *kind, const char *role, con
     snprintf(i->lang, sizeof i->lang, "%s", env_or("INTEROP_LABEL", OUTSIDE_LANG));
     snprintf(i->kind, sizeof i->kind, "%s", kind);
     snprintf(i->role, sizeof i->role, "%s", role);
+    snprintf(i->variant, sizeof i->variant, "-");
     snprintf(i->command, sizeof i->command, "%s", command);
 }
 
@@ -202,6 +203,53 @@ static void *error_params(size_t size, size_t error_offset, const char *err, siz
 
 /* ---- pairs ---------------------------------------------------------------- */
 
+/* Appends every server x client x case of spec to *params. Returns 0, or -1
+ * when memory runs out. */
+static int append_pairs(struct pair_param **params, size_t *n, const struct kind_spec *spec,
+                        const struct selection *sel, const struct impl *const *servers, size_t ns,
+                        const struct impl *const *clients, size_t nc)
+{
+    struct pair_param *grown = realloc(*params, (*n + ns * nc * spec->ncases + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    *params = grown;
+    for (size_t s = 0; s < ns; s++)
+        for (size_t c = 0; c < nc; c++)
+            for (size_t i = 0; i < spec->ncases; i++) {
+                if (!lang_selected(sel, servers[s]->lang) && !lang_selected(sel, clients[c]->lang))
+                    continue;
+                struct pair_param *p = &grown[(*n)++];
+                *p = (struct pair_param){.server = *servers[s], .client = *clients[c], .case_index = i};
+                snprintf(p->kind, sizeof p->kind, "%s", spec->kind);
+                snprintf(p->case_name, sizeof p->case_name, "%s", spec->cases[i].name);
+            }
+    return 0;
+}
+
+/* The pairs of one kind: its servers with its clients; and, for a kind with a
+ * peer kind, its servers with the peer's clients and the peer's servers with
+ * its clients (an outside program is not paired twice). Sets *any if the kind
+ * has pairs at all. Returns 0, or -1 when memory runs out. */
+static int kind_pairs(struct pair_param **params, size_t *n, const struct kind_spec *spec,
+                      const struct selection *sel, const struct impl **room[4], bool *any)
+{
+    const struct impl **servers = room[0], **clients = room[1], **peer_servers = room[2],
+                      **peer_clients = room[3];
+    size_t ns = impls_for(sel, spec->kind, "server", servers);
+    size_t nc = impls_for(sel, spec->kind, "client", clients);
+    size_t nps = 0, npc = 0;
+    if (spec->peer_kind) {
+        nps = sel->has_outside_server ? 0 : impls_for(sel, spec->peer_kind, "server", peer_servers);
+        npc = sel->has_outside_client ? 0 : impls_for(sel, spec->peer_kind, "client", peer_clients);
+    }
+    *any |= ns * nc + ns * npc + nps * nc > 0;
+    return append_pairs(params, n, spec, sel, servers, ns, clients, nc) < 0 ||
+                   append_pairs(params, n, spec, sel, servers, ns, peer_clients, npc) < 0 ||
+                   append_pairs(params, n, spec, sel, peer_servers, nps, clients, nc) < 0
+               ? -1
+               : 0;
+}
+
 static struct pair_param *make_pair_params(size_t *count)
 {
     struct selection sel;
@@ -209,55 +257,28 @@ static struct pair_param *make_pair_params(size_t *count)
     if (select_impls(&sel, err, sizeof err) < 0)
         return error_params(sizeof(struct pair_param), offsetof(struct pair_param, error), err, count);
 
-    const struct impl **servers = impls_alloc(&sel, err, sizeof err);
-    const struct impl **clients = servers ? impls_alloc(&sel, err, sizeof err) : NULL;
-    if (!clients) {
-        free(servers);
-        table_free(&sel.table);
-        return error_params(sizeof(struct pair_param), offsetof(struct pair_param, error), err, count);
-    }
+    const struct impl **room[4] = {NULL};
+    bool no_room = false;
+    for (int i = 0; i < 4; i++)
+        no_room |= !(room[i] = impls_alloc(&sel, err, sizeof err));
     struct pair_param *params = NULL;
     size_t n = 0;
-    bool any_cases = false;
-    for (size_t k = 0; k < NKIND_SPECS; k++) {
+    bool any_cases = false, out_of_memory = false;
+    for (size_t k = 0; k < NKIND_SPECS && !no_room && !out_of_memory; k++) {
         const struct kind_spec *spec = KIND_SPECS[k];
-        if (!kind_selected(&sel, spec->kind))
-            continue;
-        if (spec->ncases == 0)
-            continue; /* a kind of single programs, like lookup */
-        /* An outside server is tested against every reference client, and vice versa. */
-        size_t ns = impls_for(&sel, spec->kind, "server", servers);
-        size_t nc = impls_for(&sel, spec->kind, "client", clients);
-        size_t add = ns * nc * spec->ncases;
-        if (add == 0)
-            continue; /* no servers or no clients of this kind in the table */
-        any_cases = true;
-        struct pair_param *grown = realloc(params, (n + add) * sizeof *grown);
-        if (!grown) {
-            free(params);
-            free(servers);
-            free(clients);
-            table_free(&sel.table);
-            return error_params(sizeof(struct pair_param), offsetof(struct pair_param, error),
-                                "harness: out of memory for the pair tests", count);
-        }
-        params = grown;
-        for (size_t s = 0; s < ns; s++)
-            for (size_t c = 0; c < nc; c++)
-                for (size_t i = 0; i < spec->ncases; i++) {
-                    if (!lang_selected(&sel, servers[s]->lang) && !lang_selected(&sel, clients[c]->lang))
-                        continue;
-                    struct pair_param *p = &params[n++];
-                    *p = (struct pair_param){.server = *servers[s], .client = *clients[c],
-                                             .case_index = i};
-                    snprintf(p->kind, sizeof p->kind, "%s", spec->kind);
-                    snprintf(p->case_name, sizeof p->case_name, "%s", spec->cases[i].name);
-                }
+        if (kind_selected(&sel, spec->kind) && spec->ncases > 0) /* lookup has no cases */
+            out_of_memory = kind_pairs(&params, &n, spec, &sel, room, &any_cases) < 0;
     }
-    free(servers);
-    free(clients);
+    for (int i = 0; i < 4; i++)
+        free(room[i]);
     table_free(&sel.table);
+    if (no_room || out_of_memory) {
+        free(params);
+        return error_params(sizeof(struct pair_param), offsetof(struct pair_param, error),
+                            no_room ? err : "harness: out of memory for the pair tests", count);
+    }
     if (n == 0 && (!any_cases || sel.only_langs)) { /* nothing to pair up, and that is fine */
+        free(params);
         *count = 0;
         return cr_malloc(1);
     }
@@ -286,7 +307,7 @@ ParameterizedTestParameters(pairs, echo)
 struct pair_run {
     bool ok, skipped;
     char why[2048];
-    char logs[256]; /* a failure's logs, kept under INTEROP_OUT/logs/ */
+    char logs[320]; /* a failure's logs, kept under INTEROP_OUT/logs/ */
 };
 
 static void add_log(char *why, size_t whylen, const char *who, const char *path)
@@ -389,6 +410,8 @@ static int pair_prepare(const struct pair_param *p, const struct kind_spec *spec
     server_args(spec, c, s, &args);
     if (server_start(&s->srv, p->server.command, args.argv, s->serr, READY_TIMEOUT_MS, why, whylen) < 0)
         return -1;
+    const struct kind_spec *own = kind_spec_find(p->server.kind); /* a peer kind's server, maybe */
+    s->srv.dies_of_signal = own && own->server_dies_of_signal;
     if (spec->addressing == ADDR_INET && s->srv.addr.port == 0) {
         snprintf(why, whylen, "READY says \"%s\", with no port", s->srv.ready_line);
         return -1;
@@ -519,15 +542,25 @@ static int make_dirs(const char *dir)
     return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* impl_label as one folder name: "c+epoll". Returns buf. */
+static const char *folder_label(const struct impl *row, char *buf, size_t len)
+{
+    impl_label(row, buf, len);
+    for (char *c = buf; (c = strchr(c, '/'));)
+        *c = '+';
+    return buf;
+}
+
 /* A failing pair keeps its programs' stderr in INTEROP_OUT/logs/<kind>/
  * <server>-<client>-<case>/, named in results.json (the scratch directory is
  * removed). Fills logs with the folder, or leaves it "" if nothing was kept. */
 static void keep_logs(const struct pair_param *p, const struct pair_setup *s, char *logs,
                       size_t len)
 {
-    char dir[256];
+    char dir[320], server[72], client[72];
     snprintf(dir, sizeof dir, "%s/logs/%s/%s-%s-%s", env_or("INTEROP_OUT", "build/interop"),
-             p->kind, p->server.lang, p->client.lang, p->case_name);
+             p->kind, folder_label(&p->server, server, sizeof server),
+             folder_label(&p->client, client, sizeof client), p->case_name);
     if (make_dirs(dir) < 0) {
         fprintf(stderr, "interop: cannot create %s: %s\n", dir, strerror(errno));
         return;
@@ -537,7 +570,7 @@ static void keep_logs(const struct pair_param *p, const struct pair_setup *s, ch
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         unsigned char *data;
         size_t n;
-        char to[320];
+        char to[400];
         if (!files[i][0][0] || read_file(files[i][0], 1 << 20, &data, &n) < 0)
             continue; /* that program never ran */
         snprintf(to, sizeof to, "%s/%s", dir, files[i][1]);
@@ -632,13 +665,16 @@ ParameterizedTest(struct pair_param *p, pairs, echo, .timeout = 180)
     long long start = now_ms();
     struct pair_run r;
     run_pair(p, spec, &spec->cases[p->case_index], &r);
-    record(p->kind, "pair", p->server.lang, p->client.lang, p->case_name,
+    char server[72], client[72];
+    impl_label(&p->server, server, sizeof server);
+    impl_label(&p->client, client, sizeof client);
+    record(p->kind, "pair", server, client, p->case_name,
            r.ok ? "pass" : r.skipped ? "skipped" : "fail", (long)(now_ms() - start), r.why, r.logs);
     if (r.skipped)
-        cr_skip_test("%s server=%s client=%s case=%s: skipped: %s", p->kind, p->server.lang,
-                     p->client.lang, p->case_name, r.why);
+        cr_skip_test("%s server=%s client=%s case=%s: skipped: %s", p->kind, server, client,
+                     p->case_name, r.why);
     cr_assert(r.ok, "%s server=%s client=%s case=%s: %s\n    server: %s\n    client: %s\n    logs: %s",
-              p->kind, p->server.lang, p->client.lang, p->case_name, r.why, p->server.command,
+              p->kind, server, client, p->case_name, r.why, p->server.command,
               p->client.command, r.logs[0] ? r.logs : "(none kept)");
 }
 
@@ -729,13 +765,15 @@ ParameterizedTest(struct check_param *p, checks, contract, .timeout = 120)
     long long start = now_ms();
     const struct single_check *check = &spec->checks[p->check_index];
     int rc = check->run(check->context, p->impl.command, why, sizeof why);
-    record(p->impl.kind, p->impl.role, p->impl.lang, "-", p->check,
+    char label[72];
+    impl_label(&p->impl, label, sizeof label);
+    record(p->impl.kind, p->impl.role, label, "-", p->check,
            rc == 0 ? "pass" : rc == CHECK_SKIPPED ? "skipped" : rc == CHECK_UNSUPPORTED ? "unsupported" : "fail",
            (long)(now_ms() - start), why, "");
     if (rc == CHECK_SKIPPED || rc == CHECK_UNSUPPORTED) /* in the grid and summary, never a pass */
-        cr_skip_test("%s %s %s, check %s: %s: %s", p->impl.kind, p->impl.lang, p->impl.role,
+        cr_skip_test("%s %s %s, check %s: %s: %s", p->impl.kind, label, p->impl.role,
                      p->check, rc == CHECK_SKIPPED ? "skipped" : "unsupported", why);
-    cr_assert(rc == 0, "%s %s %s, check %s: %s\n    command: %s", p->impl.kind, p->impl.lang,
+    cr_assert(rc == 0, "%s %s %s, check %s: %s\n    command: %s", p->impl.kind, label,
               p->impl.role, p->check, why, p->impl.command);
 }
 

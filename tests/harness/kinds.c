@@ -8,10 +8,11 @@
  * is one more X(...) here. */
 #define KINDS(X)                                                                                 \
     X(LOOKUP_SPEC)                                                                               \
-    X(STREAM_SPEC) X(UDP_SPEC)                                                                   \
+    X(TCP_SIMPLE_SPEC) X(STREAM_SPEC) X(UDP_SPEC)                                                \
     X(UNIX_STREAM_SPEC) X(UNIX_DGRAM_SPEC) X(UNIX_SEQPACKET_SPEC) X(FDPASS_SPEC)                 \
     X(PEERCRED_SPEC) X(BENCH_SPEC)                                                               \
-    X(ICMP_SPEC) X(ICMP_DGRAM_SPEC) X(RAW_SPEC) X(SNIFFER_SPEC)
+    X(ICMP_SPEC) X(ICMP_DGRAM_SPEC) X(RAW_SPEC) X(SNIFFER_SPEC)                                  \
+    X(TCP_MANY_SPEC)
 
 #define DECLARE(spec) extern const struct kind_spec spec;
 #define ADDRESS(spec) &spec,

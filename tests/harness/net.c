@@ -99,8 +99,11 @@ long recv_until_eof(int fd, unsigned char *buf, size_t max, int timeout_ms)
     long long deadline = now_ms() + timeout_ms;
     size_t used = 0;
     for (;;) {
-        if (poll_until(fd, POLLIN, deadline) < 0)
+        if (poll_until(fd, POLLIN, deadline) < 0) {
+            if (now_ms() >= deadline)
+                errno = ETIMEDOUT; /* not whatever an earlier call left */
             return -1;
+        }
         ssize_t n = recv(fd, buf + used, max - used, MSG_DONTWAIT);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
@@ -131,6 +134,12 @@ size_t send_until_stalled(int fd, size_t max, int stall_ms)
 
 int echo_exchange(const char *host, int port, const char *msg, char *why, size_t whylen)
 {
+    return echo_exchange_within(host, port, msg, 10000, why, whylen);
+}
+
+int echo_exchange_within(const char *host, int port, const char *msg, int wait_ms, char *why,
+                         size_t whylen)
+{
     int fd = tcp_connect(host, port);
     if (fd < 0) {
         snprintf(why, whylen, "cannot connect to %s:%d: %s", host, port, strerror(errno));
@@ -144,8 +153,8 @@ int echo_exchange(const char *host, int port, const char *msg, char *why, size_t
         snprintf(why, whylen, "out of memory");
     else if (send_all(fd, msg, len, 5000) < 0 || shutdown(fd, SHUT_WR) < 0)
         snprintf(why, whylen, "sending to the server failed: %s", strerror(errno));
-    else if ((n = recv_until_eof(fd, got, len + 1, 10000)) < 0)
-        snprintf(why, whylen, "no echo and end of file within 10 s: %s", strerror(errno));
+    else if ((n = recv_until_eof(fd, got, len + 1, wait_ms)) < 0)
+        snprintf(why, whylen, "no echo and end of file within %d ms: %s", wait_ms, strerror(errno));
     else if (first_difference((const unsigned char *)msg, len, got, (size_t)n) >= 0)
         describe_difference((const unsigned char *)msg, len, got, (size_t)n, why, whylen);
     else

@@ -30,6 +30,9 @@ size_t send_until_stalled(int fd, size_t max, int stall_ms);
 /* One correct echo exchange: sends msg, half-closes, reads to end of file and
  * compares. Returns 0, or -1 with the reason in why. */
 int echo_exchange(const char *host, int port, const char *msg, char *why, size_t whylen);
+/* The same, waiting up to wait_ms (not 10 s) for the echo and end of file. */
+int echo_exchange_within(const char *host, int port, const char *msg, int wait_ms, char *why,
+                         size_t whylen);
 
 /* Binds a UDP socket to host (numeric), port 0; stores the port. Returns a
  * descriptor or -1. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int scratch_create(struct scratch *s)
@@ -223,9 +224,11 @@ int server_stop(struct server *s, int sig, int timeout_ms, char *why, size_t why
     if (took > timeout_ms)
         warn("stopped %ld ms after SIG%s, past the contract's %d ms (it started in %ld ms and "
              "waited %ld ms for a CPU)", took, sigabbrev_np(sig), timeout_ms, s->ready_ms, waited);
-    if (!child_exited_with(&s->proc, 0)) {
-        snprintf(why, whylen, "server stopped by SIG%s ended with %s, not exit 0",
-                 sigabbrev_np(sig), child_describe(&s->proc, status, sizeof status));
+    bool killed = WIFSIGNALED(s->proc.status) && WTERMSIG(s->proc.status) == sig;
+    if (s->dies_of_signal ? !killed : !child_exited_with(&s->proc, 0)) {
+        snprintf(why, whylen, "server stopped by SIG%s ended with %s, not %s", sigabbrev_np(sig),
+                 child_describe(&s->proc, status, sizeof status),
+                 s->dies_of_signal ? "killed by that signal" : "exit 0");
         return -1;
     }
     if (drain(s->out, extra, sizeof extra) > 0) {

@@ -39,6 +39,9 @@ struct server {
     char ready_line[512];
     struct ready addr;
     long ready_ms; /* from start to its READY line: this runtime's start-up under the current load */
+    /* Set after server_start for a server with no signal handling (chapter 2's
+     * simple_server): server_stop then wants it killed by the signal, not exit 0. */
+    bool dies_of_signal;
 };
 
 /* How long a server may take to stop before it fails (CONTRACT.md, "Deadlines"):
@@ -65,7 +68,8 @@ int watcher_start(struct server *s, const char *command, const char *const extra
  * timeout_ms), NUL-terminated. Returns the number of bytes read. */
 long read_rest(int fd, char *buf, size_t len, int timeout_ms);
 
-/* Sends sig and checks the contract: the server exits 0 within timeout_ms (the
+/* Sends sig and checks the contract: the server exits 0 (or, dies_of_signal,
+ * is killed by sig) within timeout_ms (the
  * contract's figure; stop_deadline_ms says how far past it a loaded machine may
  * take it, with a warning) and printed nothing after its READY line. Returns 0,
  * or -1 with why. */

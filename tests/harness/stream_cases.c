@@ -2,6 +2,7 @@
  * (CONTRACT.md section 5). */
 #define _GNU_SOURCE
 #include "cases.h"
+#include "stream_checks.h"
 #include "checks.h"
 #include "payloads.h"
 #include "net.h"
@@ -30,7 +31,7 @@ static const struct pair_case STREAM_CASES[] = {
 /* ---- checks of one program ---------------------------------------------- */
 
 /* SIGTERM while a client is connected and mid-conversation. */
-static int check_stop_while_serving(const void *context, const char *command, char *why, size_t whylen)
+int check_stop_while_serving(const void *context, const char *command, char *why, size_t whylen)
 {
     struct server s;
     struct scratch tmp;
@@ -58,19 +59,22 @@ static int one_connection(const struct ready *addr, char *why, size_t whylen)
 }
 
 /* The log lines of CONTRACT.md section 4, for one clean connection and a stop. */
-static int check_logs(const void *context, const char *command, char *why, size_t whylen)
+int check_logs(const void *context, const char *command, char *why, size_t whylen)
 {
     unsigned char *log;
     size_t len;
-    if (server_log_after(command, one_connection, &log, &len, why, whylen) < 0)
+    struct usage u; /* the program's name: echo_server, or a chapter 6 server's own */
+    if (usage_of(command, &u, why, whylen) < 0 ||
+        server_log_after(command, one_connection, &log, &len, why, whylen) < 0)
         return -1;
-    char closed[64];
+    char closed[64], connection[96];
     snprintf(closed, sizeof closed, ": closed, %zu bytes echoed\n", strlen(LINE));
+    snprintf(connection, sizeof connection, "%s: connection from ", u.prog);
     int rc = 0;
-    if (count_lines(log, len) != 3 || !starts_with(log, len, "echo_server: connection from ") ||
-        !contains(log, len, closed) || !logged_stop_on_sigterm(log, len)) {
-        snprintf(why, whylen, "want 3 log lines: connection from <peer>; <peer>%.*s; "
-                 "stopping on SIGTERM; got \"%.*s\"", (int)strlen(closed) - 1, closed,
+    if (count_lines(log, len) != 3 || !starts_with(log, len, connection) ||
+        !contains(log, len, closed) || !logged_stop_as(log, len, u.prog)) {
+        snprintf(why, whylen, "want 3 log lines: %s: connection from <peer>; <peer>%.*s; "
+                 "stopping on SIGTERM; got \"%.*s\"", u.prog, (int)strlen(closed) - 1, closed,
                  (int)(len > 300 ? 300 : len), (const char *)log);
         rc = -1;
     }
@@ -113,12 +117,12 @@ static void vanish_mid_transfer(const struct ready *addr)
     }
 }
 
-static int check_survives_reset(const void *context, const char *command, char *why, size_t whylen)
+int check_survives_reset(const void *context, const char *command, char *why, size_t whylen)
 {
     return survives(command, reset_after_sending, "after a reset\n", why, whylen);
 }
 
-static int check_survives_vanish(const void *context, const char *command, char *why, size_t whylen)
+int check_survives_vanish(const void *context, const char *command, char *why, size_t whylen)
 {
     return survives(command, vanish_mid_transfer, "after a vanished client\n", why, whylen);
 }
@@ -214,7 +218,7 @@ static int limit_files(pid_t pid, rlim_t soft, struct rlimit *old)
 /* Out of descriptors, a server cannot accept: it logs that and goes on, and
  * serves the next client once it has descriptors again (CONTRACT.md 3.3). It
  * has served one client first, as a server that has been up a while has. */
-static int check_survives_emfile(const void *context, const char *command, char *why, size_t whylen)
+int check_survives_emfile(const void *context, const char *command, char *why, size_t whylen)
 {
     struct server s;
     struct scratch tmp;

@@ -18,9 +18,9 @@ static int copy_field(char *dst, size_t dstlen, const char *src)
 /* Parses one data line (already known not to be blank or a comment). */
 static int parse_row(char *line, struct impl *row, const char **why)
 {
-    char *fields[4];
+    char *fields[5];
     int n = 0;
-    for (char *f = line, *tab; n < 4; n++) {
+    for (char *f = line, *tab; n < 5; n++) {
         fields[n] = f;
         tab = strchr(f, '\t');
         if (!tab) {
@@ -30,8 +30,8 @@ static int parse_row(char *line, struct impl *row, const char **why)
         *tab = '\0';
         f = tab + 1;
     }
-    if (n != 4 || strchr(fields[3], '\t')) {
-        *why = "expected 4 tab-separated columns: lang kind role command";
+    if (n != 5 || strchr(fields[4], '\t')) {
+        *why = "expected 5 tab-separated columns: lang kind role variant command";
         return -1;
     }
     if (strcmp(fields[2], "server") != 0 && strcmp(fields[2], "client") != 0 &&
@@ -42,7 +42,8 @@ static int parse_row(char *line, struct impl *row, const char **why)
     if (copy_field(row->lang, sizeof row->lang, fields[0]) ||
         copy_field(row->kind, sizeof row->kind, fields[1]) ||
         copy_field(row->role, sizeof row->role, fields[2]) ||
-        copy_field(row->command, sizeof row->command, fields[3])) {
+        copy_field(row->variant, sizeof row->variant, fields[3]) ||
+        copy_field(row->command, sizeof row->command, fields[4])) {
         *why = "a column is empty or too long";
         return -1;
     }
@@ -66,8 +67,9 @@ int table_parse(const char *text, const char *name, struct table *t,
         lineno++;
         line[strcspn(line, "\r")] = '\0';
         if (lineno == 1) {
-            if (strcmp(line, "lang\tkind\trole\tcommand") != 0) {
-                snprintf(err, errlen, "%s:1: the header must be \"lang<TAB>kind<TAB>role<TAB>command\"", name);
+            if (strcmp(line, "lang\tkind\trole\tvariant\tcommand") != 0) {
+                snprintf(err, errlen, "%s:1: the header must be "
+                         "\"lang<TAB>kind<TAB>role<TAB>variant<TAB>command\"", name);
                 status = -1;
                 break;
             }
@@ -82,9 +84,10 @@ int table_parse(const char *text, const char *name, struct table *t,
             status = -1;
             break;
         }
-        if (table_find(t, row.kind, row.lang, row.role)) {
+        if (table_find_variant(t, row.kind, row.lang, row.role, row.variant)) {
+            char label[72];
             snprintf(err, errlen, "%s:%d: %s %s %s is listed twice", name, lineno,
-                     row.lang, row.kind, row.role);
+                     impl_label(&row, label, sizeof label), row.kind, row.role);
             status = -1;
             break;
         }
@@ -139,6 +142,25 @@ const struct impl *table_find(const struct table *t, const char *kind,
             return r;
     }
     return NULL;
+}
+
+const struct impl *table_find_variant(const struct table *t, const char *kind, const char *lang,
+                                      const char *role, const char *variant)
+{
+    for (const struct impl *r = table_find(t, kind, lang, role); r && r < t->rows + t->len; r++)
+        if (!strcmp(r->kind, kind) && !strcmp(r->lang, lang) && !strcmp(r->role, role) &&
+            !strcmp(r->variant, variant))
+            return r;
+    return NULL;
+}
+
+const char *impl_label(const struct impl *row, char *buf, size_t len)
+{
+    if (strcmp(row->variant, "-") == 0)
+        snprintf(buf, len, "%s", row->lang);
+    else
+        snprintf(buf, len, "%s/%s", row->lang, row->variant);
+    return buf;
 }
 
 int split_words(char *command, char **argv, int max)

@@ -10,6 +10,7 @@ struct impl {
     char lang[32];
     char kind[32];
     char role[16];     /* "server", "client" or "program" */
+    char variant[32];  /* what tells two rows of one lang, kind and role apart ("epoll"), or "-" */
     char command[512]; /* argv, split on spaces */
 };
 
@@ -28,9 +29,17 @@ int table_parse(const char *text, const char *name, struct table *t,
 
 void table_free(struct table *t);
 
-/* The row for (kind, lang, role), or NULL. */
+/* The first row for (kind, lang, role), whatever its variant, or NULL. */
 const struct impl *table_find(const struct table *t, const char *kind,
                               const char *lang, const char *role);
+
+/* The row for (kind, lang, role, variant), or NULL. */
+const struct impl *table_find_variant(const struct table *t, const char *kind, const char *lang,
+                                      const char *role, const char *variant);
+
+/* A row's name in the grid and the results: its language, or "lang/variant"
+ * ("c/epoll") for a row with a variant. Returns buf. */
+const char *impl_label(const struct impl *row, char *buf, size_t len);
 
 /* Splits a command into words in place (on runs of spaces), NULL-terminated.
  * Returns the number of words, or -1 if there are more than max-1. */

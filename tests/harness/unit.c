@@ -20,6 +20,7 @@
 #include "cases.h"
 #include "checks.h"
 #include "compare.h"
+#include "crowd.h"
 #include "net.h"
 #include "payloads.h"
 #include "proc.h"
@@ -196,13 +197,22 @@ Test(table, parses_rows_and_skips_comments)
 {
     struct table t;
     char err[256];
-    const char *text = "lang\tkind\trole\tcommand\n"
+    const char *text = "lang\tkind\trole\tvariant\tcommand\n"
                        "# a comment\n"
                        "\n"
-                       "c\ttcp\tserver\tbuild/c/stream/echo_server\n"
-                       "python\ttcp\tclient\tpython3 python/stream/echo_client.py\n";
+                       "c\ttcp\tserver\t-\tbuild/c/stream/echo_server\n"
+                       "python\ttcp\tclient\t-\tpython3 python/stream/echo_client.py\n"
+                       "c\ttcp-many\tserver\tfork\tbuild/c/concurrency/fork_server\n"
+                       "c\ttcp-many\tserver\tepoll\tbuild/c/concurrency/epoll_server\n";
     cr_assert_eq(table_parse(text, "t.tsv", &t, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(t.len, 2);
+    cr_assert_eq(t.len, 4);
+    char label[64];
+    const struct impl *epoll = table_find_variant(&t, "tcp-many", "c", "server", "epoll");
+    cr_assert_not_null(epoll);
+    cr_assert_str_eq(epoll->command, "build/c/concurrency/epoll_server");
+    cr_assert_str_eq(impl_label(epoll, label, sizeof label), "c/epoll");
+    cr_assert_str_eq(impl_label(&t.rows[0], label, sizeof label), "c");
+    cr_assert_null(table_find_variant(&t, "tcp-many", "c", "server", "poll"));
     const struct impl *py = table_find(&t, "tcp", "python", "client");
     cr_assert_not_null(py);
     cr_assert_str_eq(py->command, "python3 python/stream/echo_client.py");
@@ -216,13 +226,20 @@ Test(table, reports_file_and_line_of_errors)
     char err[256];
     cr_assert_eq(table_parse("lang kind role command\n", "t.tsv", &t, err, sizeof err), -1);
     cr_assert(strstr(err, "t.tsv:1:"), "%s", err);
-    cr_assert_eq(table_parse("lang\tkind\trole\tcommand\n\nc\ttcp\tserver\n", "t.tsv", &t, err, sizeof err), -1);
-    cr_assert(strstr(err, "t.tsv:3: expected 4"), "%s", err);
-    cr_assert_eq(table_parse("lang\tkind\trole\tcommand\nc\ttcp\tpeer\tx\n", "t.tsv", &t, err, sizeof err), -1);
+#define HEADER "lang\tkind\trole\tvariant\tcommand\n"
+    cr_assert_eq(table_parse("lang\tkind\trole\tcommand\n", "t.tsv", &t, err, sizeof err), -1);
+    cr_assert(strstr(err, "t.tsv:1: the header must be"), "%s", err);
+    cr_assert_eq(table_parse(HEADER "\nc\ttcp\tserver\t-\n", "t.tsv", &t, err, sizeof err), -1);
+    cr_assert(strstr(err, "t.tsv:3: expected 5"), "%s", err);
+    cr_assert_eq(table_parse(HEADER "c\ttcp\tpeer\t-\tx\n", "t.tsv", &t, err, sizeof err), -1);
     cr_assert(strstr(err, "t.tsv:2: role"), "%s", err);
-    cr_assert_eq(table_parse("lang\tkind\trole\tcommand\nc\ttcp\tserver\tx\nc\ttcp\tserver\ty\n", "t.tsv",
+    cr_assert_eq(table_parse(HEADER "c\ttcp\tserver\t-\tx\nc\ttcp\tserver\t-\ty\n", "t.tsv",
                              &t, err, sizeof err), -1);
     cr_assert(strstr(err, "t.tsv:3: c tcp server is listed twice"), "%s", err);
+    cr_assert_eq(table_parse(HEADER "c\ttcp-many\tserver\tpoll\tx\nc\ttcp-many\tserver\tpoll\ty\n",
+                             "t.tsv", &t, err, sizeof err), -1);
+    cr_assert(strstr(err, "t.tsv:3: c/poll tcp-many server is listed twice"), "%s", err);
+#undef HEADER
 }
 
 Test(table, the_real_table_loads)
@@ -867,6 +884,38 @@ Test(survives_emfile, a_server_that_ends_on_a_failed_accept_fails)
 {
     char why[512] = "";
     const struct single_check *c = kind_check("tcp", "survives_emfile");
-    cr_assert_eq(c->run(c->context, "python3 " MUTANTS "dies_on_accept_error.py", why, sizeof why), -1);
+    cr_assert_eq(c->run(c->context, "python3 " MUTANTS "dies_on_accept_error.py", why, sizeof why), -1,
+                 "passed: %s", why);
     cr_assert(strstr(why, "the server ended (exit 1)"), "%s", why);
+}
+
+/* ---- chapter 6: the concurrency checks fail a server that serves one client
+ * at a time (the `tcp` reference echo_server), and pass one that does not
+ * (Node's echo_server, on its event loop) ------------------------------------ */
+
+static const struct patience SHORT_WAIT = {2000};
+static const char *const CONCURRENCY_CHECKS[] = {"idle_first", "idle_50", "clients_1000",
+                                                 "slow_reader"};
+
+Test(concurrency, an_iterative_server_fails_every_concurrency_check, .timeout = 120)
+{
+    for (size_t i = 0; i < sizeof CONCURRENCY_CHECKS / sizeof *CONCURRENCY_CHECKS; i++) {
+        char why[1024] = "";
+        const struct single_check *c = kind_check("tcp-many", CONCURRENCY_CHECKS[i]);
+        cr_expect_eq(c->run(&SHORT_WAIT, "build/c/stream/echo_server", why, sizeof why), -1,
+                     "%s passed an iterative server", CONCURRENCY_CHECKS[i]);
+        cr_log_info("%s: %s", CONCURRENCY_CHECKS[i], why);
+    }
+}
+
+Test(concurrency, an_event_loop_server_passes_them, .timeout = 120)
+{
+    const char *const all[] = {"idle_first", "idle_50", "clients_1000", "slow_reader", "resets",
+                               "stop_100"};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        char why[1024] = "";
+        const struct single_check *c = kind_check("tcp-many", all[i]);
+        cr_expect_eq(c->run(c->context, "node node/stream/echo_server.js", why, sizeof why), 0,
+                     "%s: %s", all[i], why);
+    }
 }
