@@ -126,8 +126,9 @@ static int demo_pair(const struct kind_spec *spec, const struct impl *server,
     scratch_path(tmp, "server.stderr", serr, sizeof serr);
     scratch_path(tmp, "relay.stderr", rerr, sizeof rerr);
 
+    char label[72];
     printf("=== %s%s: %s server, %s client ===\n", server->kind,
-           via ? " through the relay" : "", server->lang, client->lang);
+           via ? " through the relay" : "", impl_label(server, label, sizeof label), client->lang);
     struct server s, relay = {.out = -1, .proc = {.pid = -1}};
     struct demo_addr addr;
     demo_server_addr(spec, server, tmp, &addr);
@@ -135,6 +136,7 @@ static int demo_pair(const struct kind_spec *spec, const struct impl *server,
         print_indented(serr, "  [server stderr] ");
         return -1;
     }
+    s.dies_of_signal = spec && spec->server_dies_of_signal;
     if (spec && !strcmp(spec->kind, "unix-stream"))
         print_mode(addr.sock);
     const struct ready *target = &s.addr;
@@ -341,6 +343,17 @@ static void print_grid(const char *kind)
     results_free(&rs);
 }
 
+/* The client a server is shown with: its own language's, of its kind or else
+ * of the kind whose protocol it speaks (a chapter 6 server's is `tcp`'s). */
+static const struct impl *client_for(const struct table *t, const struct kind_spec *spec,
+                                     const struct impl *server)
+{
+    const struct impl *client = table_find(t, server->kind, server->lang, "client");
+    if (!client && spec && spec->peer_kind)
+        client = table_find(t, spec->peer_kind, server->lang, "client");
+    return client;
+}
+
 int main(int argc, char *argv[])
 {
     if (argc < 2) {
@@ -370,7 +383,7 @@ int main(int argc, char *argv[])
                 scratch_create(&tmp) < 0)
                 continue;
             if (!strcmp(row->role, "server")) {
-                const struct impl *client = table_find(&t, row->kind, row->lang, "client");
+                const struct impl *client = client_for(&t, spec, row);
                 if (client)
                     failures += demo_pair(spec, row, client, NULL, &tmp) < 0;
             } else if (spec && spec->demo_args &&
@@ -392,7 +405,7 @@ int main(int argc, char *argv[])
                 lang_selected(only, t.rows[i].lang))
                 server = &t.rows[i];
         if (server)
-            client = table_find(&t, server->kind, server->lang, "client");
+            client = client_for(&t, spec, server);
         struct scratch tmp;
         if (client && scratch_create(&tmp) == 0) {
             failures += demo_pair(spec, server, client, via, &tmp) < 0;
