@@ -108,8 +108,10 @@ chapters: chapter1 chapter2 chapter3 chapter4 chapter5
 chapter1: examples harness
 	@$(TESTBIN)/demo lookup
 
-## chapter2: stream sockets -- each language's TCP echo server and client talking
+## chapter2: stream sockets -- the simple pair talking, three ways to break it (as root), then the robust pair
 chapter2: examples harness
+	@$(TESTBIN)/demo tcp-simple
+	@for demo in deadlock vanish restart; do bash chapters/02-stream/demos/$$demo.sh || exit 1; done
 	@$(TESTBIN)/demo tcp
 
 ## chapter3: datagram sockets -- UDP echo in each language, then loss and retries through the relay

@@ -158,31 +158,42 @@ wait_log() {
     die "$name never logged \"$text\""
 }
 
-# stop NAME [SIGNAL]: sends SIGTERM (or SIGNAL), prints the rest of its stderr,
-# and dies unless it exits 0 (the contract: a server stops cleanly on SIGTERM).
+# stop NAME [SIGNAL [STATUS]]: sends SIGTERM (or SIGNAL), prints the rest of its
+# stderr, and dies unless it exits 0 (the contract: a server stops cleanly on
+# SIGTERM) -- or STATUS: 143 for chapter 2's simple server, killed by SIGTERM.
 stop() {
-    local name=$1 sig=${2:-TERM} pid efd ofd line status
+    local name=$1 sig=${2:-TERM} pid
+    pid=${name}_pid
+    printf '$ kill -%s %s\n' "$sig" "${!pid}"
+    kill -"$sig" "${!pid}" || die "cannot signal $name"
+    ended "$name" "${3:-0}" "after SIG$sig"
+}
+
+# ended NAME STATUS [WHEN]: prints the rest of NAME's stderr, waits for it to
+# exit -- on its own, or after a signal (WHEN says which) -- and dies unless
+# its exit status is STATUS.
+ended() {
+    local name=$1 want=$2 when=${3:-} pid efd ofd line status
     pid=${name}_pid
     pid=${!pid}
     efd=${name}_err
     efd=${!efd}
     ofd=${name}_out
     ofd=${!ofd}
-    printf '$ kill -%s %s\n' "$sig" "$pid"
-    kill -"$sig" "$pid" || die "cannot signal $name"
     while :; do # to end of file: it has exited
         IFS= read -r -t "$WAIT" -u "$efd" line
         status=$?
         [ "$status" -eq 0 ] || break
         log "$name" "$line"
     done
-    [ "$status" -le 128 ] || die "$name still running $WAIT s after SIG$sig" # cleanup kills it
+    [ "$status" -le 128 ] || die "$name still running $WAIT s ${when:-later}" # cleanup kills it
     wait "$pid"
     status=$?
     forget "$pid"
     exec {efd}<&- {ofd}<&-
     unhold "$efd" "$ofd"
-    [ "$status" -eq 0 ] || die "$name exited $status after SIG$sig"
+    [ "$status" -eq 0 ] || printf '(%s exited with status %d)\n' "$name" "$status"
+    [ "$status" -eq "$want" ] || die "$name exited $status ${when:-}, not $want"
 }
 
 # spawn NAME COMMAND: starts a client or a tool in the background. Its stdin
