@@ -105,11 +105,27 @@ class Directive:
 _DIRECTIVE = re.compile(r"^:::+\s*\{\s*\.(listing|run|include|diagram)\b([^}]*)\}\s*$")
 _ATTR = re.compile(r'([A-Za-z-]+)="([^"]*)"')
 _KNOWN = {
-    "listing": {"file", "region"},
+    "listing": {"file", "region", "langs"},
     "run": {"command"},
     "include": {"file"},
     "diagram": {"file", "caption"},
 }
+
+
+# Attributes a directive may leave out: a diagram's caption; a listing's langs,
+# the languages that have the example (all six unless it says: "c,python").
+_OPTIONAL = {"caption", "langs"}
+
+
+def listing_langs(attrs):
+    """The language keys a six-language listing shows: its langs attribute's,
+    in book order, or all six. Raises BookError for an unknown key."""
+    wanted = [k.strip() for k in attrs.get("langs", ",".join(LANGUAGE_KEYS)).split(",") if k.strip()]
+    unknown = [k for k in wanted if k not in LANGUAGE_KEYS]
+    if unknown or not wanted:
+        raise BookError(f"listing {attrs.get('file')}: langs names {', '.join(unknown) or 'nothing'}; "
+                        f"the languages are {', '.join(LANGUAGE_KEYS)}")
+    return [k for k in LANGUAGE_KEYS if k in wanted]
 
 
 def parse_directive(line, where="chapter"):
@@ -124,7 +140,7 @@ def parse_directive(line, where="chapter"):
     if leftover:
         raise BookError(f"{where}: cannot read the attributes of .{kind}: {leftover!r}")
     unknown = set(attrs) - _KNOWN[kind]
-    missing = _KNOWN[kind] - set(attrs) - {"caption"}
+    missing = _KNOWN[kind] - set(attrs) - _OPTIONAL
     if unknown or missing:
         raise BookError(f"{where}: .{kind} takes {', '.join(sorted(_KNOWN[kind]))}; "
                         f"got {', '.join(sorted(attrs)) or 'nothing'}")

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bookkit import (LANGUAGE_KEYS, LANGUAGES, LANGUAGE_NAMES, BookError, RunCache,  # noqa: E402
                      chapter_files, edition_command, highlighter, is_multi_language,
-                     parse_directive, region_text, source_file, split_command)
+                     listing_langs, parse_directive, region_text, source_file, split_command)
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -147,10 +147,14 @@ def listing_md(attrs, ctx):
     file, region = attrs["file"], attrs["region"]
     if not is_multi_language(file):
         return one_listing(file, region, ctx)
-    if ctx.lang:  # a one-language edition: its listing alone, no tabs
-        return one_listing(source_file(ctx.lang, file), region, ctx, example=file)
-    tabs = [f'::::: {{.tabs data-example="{file}" data-region="{region}"}}\n']
+    langs = listing_langs(attrs)
+    if ctx.lang:  # a one-language edition: its listing alone, no tabs (none if it has no such file)
+        return one_listing(source_file(ctx.lang, file), region, ctx, example=file) \
+            if ctx.lang in langs else ""
+    tabs = [f'::::: {{.tabs data-example="{file}" data-region="{region}" data-langs="{",".join(langs)}"}}\n']
     for key, name, _, _ in LANGUAGES:
+        if key not in langs:
+            continue
         tabs.append(f'::: {{.tab data-lang="{key}"}}\n'
                     f'[{name}]{{.tab-label}}\n\n'
                     f'{one_listing(source_file(key, file), region, ctx)}\n:::\n')

@@ -213,8 +213,9 @@ def tab_problems(pages):
             if "tabs" not in node.classes():
                 continue
             langs = [c.attrs.get("data-lang") for c in node.children if "tab" in c.classes()]
-            missing = [k for k in LANGUAGE_KEYS if k not in langs]
-            if missing or len(langs) != len(LANGUAGE_KEYS):
+            declared = node.attrs.get("data-langs", ",".join(LANGUAGE_KEYS)).split(",")
+            missing = [k for k in declared if k not in langs]
+            if missing or len(langs) != len(declared):
                 what = node.attrs.get("data-example", "?") + " [" + node.attrs.get("data-region", "?") + "]"
                 problems.append(f"{name}: tab group {what} has {', '.join(langs) or 'no tabs'}; "
                                 f"missing {', '.join(missing) or 'none'}")

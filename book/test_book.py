@@ -15,8 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build  # noqa: E402
 import check  # noqa: E402
-from bookkit import (BookError, RunCache, camel, edition_command, parse_directive,  # noqa: E402
-                     region_lines, source_file, split_command)
+from bookkit import (LANGUAGE_KEYS, BookError, RunCache, camel, edition_command,  # noqa: E402
+                     listing_langs, parse_directive, region_lines, source_file, split_command)
 
 SOURCE = """\
 int main(void)
@@ -78,12 +78,20 @@ class Directives(unittest.TestCase):
         d = parse_directive('::: {.listing file="stream/echo_server" region="accept"}')
         self.assertEqual((d.kind, d.attrs), ("listing", {"file": "stream/echo_server", "region": "accept"}))
 
+    def test_a_listing_may_name_its_languages_in_book_order(self):
+        d = parse_directive('::: {.listing file="concurrency/thread_server" region="accept" '
+                            'langs="ruby,c,python"}')
+        self.assertEqual(listing_langs(d.attrs), ["c", "python", "ruby"])
+        self.assertEqual(listing_langs({"file": "stream/echo_server"}), LANGUAGE_KEYS)
+        with self.assertRaisesRegex(BookError, "langs names rust"):
+            listing_langs({"file": "x/y", "langs": "c,rust"})
+
     def test_ordinary_divs_are_not_directives(self):
         self.assertIsNone(parse_directive("::: {.note}"))
         self.assertIsNone(parse_directive("Some text"))
 
     def test_bad_attributes_are_errors_with_the_place(self):
-        with self.assertRaisesRegex(BookError, r"^ch\.md:3: \.listing takes file, region"):
+        with self.assertRaisesRegex(BookError, r"^ch\.md:3: \.listing takes file, langs, region"):
             parse_directive('::: {.listing file="x.c"}', "ch.md:3")
         with self.assertRaisesRegex(BookError, "cannot read the attributes"):
             parse_directive("::: {.run command=make}", "ch.md:3")
