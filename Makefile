@@ -33,7 +33,7 @@ PYTHON3 := /usr/bin/python3
 export PATH := $(BUILD)/bin:$(PATH)
 
 .PHONY: all help toolchains examples $(LANGUAGES) harness test test-suites unit c-clang interop \
-        sanitize chapters chapter1 chapter2 chapter3 chapter4 chapter5 book book-check browser-test clean
+        sanitize chapters chapter1 chapter2 chapter3 chapter4 chapter5 chapter6 chapter6-demo bench-chapter6 book book-check browser-test clean
 
 ## all: install missing toolchains, build every example, the harness and the book (the default)
 all: examples harness book
@@ -58,6 +58,7 @@ $(LANGUAGES): toolchains
 harness: toolchains
 	@$(MAKE) --no-print-directory -C tests/harness BUILD=$(TESTBIN)
 	@$(MAKE) --no-print-directory -C tests/relay BUILD=$(TESTBIN)
+	@$(MAKE) --no-print-directory -C tests/load BUILD=$(TESTBIN)
 
 ## test: everything: unit tests, clang build, interop matrix, sanitizers, chapters, book; then nothing may be left behind
 test:
@@ -72,6 +73,7 @@ test-suites: unit c-clang interop sanitize chapters book-check browser-test
 ## unit: the harness's own unit tests, and those of tools/
 unit: harness
 	$(TESTBIN)/unit --jobs=$(JOBS)
+	$(TESTBIN)/sockload_test --jobs=$(JOBS)
 	python3 -m unittest discover -s tools -p 'test_*.py'
 
 ## c-clang: build the C examples with clang too (-Wall -Wextra -Werror)
@@ -101,8 +103,8 @@ sanitize: examples harness
 	sed 's#\tbuild/c/#\t$(BUILD)/c-sanitize/#' tests/interop/implementations.tsv > $(SANITIZE_OUT)/table.tsv
 	$(call interop,$(SANITIZE_OUT),INTEROP_TABLE='$(SANITIZE_OUT)/table.tsv' INTEROP_LANGS=c)
 
-## chapters: run every chapter's demonstration
-chapters: chapter1 chapter2 chapter3 chapter4 chapter5
+## chapters: run every chapter's demonstration (chapter 6 without its benchmark)
+chapters: chapter1 chapter2 chapter3 chapter4 chapter5 chapter6-demo
 
 ## chapter1: sockets and addresses -- each language's lookup resolving names
 chapter1: examples harness
@@ -125,6 +127,16 @@ chapter4: examples harness
 ## chapter5: raw sockets -- ping in each language, the protocol-253 exchange, and the sniffer's view of both (needs root)
 chapter5: examples harness
 	@$(TESTBIN)/demo icmp raw sniffer
+
+## chapter6: many clients at once -- a second client waiting behind an idle one, each design serving both, then every design measured
+chapter6: chapter6-demo bench-chapter6
+
+chapter6-demo: examples harness
+	@bash chapters/06-concurrency/demos/waiting.sh
+
+## bench-chapter6: every chapter 6 server under the same loads from sockload: msg/s, p99, conn/s, CPU, memory (a minute or two; QUICK=1 shortens it)
+bench-chapter6: examples harness
+	@python3 tools/bench_concurrency.py $(if $(QUICK),--quick)
 
 ## book: the book from chapters/ into build/book/ (HTML site, single page, EPUB; an edition per language in editions/)
 book: examples harness

@@ -46,7 +46,8 @@ RESULTS = ROOT / "build" / "interop" / "results.json"
 RUN_INPUTS = [ROOT / d for d in ("c", "python", "java", "node", "haskell", "ruby",
                                  "tests/harness", "tests/interop", "tests/relay",
                                  "Makefile", "build/c", "build/java", "build/haskell",
-                                 "build/tests", "build/bin")] + sorted(ROOT.glob("chapters/*/demos"))
+                                 "build/tests", "build/bin", "tests/load",
+                                 "tools/bench_concurrency.py")] + sorted(ROOT.glob("chapters/*/demos"))
 
 
 # ---- chapters -------------------------------------------------------------
@@ -209,17 +210,22 @@ def include_md(attrs, ctx):
 
 
 def diagram_md(attrs, ctx):
-    """A graphviz diagram rendered to SVG at build time."""
+    """A graphviz diagram rendered to SVG at build time -- or an SVG that an
+    earlier transcript's command drew (a benchmark's plot under build/), as it is."""
     source = ROOT / attrs["file"]
     if not source.is_file():
-        raise BookError(f"no such file: {attrs['file']}")
+        raise BookError(f"no such file: {attrs['file']}" + (
+            " (drawn by a command of this chapter: remove build/book/runs to run it again)"
+            if source.suffix == ".svg" else ""))
     target = HTML / "diagrams" / (source.stem + ".svg")
     if source not in ctx.diagrams:  # once a build: the editions show the same SVG
         target.parent.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(["dot", "-Tsvg", str(source), "-o", str(target)],
+        done = subprocess.run(["cp", str(source), str(target)] if source.suffix == ".svg" else
+                              ["dot", "-Tsvg", str(source), "-o", str(target)],
                               capture_output=True, text=True)
         if done.returncode != 0:
-            raise BookError(f"dot {attrs['file']}: {done.stderr.strip()}")
+            raise BookError(f"{'cp' if source.suffix == '.svg' else 'dot'} {attrs['file']}: "
+                            f"{done.stderr.strip()}")
         # graphviz names the SVG 1.1 DTD; EPUB 3 forbids external entities, so drop it.
         svg = target.read_text(encoding="utf-8")
         target.write_text(re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg, count=1), encoding="utf-8")
