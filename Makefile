@@ -33,7 +33,7 @@ PYTHON3 := /usr/bin/python3
 export PATH := $(BUILD)/bin:$(PATH)
 
 .PHONY: all help toolchains examples $(LANGUAGES) harness test test-suites unit c-clang interop \
-        sanitize chapters chapter1 chapter2 chapter3 chapter4 chapter5 chapter6 chapter6-demo bench-chapter6 book book-check browser-test clean
+        sanitize chapters chapter1 chapter2 chapter3 chapter4 chapter5 chapter6 chapter6-demo bench-chapter6 bench-c10k book book-check browser-test clean
 
 ## all: install missing toolchains, build every example, the harness and the book (the default)
 all: examples harness book
@@ -137,6 +137,10 @@ chapter6-demo: examples harness
 ## bench-chapter6: every chapter 6 server under the same loads from sockload: msg/s, p99, conn/s, CPU, memory (a minute or two; QUICK=1 shortens it)
 bench-chapter6: examples harness
 	@python3 tools/bench_concurrency.py $(if $(QUICK),--quick)
+
+## bench-c10k: C10K -- how many connections each chapter 6 design holds, each sending 64 bytes a second (many minutes; ONLY=c/epoll for one)
+bench-c10k: examples harness
+	@python3 tools/bench_concurrency.py --c10k $(if $(ONLY),--only $(ONLY))
 
 ## book: the book from chapters/ into build/book/ (HTML site, single page, EPUB; an edition per language in editions/)
 book: examples harness

@@ -3,7 +3,7 @@
 tests/interop/implementations.tsv under the same loads from sockload
 (tests/load), one server at a time, in one run.
 
-usage: tools/bench_concurrency.py [--quick] [--out DIR] [--table TSV]
+usage: tools/bench_concurrency.py [--quick] [--c10k] [--only TEXT] [--out DIR] [--table TSV]
 
 For each server: messages a second and the p99 round trip with 100
 connections echoing 64 bytes back and forth; connections a second (connect,
@@ -140,13 +140,14 @@ def sockload(port, *args, timeout=120):
     return json.loads(done.stdout)
 
 
-def while_sampling(pid, run):
-    """Runs run() while sampling the group's PSS every 100 ms; (result, max MB)."""
+def while_sampling(pid, run, size=pss_mb):
+    """Runs run() while sampling the group's memory (size: pss_mb or rss_mb)
+    every 100 ms; (result, max MB)."""
     peak, stop = [0.0], threading.Event()
 
     def sample():
         while not stop.wait(0.1):
-            peak[0] = max(peak[0], pss_mb(pid))
+            peak[0] = max(peak[0], size(pid))
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
@@ -180,6 +181,71 @@ def measure(command, quick):
     finally:
         server.stop()
     return row
+
+
+def rss_mb(pid):
+    """The group's resident set size in MB (shared pages counted in each process)."""
+    kib = 0
+    for p in group_of(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    kib += int(line.split()[1])
+        except OSError:
+            continue
+    return kib / 1024
+
+
+# C10K: how many connections each design holds while every one of them sends
+# one 64-byte message a second and checks its echo; the C epoll server's target.
+C10K_STEPS = (1000, 5000, 10000)
+C10K_TARGET = {"server": "c/epoll", "connections": 10000, "p99_ms": 5.0, "rss_mb": 64.0}
+
+
+def c10k_row(command, seconds):
+    """{connections: figures} for each step this server passes, up to the first it fails."""
+    row = {}
+    for n in C10K_STEPS:
+        server = Server(command)
+        try:
+            ping, peak = while_sampling(server.proc.pid, lambda: sockload(
+                server.port, "--mode", "pingpong", "--connections", n, "--rate", 1,
+                "--duration", seconds, timeout=seconds + 180), size=rss_mb)
+            row[n] = {"p99_ms": ping["rtt_us"]["p99"] / 1000, "messages": ping["messages"],
+                      "rss_mb": peak, "connect_s": ping["connect_s"]}
+        except BenchError as e:
+            row[n] = {"error": str(e)}
+            break
+        finally:
+            server.stop()
+    return row
+
+
+def c10k_text(results):
+    """The C10K table: per server and step, p99 and memory, or why it stopped."""
+    lines = [["server"] + [f"{n:,} connections" for n in C10K_STEPS]]
+    for label, row in results:
+        cells = [label]
+        for n in C10K_STEPS:
+            got = row.get(n)
+            cells.append("-" if got is None else "failed: " + got["error"] if "error" in got
+                         else f"p99 {got['p99_ms']:.2f} ms, {got['rss_mb']:.0f} MB")
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return "\n".join("  ".join(c.ljust(widths[i]) for i, c in enumerate(line)).rstrip()
+                     for line in lines)
+
+
+def c10k_verdict(results):
+    """Whether the C epoll server met its target, in words; and a bool."""
+    t = C10K_TARGET
+    got = dict(results).get(t["server"], {}).get(t["connections"])
+    if not got or "error" in got:
+        return f"{t['server']} did not hold {t['connections']:,} connections", False
+    ok = got["p99_ms"] <= t["p99_ms"] and got["rss_mb"] <= t["rss_mb"]
+    return (f"{t['server']} with {t['connections']:,} connections: p99 {got['p99_ms']:.2f} ms "
+            f"(target {t['p99_ms']:.0f} ms), RSS {got['rss_mb']:.1f} MB (target "
+            f"{t['rss_mb']:.0f} MB): {'met' if ok else 'NOT met'}"), ok
 
 
 COLUMNS = [("msgs_per_s", "msg/s (100 conns)", "{:.0f}"), ("p99_ms", "p99 ms", "{:.2f}"),
@@ -235,14 +301,22 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="shorter timed runs (rougher numbers)")
     parser.add_argument("--out", default=str(ROOT / "build" / "bench"), help="where the results go")
     parser.add_argument("--table", default=str(TABLE), help="the table of examples")
+    parser.add_argument("--c10k", action="store_true",
+                        help="instead: how many connections each design holds (1k, 5k, 10k), "
+                             "each sending a message a second")
+    parser.add_argument("--only", help="only servers whose label has this text (c/epoll)")
     args = parser.parse_args(argv)
     if not SOCKLOAD.is_file():
         print(f"bench-concurrency: {SOCKLOAD} is missing: run make first", file=sys.stderr)
         return 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    chosen = [(label, command) for label, command in servers(Path(args.table))
+              if not args.only or args.only in label]
+    if args.c10k:
+        return c10k(chosen, out, 3 if args.quick else 10)
     results = []
-    for label, command in servers(Path(args.table)):
+    for label, command in chosen:
         print(f"bench-concurrency: {label} ...", file=sys.stderr, flush=True)
         try:
             results.append((label, measure(command, args.quick)))
@@ -256,6 +330,28 @@ def main(argv=None):
     print(f"Measured {when} on {machine()}{' (quick run)' if args.quick else ''}:\n")
     print(table_text(results))
     return 1 if any("error" in row for _, row in results) else 0
+
+
+def c10k(chosen, out, seconds):
+    """The C10K run: a table, c10k.json, and exit 0 only if the target was met."""
+    results = []
+    for label, command in chosen:
+        print(f"bench-concurrency: c10k {label} ...", file=sys.stderr, flush=True)
+        try:
+            results.append((label, c10k_row(command, seconds)))
+        except BenchError as e:
+            results.append((label, {C10K_STEPS[0]: {"error": str(e)}}))
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    verdict, ok = c10k_verdict(results)
+    report = {"date": when, "machine": machine(), "seconds": seconds, "target": C10K_TARGET,
+              "verdict": verdict, "servers": [{"server": label, **{str(n): v for n, v in row.items()}}
+                                              for label, row in results]}
+    (out / "c10k.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"Measured {when} on {machine()}: every connection sends 64 bytes a second for "
+          f"{seconds} s and checks the echo.\n")
+    print(c10k_text(results))
+    print(f"\n{verdict}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -44,6 +44,23 @@ class Printing(unittest.TestCase):
         self.assertEqual(lines[0].index("msg/s"), lines[1].index("51234"))
 
 
+class C10K(unittest.TestCase):
+    def test_steps_until_the_first_failure_and_the_verdict(self):
+        results = [("c/epoll", {1000: {"p99_ms": 0.5, "rss_mb": 3}, 5000: {"p99_ms": 0.9, "rss_mb": 9},
+                                10000: {"p99_ms": 1.5, "rss_mb": 20}}),
+                   ("ruby/select", {1000: {"p99_ms": 9.0, "rss_mb": 30},
+                                    5000: {"error": "sockload: connect: Connection timed out"}})]
+        text = bench.c10k_text(results)
+        self.assertIn("p99 1.50 ms, 20 MB", text)
+        self.assertIn("failed: sockload: connect: Connection timed out", text.splitlines()[2])
+        self.assertTrue(text.splitlines()[2].endswith("  -"), text)  # 10k never tried
+        verdict, ok = bench.c10k_verdict(results)
+        self.assertTrue(ok, verdict)
+        results[0][1][10000]["rss_mb"] = 80
+        self.assertEqual(bench.c10k_verdict(results)[1], False)
+        self.assertIn("NOT met", bench.c10k_verdict(results)[0])
+
+
 class Accounting(unittest.TestCase):
     def test_a_group_counts_its_children_and_their_cpu(self):
         # A group leader that starts a child burning CPU, then reaps it.
