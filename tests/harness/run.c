@@ -224,7 +224,10 @@ int server_stop(struct server *s, int sig, int timeout_ms, char *why, size_t why
     if (took > timeout_ms)
         warn("stopped %ld ms after SIG%s, past the contract's %d ms (it started in %ld ms and "
              "waited %ld ms for a CPU)", took, sigabbrev_np(sig), timeout_ms, s->ready_ms, waited);
-    bool killed = WIFSIGNALED(s->proc.status) && WTERMSIG(s->proc.status) == sig;
+    /* Killed by it -- or, for a runtime that takes the signal itself and exits
+     * the way a shell reports a killed program (the JVM: 128 + 15), that. */
+    bool killed = (WIFSIGNALED(s->proc.status) && WTERMSIG(s->proc.status) == sig) ||
+                  child_exited_with(&s->proc, 128 + sig);
     if (s->dies_of_signal ? !killed : !child_exited_with(&s->proc, 0)) {
         snprintf(why, whylen, "server stopped by SIG%s ended with %s, not %s", sigabbrev_np(sig),
                  child_describe(&s->proc, status, sizeof status),

@@ -40,7 +40,8 @@ struct server {
     struct ready addr;
     long ready_ms; /* from start to its READY line: this runtime's start-up under the current load */
     /* Set after server_start for a server with no signal handling (chapter 2's
-     * simple_server): server_stop then wants it killed by the signal, not exit 0. */
+     * simple_server): server_stop then wants it killed by the signal (or exit
+     * 128 + the signal, as the JVM does), not exit 0. */
     bool dies_of_signal;
 };
 
