@@ -76,9 +76,10 @@ unit: harness
 	$(TESTBIN)/sockload_test --jobs=$(JOBS)
 	python3 -m unittest discover -s tools -p 'test_*.py'
 
-## c-clang: build the C examples with clang too (-Wall -Wextra -Werror)
+## c-clang: build the C examples and sockload with clang too (-Wall -Wextra -Werror)
 c-clang: toolchains
 	@$(MAKE) --no-print-directory -C c CC=clang BUILD=$(BUILD)/c-clang
+	@$(MAKE) --no-print-directory -C tests/load CC=clang BUILD=$(BUILD)/tests-clang
 
 # $(call interop,OUTDIR,SETTINGS): run the harness with INTEROP_* settings
 # (see tests/harness/interop.c), writing its results to OUTDIR.
