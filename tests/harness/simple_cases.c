@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 /* Up to 64 KiB: inside the socket buffers, where sending everything before
- * reading still works. */
+ * reading still works. (No `line`: 64 KiB of any bytes and nothing at all
+ * say what it would, and every pair here costs a test per case.) */
 static const struct pair_case SIMPLE_CASES[] = {
     {.name = "empty", .host = "127.0.0.1", .make = make_empty},
-    {.name = "line", .host = "127.0.0.1", .make = make_line},
     {.name = "64kib", .host = "127.0.0.1", .make = make_65536},
     {.name = "ipv6", .host = "::1", .make = make_line},
 };
