@@ -128,7 +128,7 @@ static int check_slow_reader(const void *context, const char *command, char *why
     if (start_server(&s, command, &tmp, why, whylen) < 0)
         return -1;
     int rc = -1;
-    int fd = tcp_connect(s.addr.host, s.addr.port);
+    int fd = tcp_connect_buffers(s.addr.host, s.addr.port, 65536);
     size_t sent = fd >= 0 ? send_until_stalled(fd, 64u << 20, 300) : 0;
     if (fd < 0)
         snprintf(why, whylen, "cannot connect to the server");

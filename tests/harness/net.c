@@ -41,10 +41,22 @@ static int port_of(int fd)
 
 int tcp_connect(const char *host, int port)
 {
+    return tcp_connect_buffers(host, port, 0);
+}
+
+int tcp_connect_buffers(const char *host, int port, int bytes)
+{
     struct addrinfo *res;
     if (resolve(host, port, 0, &res) < 0)
         return -1;
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Before connect(): the receive buffer sets the window TCP offers. */
+    if (fd >= 0 && bytes > 0 &&
+        (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) < 0 ||
+         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) < 0)) {
+        close(fd);
+        fd = -1;
+    }
     if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
         close(fd);
         fd = -1;

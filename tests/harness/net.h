@@ -8,6 +8,11 @@
 /* Connects to host:port (numeric). Returns a descriptor or -1. */
 int tcp_connect(const char *host, int port);
 
+/* The same with its send and receive buffers set to `bytes` (0: the kernel's
+ * defaults), so that a test that stalls a connection pins less of the
+ * kernel's TCP memory, which every test on the machine shares. */
+int tcp_connect_buffers(const char *host, int port, int bytes);
+
 /* Listens on host, port 0; stores the chosen port. Returns a descriptor or -1.
  * With backlog 0 and no listen() (listening = 0) the port is bound but refuses
  * connections: a port we own that is guaranteed to be closed. */

@@ -110,7 +110,7 @@ static void reset_after_sending(const struct ready *addr)
  * without reading. */
 static void vanish_mid_transfer(const struct ready *addr)
 {
-    int fd = tcp_connect(addr->host, addr->port);
+    int fd = tcp_connect_buffers(addr->host, addr->port, 65536); /* stalls sooner */
     if (fd >= 0) {
         send_until_stalled(fd, 64u << 20, 300);
         close(fd);
