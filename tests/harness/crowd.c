@@ -227,9 +227,11 @@ int crowd_finish(struct crowd *c, long long deadline_ms, char *why, size_t whyle
         struct pollfd p = {.fd = c->fds[i], .events = POLLIN};
         char byte;
         ssize_t n = -1;
-        while (poll(&p, 1, left_ms(deadline_ms)) == 1 &&
-               (n = recv(c->fds[i], &byte, 1, MSG_DONTWAIT)) < 0 && errno == EAGAIN)
-            ;
+        errno = EAGAIN;
+        /* poll waits at most a second at a time: until the deadline, look again. */
+        while (n < 0 && (errno == EAGAIN || errno == EINTR) && now_ms() < deadline_ms)
+            if (poll(&p, 1, left_ms(deadline_ms)) == 1)
+                n = recv(c->fds[i], &byte, 1, MSG_DONTWAIT);
         if (n != 0) {
             snprintf(why, whylen, "connection %zu of %zu: %s after the half-close, want end of file",
                      i + 1, c->n, n > 0 ? "more bytes" : "no end of file");
