@@ -3,7 +3,7 @@
 tests/interop/implementations.tsv under the same loads from sockload
 (tests/load), one server at a time, in one run.
 
-usage: tools/bench_concurrency.py [--quick] [--c10k] [--only TEXT] [--out DIR] [--table TSV]
+usage: tools/bench_concurrency.py [--quick] [--c10k] [--only TEXT] [--quiet] [--out DIR] [--table TSV]
 
 For each server: messages a second and the p99 round trip with 100
 connections echoing 64 bytes back and forth; connections a second (connect,
@@ -305,6 +305,7 @@ def main(argv=None):
                         help="instead: how many connections each design holds (1k, 5k, 10k), "
                              "each sending a message a second")
     parser.add_argument("--only", help="only servers whose label has this text (c/epoll)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
     if not SOCKLOAD.is_file():
         print(f"bench-concurrency: {SOCKLOAD} is missing: run make first", file=sys.stderr)
@@ -314,10 +315,10 @@ def main(argv=None):
     chosen = [(label, command) for label, command in servers(Path(args.table))
               if not args.only or args.only in label]
     if args.c10k:
-        return c10k(chosen, out, 3 if args.quick else 10)
+        return c10k(chosen, out, 3 if args.quick else 10, args)
     results = []
     for label, command in chosen:
-        print(f"bench-concurrency: {label} ...", file=sys.stderr, flush=True)
+        progress(args, label)
         try:
             results.append((label, measure(command, args.quick)))
         except BenchError as e:
@@ -332,11 +333,17 @@ def main(argv=None):
     return 1 if any("error" in row for _, row in results) else 0
 
 
-def c10k(chosen, out, seconds):
+def progress(args, label):
+    """A line on stderr as each server's turn comes (unless --quiet)."""
+    if not args.quiet:
+        print(f"bench-concurrency: {label} ...", file=sys.stderr, flush=True)
+
+
+def c10k(chosen, out, seconds, args):
     """The C10K run: a table, c10k.json, and exit 0 only if the target was met."""
     results = []
     for label, command in chosen:
-        print(f"bench-concurrency: c10k {label} ...", file=sys.stderr, flush=True)
+        progress(args, f"c10k {label}")
         try:
             results.append((label, c10k_row(command, seconds)))
         except BenchError as e:
