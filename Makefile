@@ -97,12 +97,12 @@ SANITIZE_CFLAGS := -std=c17 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer
                    -fsanitize=address,undefined -fno-sanitize-recover=all
 SANITIZE_OUT    := $(BUILD)/interop/sanitize
 
-## sanitize: the C examples built with AddressSanitizer and UBSan, against every reference
+## sanitize: the C examples built with AddressSanitizer and UBSan: every C server with every C client, and each C program's checks
 sanitize: examples harness
 	@$(MAKE) --no-print-directory -C c BUILD=$(BUILD)/c-sanitize CFLAGS='$(SANITIZE_CFLAGS)'
 	@mkdir -p $(SANITIZE_OUT)
 	sed 's#\tbuild/c/#\t$(BUILD)/c-sanitize/#' tests/interop/implementations.tsv > $(SANITIZE_OUT)/table.tsv
-	$(call interop,$(SANITIZE_OUT),INTEROP_TABLE='$(SANITIZE_OUT)/table.tsv' INTEROP_LANGS=c)
+	$(call interop,$(SANITIZE_OUT),INTEROP_TABLE='$(SANITIZE_OUT)/table.tsv' INTEROP_LANGS=c INTEROP_LANGS_BOTH=1)
 
 ## chapters: run every chapter's demonstration (chapter 6 without its benchmark)
 chapters: chapter1 chapter2 chapter3 chapter4 chapter5 chapter6-demo

@@ -75,6 +75,9 @@ struct kind_spec {
     const char *peer_kind;
     /* Its servers have no signal handling: stopped, they die of the signal. */
     bool server_dies_of_signal;
+    /* Its own servers and clients are paired within a language only (they meet
+     * the other languages through the peer kind's programs). */
+    bool own_pairs_by_language;
 };
 
 /* For a kind_spec's designated initialisers: an array and its length. */

@@ -11,6 +11,7 @@
  *   INTEROP_OUT     where results go (default build/interop)
  *   INTEROP_KIND    only this kind
  *   INTEROP_LANGS   only tests involving one of these languages ("c,python")
+ *   INTEROP_LANGS_BOTH  if set, a pair only if both its programs are in INTEROP_LANGS
  *   INTEROP_SERVER  a command to test as the server against every reference client
  *   INTEROP_CLIENT  a command to test as the client against every reference server
  *   INTEROP_LABEL   the outside implementation's name in the grid (default "yours")
@@ -78,6 +79,7 @@ struct selection {
     bool has_outside_server, has_outside_client;
     const char *only_kind;
     const char *only_langs; /* "c,python": only tests involving these languages */
+    bool both_langs;        /* INTEROP_LANGS_BOTH: a pair's server and client both in them */
 };
 
 static void outside_impl(struct impl *i, const char *kind, const char *role, const char *command)
@@ -119,6 +121,7 @@ static int select_impls(struct selection *sel, char *err, size_t errlen)
     sel->only_langs = getenv("INTEROP_LANGS");
     if (sel->only_langs && !*sel->only_langs)
         sel->only_langs = NULL;
+    sel->both_langs = getenv("INTEROP_LANGS_BOTH") && *getenv("INTEROP_LANGS_BOTH");
     sel->only_kind = getenv("INTEROP_KIND");
     if (sel->only_kind && !*sel->only_kind)
         sel->only_kind = NULL;
@@ -207,7 +210,7 @@ static void *error_params(size_t size, size_t error_offset, const char *err, siz
  * when memory runs out. */
 static int append_pairs(struct pair_param **params, size_t *n, const struct kind_spec *spec,
                         const struct selection *sel, const struct impl *const *servers, size_t ns,
-                        const struct impl *const *clients, size_t nc)
+                        const struct impl *const *clients, size_t nc, bool same_lang)
 {
     struct pair_param *grown = realloc(*params, (*n + ns * nc * spec->ncases + 1) * sizeof *grown);
     if (!grown)
@@ -216,7 +219,10 @@ static int append_pairs(struct pair_param **params, size_t *n, const struct kind
     for (size_t s = 0; s < ns; s++)
         for (size_t c = 0; c < nc; c++)
             for (size_t i = 0; i < spec->ncases; i++) {
-                if (!lang_selected(sel, servers[s]->lang) && !lang_selected(sel, clients[c]->lang))
+                bool ss = lang_selected(sel, servers[s]->lang), cs = lang_selected(sel, clients[c]->lang);
+                if (sel->both_langs ? !(ss && cs) : !(ss || cs))
+                    continue;
+                if (same_lang && strcmp(servers[s]->lang, clients[c]->lang) != 0)
                     continue;
                 struct pair_param *p = &grown[(*n)++];
                 *p = (struct pair_param){.server = *servers[s], .client = *clients[c], .case_index = i};
@@ -243,9 +249,13 @@ static int kind_pairs(struct pair_param **params, size_t *n, const struct kind_s
         npc = sel->has_outside_client ? 0 : impls_for(sel, spec->peer_kind, "client", peer_clients);
     }
     *any |= ns * nc + ns * npc + nps * nc > 0;
-    return append_pairs(params, n, spec, sel, servers, ns, clients, nc) < 0 ||
-                   append_pairs(params, n, spec, sel, servers, ns, peer_clients, npc) < 0 ||
-                   append_pairs(params, n, spec, sel, peer_servers, nps, clients, nc) < 0
+    /* A kind with a peer kind may pair its own programs by language only: each
+     * has met every other language already, through the peer kind's programs. */
+    bool by_language = spec->own_pairs_by_language && !sel->has_outside_server &&
+                       !sel->has_outside_client;
+    return append_pairs(params, n, spec, sel, servers, ns, clients, nc, by_language) < 0 ||
+                   append_pairs(params, n, spec, sel, servers, ns, peer_clients, npc, false) < 0 ||
+                   append_pairs(params, n, spec, sel, peer_servers, nps, clients, nc, false) < 0
                ? -1
                : 0;
 }

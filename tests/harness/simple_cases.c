@@ -93,4 +93,5 @@ const struct kind_spec TCP_SIMPLE_SPEC = {
     .output = OUT_ECHO,
     .peer_kind = "tcp",
     .server_dies_of_signal = true,
+    .own_pairs_by_language = true,
 };

@@ -267,6 +267,10 @@ int check_survives_emfile(const void *context, const char *command, char *why, s
     if (rc == 0)
         rc = echo_exchange(s.addr.host, s.addr.port, "after running out of descriptors\n", why,
                            whylen);
+    char status[64];
+    if (rc < 0 && lowered && child_wait(&s.proc, 0)) /* whatever failed, that is why */
+        snprintf(why, whylen, "out of descriptors, the server ended (%s)",
+                 child_describe(&s.proc, status, sizeof status));
     return finish_server(&s, &tmp, rc, why, whylen);
 }
 
