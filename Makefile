@@ -137,11 +137,11 @@ chapter6-demo: examples harness
 
 ## bench-chapter6: every chapter 6 server under the same loads from sockload: msg/s, p99, conn/s, CPU, memory (a minute or two; QUICK=1 shortens it)
 bench-chapter6: examples harness
-	@python3 tools/bench_concurrency.py $(if $(QUICK),--quick)
+	@python3 tools/bench_concurrency.py --strict $(if $(QUICK),--quick)
 
 ## bench-c10k: C10K -- how many connections each chapter 6 design holds, each sending 64 bytes a second (many minutes; ONLY=c/epoll for one)
 bench-c10k: examples harness
-	@python3 tools/bench_concurrency.py --c10k $(if $(ONLY),--only $(ONLY))
+	@python3 tools/bench_concurrency.py --strict --c10k $(if $(ONLY),--only $(ONLY))
 
 ## book: the book from chapters/ into build/book/ (HTML site, single page, EPUB; an edition per language in editions/)
 book: examples harness

@@ -15,8 +15,10 @@ held open. Writes DIR/concurrency.json, DIR/concurrency.svg (gnuplot) and
 prints the table, with the date and the machine. --quick shortens the timed
 runs (for `make test`); the numbers are then rougher.
 
-Standard library only. Exit 0 if every server was measured, 1 if one failed
-to start or a measurement failed (the table says which), 2 for bad usage.
+Standard library only. With --strict, exit 1 if a server failed to start or a
+measurement failed (the table says which either way), or with --c10k if
+the C epoll server missed its target; 2 for bad usage. Without it -- the
+book's transcripts -- a busy machine's missed figure is reported, not fatal.
 """
 
 import argparse
@@ -306,6 +308,9 @@ def main(argv=None):
                              "each sending a message a second")
     parser.add_argument("--only", help="only servers whose label has this text (c/epoll)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 if a measurement failed (or, --c10k, the target was missed); "
+                             "without it the table says so and the exit status is 0")
     args = parser.parse_args(argv)
     if not SOCKLOAD.is_file():
         print(f"bench-concurrency: {SOCKLOAD} is missing: run make first", file=sys.stderr)
@@ -330,7 +335,7 @@ def main(argv=None):
     plot(results, out)
     print(f"Measured {when} on {machine()}{' (quick run)' if args.quick else ''}:\n")
     print(table_text(results))
-    return 1 if any("error" in row for _, row in results) else 0
+    return 1 if args.strict and any("error" in row for _, row in results) else 0
 
 
 def progress(args, label):
@@ -358,7 +363,7 @@ def c10k(chosen, out, seconds, args):
           f"{seconds} s and checks the echo.\n")
     print(c10k_text(results))
     print(f"\n{verdict}")
-    return 0 if ok else 1
+    return 0 if ok or not args.strict else 1
 
 
 if __name__ == "__main__":
