@@ -13,7 +13,7 @@ measure, which a busy machine does not inflate the way it does wall-clock
 time); and its memory (PSS, children included) with 1,000 idle connections
 held open. Writes DIR/concurrency.json, DIR/concurrency.svg (gnuplot) and
 prints the table, with the date and the machine. --quick shortens the timed
-runs (for `make test`); the numbers are then rougher.
+runs (`make bench-chapter6 QUICK=1`); the numbers are then rougher.
 
 Standard library only. With --strict, exit 1 if a server failed to start or a
 measurement failed (the table says which either way), or with --c10k if
