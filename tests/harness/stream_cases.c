@@ -268,7 +268,10 @@ int check_survives_emfile(const void *context, const char *command, char *why, s
         rc = echo_exchange(s.addr.host, s.addr.port, "after running out of descriptors\n", why,
                            whylen);
     char status[64];
-    if (rc < 0 && lowered && child_wait(&s.proc, 0)) /* whatever failed, that is why */
+    /* Whatever step failed, a server that ended is why. It may still be on
+     * its way out (Python closes its sockets before it prints the traceback
+     * and exits): give it a moment, on this failure path only. */
+    if (rc < 0 && lowered && child_wait(&s.proc, 2000))
         snprintf(why, whylen, "out of descriptors, the server ended (%s)",
                  child_describe(&s.proc, status, sizeof status));
     return finish_server(&s, &tmp, rc, why, whylen);
