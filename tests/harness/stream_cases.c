@@ -175,14 +175,13 @@ static int settled_lowest_free(pid_t pid, int sockets, int timeout_ms)
 
 /* With a client pending (fd) and the server out of descriptors, the server
  * must log its failed accept -- or close that connection unserved, which is
- * what Node's libuv does, without telling the program -- and keep running. A
- * server whose accept was already waiting when the limit fell (it holds its
- * descriptor) serves the client first, and fails its next accept. Returns 0,
- * or -1 with why. */
+ * what Node's libuv does, without telling the program -- and keep running.
+ * Returns 0, 1 if the server served the client after all (a descriptor below
+ * the limit came free after it was measured: a runtime opening and closing
+ * files of its own), or -1 with why. */
 static int accept_failure_seen(int fd, struct server *s, int timeout_ms, char *why, size_t whylen)
 {
     long long deadline = now_ms() + timeout_ms;
-    bool served = false;
     for (;;) {
         if (child_wait(&s->proc, 0)) {
             char status[64];
@@ -194,8 +193,9 @@ static int accept_failure_seen(int fd, struct server *s, int timeout_ms, char *w
             return 0;
         unsigned char buf[64];
         ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        served |= n > 0;
-        if (!served && (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)))
+        if (n > 0)
+            return 1;
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
             return 0;
         if (now_ms() >= deadline) {
             snprintf(why, whylen, "out of descriptors, the server neither logged \"accept: Too "
@@ -215,11 +215,53 @@ static int limit_files(pid_t pid, rlim_t soft, struct rlimit *old)
     return prlimit(pid, RLIMIT_NOFILE, &(struct rlimit){soft, old->rlim_max}, NULL);
 }
 
+/* One try: lowers the server's limit to its lowest free descriptor number,
+ * so that every new one fails, and connects a client. Returns what
+ * accept_failure_seen does; *lowered says whether *old must be restored. */
+static int starve_once(struct server *s, int sockets, struct rlimit *old, bool *lowered,
+                       char *why, size_t whylen)
+{
+    int lowest = settled_lowest_free(s->proc.pid, sockets, 20000);
+    if (lowest < 0) {
+        snprintf(why, whylen, "the server still holds the socket of a finished connection after 20 s");
+        return -1;
+    }
+    if (!*lowered && limit_files(s->proc.pid, (rlim_t)lowest, old) < 0) {
+        snprintf(why, whylen, "harness: cannot lower the server's limit on open files: %s",
+                 strerror(errno));
+        return -1;
+    }
+    if (*lowered && prlimit(s->proc.pid, RLIMIT_NOFILE,
+                            &(struct rlimit){(rlim_t)lowest, old->rlim_max}, NULL) < 0) {
+        snprintf(why, whylen, "harness: cannot lower the server's limit again: %s", strerror(errno));
+        return -1;
+    }
+    *lowered = true;
+    int fd = tcp_connect(s->addr.host, s->addr.port);
+    if (fd < 0) {
+        snprintf(why, whylen, "cannot connect while the server is out of descriptors");
+        return -1;
+    }
+    int rc = 0; /* Node's libuv may close it before we have sent */
+    if (send_all(fd, "pending\n", 8, 5000) < 0 || shutdown(fd, SHUT_WR) < 0) {
+        if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN) {
+            snprintf(why, whylen, "cannot send while the server is out of descriptors: %s",
+                     strerror(errno));
+            rc = -1;
+        }
+    } else {
+        rc = accept_failure_seen(fd, s, 20000, why, whylen);
+    }
+    close(fd);
+    return rc;
+}
+
 /* Out of descriptors, a server cannot accept: it logs that and goes on, and
  * serves the next client once it has descriptors again (CONTRACT.md 3.3). It
  * has served one client first, as a server that has been up a while has. */
 int check_survives_emfile(const void *context, const char *command, char *why, size_t whylen)
 {
+    enum { TRIES = 3 };
     struct server s;
     struct scratch tmp;
     if (start_server(&s, command, &tmp, why, whylen) < 0)
@@ -230,40 +272,23 @@ int check_survives_emfile(const void *context, const char *command, char *why, s
         snprintf(why, whylen, "harness: cannot read the server's /proc/PID/fd");
     if (rc == 0)
         rc = echo_exchange(s.addr.host, s.addr.port, "before\n", why, whylen);
-    /* The limit is the lowest free descriptor number: every new one fails. */
-    if (rc == 0 && (lowest = settled_lowest_free(s.proc.pid, sockets, 20000)) < 0) {
-        snprintf(why, whylen, "the server still holds the socket of a finished connection after 20 s");
-        rc = -1;
-    }
     struct rlimit old;
-    bool lowered = rc == 0 && limit_files(s.proc.pid, (rlim_t)lowest, &old) == 0;
-    if (rc == 0 && !lowered) {
-        snprintf(why, whylen, "harness: cannot lower the server's limit on open files: %s",
-                 strerror(errno));
+    bool lowered = false;
+    /* A try the server survived by accepting after all is tried again. */
+    for (int tries = 0; rc == 0 && tries < TRIES; tries++)
+        if ((rc = starve_once(&s, sockets, &old, &lowered, why, whylen)) == 1)
+            rc = tries + 1 < TRIES ? 0 : 1;
+        else
+            break;
+    if (rc == 1) {
+        snprintf(why, whylen, "out of descriptors, the server still accepted a client, %d "
+                 "times: the harness could not starve it", TRIES);
         rc = -1;
     }
-    int fd = rc == 0 ? tcp_connect(s.addr.host, s.addr.port) : -1;
-    if (rc == 0 && fd < 0) {
-        snprintf(why, whylen, "cannot connect while the server is out of descriptors");
-        rc = -1;
-    }
-    bool closed_unserved = false; /* Node's libuv may close it before we have sent */
-    if (rc == 0 && (send_all(fd, "pending\n", 8, 5000) < 0 || shutdown(fd, SHUT_WR) < 0)) {
-        closed_unserved = errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN;
-        if (!closed_unserved) {
-            snprintf(why, whylen, "cannot send while the server is out of descriptors: %s",
-                     strerror(errno));
-            rc = -1;
-        }
-    }
-    if (rc == 0 && !closed_unserved)
-        rc = accept_failure_seen(fd, &s, 20000, why, whylen);
     if (lowered && prlimit(s.proc.pid, RLIMIT_NOFILE, &old, NULL) < 0 && rc == 0) {
         snprintf(why, whylen, "harness: cannot restore the server's limit: %s", strerror(errno));
         rc = -1;
     }
-    if (fd >= 0)
-        close(fd);
     if (rc == 0)
         rc = echo_exchange(s.addr.host, s.addr.port, "after running out of descriptors\n", why,
                            whylen);
